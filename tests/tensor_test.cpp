@@ -1,8 +1,9 @@
+#include "tensor/tensor.hpp"
+
 #include <gtest/gtest.h>
 
 #include "random/counter_rng.hpp"
 #include "tensor/blas.hpp"
-#include "tensor/tensor.hpp"
 
 namespace homeostat {
 namespace {
@@ -23,7 +24,8 @@ TEST(Blas, GemmMatchesNaiveProductInBothPrecisions) {
   for (std::size_t i = 0; i < b.size(); ++i) b[i] = rng.uniform(100 + i) - 0.5;
   gemm(Transpose::no, Transpose::yes, m, n, k, 1.0, a.data(), k, b.data(), k, 0.0, c.data(), n);
   std::vector<float> af(a.begin(), a.end()), bf(b.begin(), b.end()), cf(m * n, 0.0f);
-  gemm(Transpose::no, Transpose::yes, m, n, k, 1.0f, af.data(), k, bf.data(), k, 0.0f, cf.data(), n);
+  gemm(Transpose::no, Transpose::yes, m, n, k, 1.0f, af.data(), k, bf.data(), k, 0.0f, cf.data(),
+       n);
   for (std::size_t i = 0; i < m; ++i) {
     for (std::size_t j = 0; j < n; ++j) {
       double expected = 0;

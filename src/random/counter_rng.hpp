@@ -26,7 +26,8 @@ class CounterRng {
   CounterRng(std::uint64_t seed, std::initializer_list<std::uint64_t> stream) : key_(mix(seed)) {
     for (const std::uint64_t word : stream) key_ = mix(key_ ^ mix(word + 0x632BE59BD9B4E019ull));
   }
-  CounterRng(std::uint64_t seed, RngPurpose purpose, std::initializer_list<std::uint64_t> stream = {})
+  CounterRng(std::uint64_t seed, RngPurpose purpose,
+             std::initializer_list<std::uint64_t> stream = {})
       : CounterRng(seed, {}) {
     key_ = mix(key_ ^ static_cast<std::uint64_t>(purpose));
     for (const std::uint64_t word : stream) key_ = mix(key_ ^ mix(word + 0x632BE59BD9B4E019ull));

@@ -6,14 +6,16 @@
 namespace homeostat {
 namespace {
 
-CBLAS_TRANSPOSE to_cblas(Transpose trans) { return trans == Transpose::yes ? CblasTrans : CblasNoTrans; }
+CBLAS_TRANSPOSE to_cblas(Transpose trans) {
+  return trans == Transpose::yes ? CblasTrans : CblasNoTrans;
+}
 blasint to_int(std::size_t value) { return static_cast<blasint>(value); }
 
 }  // namespace
 
 void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, std::size_t k,
-          float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
-          float beta, float* c, std::size_t ldc) {
+          float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta,
+          float* c, std::size_t ldc) {
   if (m == 0 || n == 0) return;
   cblas_sgemm(CblasRowMajor, to_cblas(trans_a), to_cblas(trans_b), to_int(m), to_int(n), to_int(k),
               alpha, a, to_int(lda), b, to_int(ldb), beta, c, to_int(ldc));

@@ -58,7 +58,9 @@ class Tensor {
   const Real& operator[](std::size_t i) const { return data_[i]; }
 
   // Elements per leading index, e.g. B*N for a [T, B, N] tensor.
-  [[nodiscard]] std::size_t stride0() const { return shape_.empty() ? 0 : data_.size() / shape_[0]; }
+  [[nodiscard]] std::size_t stride0() const {
+    return shape_.empty() ? 0 : data_.size() / shape_[0];
+  }
 
  private:
   Shape shape_;

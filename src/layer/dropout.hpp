@@ -1,0 +1,63 @@
+// Dropout with ONE mask per sample for all time steps (a unit dropped at step 0 stays dropped),
+// inverted scaling by 1/(1-p) during training, identity at evaluation. The mask is drawn from a
+// counter-based stream keyed by (seed, epoch, batch, layer) and kept for the backward pass.
+#pragma once
+
+#include "layer/layer.hpp"
+#include "random/counter_rng.hpp"
+
+namespace homeostat {
+
+template <typename Real>
+class DropoutLayer final : public Layer<Real> {
+ public:
+  DropoutLayer(std::string name, const Shape& input_shape, double drop_probability,
+               std::uint64_t layer_index)
+      : Layer<Real>(name, input_shape, input_shape),
+        drop_probability_(drop_probability),
+        layer_index_(layer_index) {}
+
+  [[nodiscard]] std::string_view kind() const override { return "dropout"; }
+
+  void forward(const Tensor<Real>& input, Tensor<Real>& output,
+               const RunContext& context) override {
+    output = input;
+    active_ = context.training && drop_probability_ > 0.0;
+    if (!active_) return;
+    const std::size_t per_step = input.stride0();
+    const CounterRng rng(context.seed, RngPurpose::dropout,
+                         {context.epoch, context.batch, layer_index_});
+    const Real keep_scale = static_cast<Real>(1.0 / (1.0 - drop_probability_));
+    mask_.resize(per_step);
+    for (std::size_t e = 0; e < per_step; ++e) {
+      mask_[e] = rng.uniform(e) < drop_probability_ ? Real{0} : keep_scale;
+    }
+    for (std::size_t t = 0; t < input.dim(0); ++t) {
+      Real* out = output.data() + t * per_step;
+      for (std::size_t e = 0; e < per_step; ++e) out[e] *= mask_[e];
+    }
+  }
+
+  void backward(const Tensor<Real>& input, const Tensor<Real>&, const Tensor<Real>& grad_output,
+                Tensor<Real>* grad_input) override {
+    if (!grad_input) return;
+    *grad_input = grad_output;
+    if (!active_) return;
+    const std::size_t per_step = input.stride0();
+    for (std::size_t t = 0; t < input.dim(0); ++t) {
+      Real* g = grad_input->data() + t * per_step;
+      for (std::size_t e = 0; e < per_step; ++e) g[e] *= mask_[e];
+    }
+  }
+
+  // The mask of the last training forward pass, [B * features] (for tests).
+  [[nodiscard]] const std::vector<Real>& mask() const { return mask_; }
+
+ private:
+  double drop_probability_;
+  std::uint64_t layer_index_;
+  bool active_ = false;
+  std::vector<Real> mask_;
+};
+
+}  // namespace homeostat

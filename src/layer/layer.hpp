@@ -1,0 +1,74 @@
+// The layer interface. A layer maps a time-major input [T, B, in...] to an output
+// [T, B, out...] for a whole batch and all steps at once; the network owns the activations and
+// hands them back in backward, so layers keep only what the backward pass needs.
+// Contract: forward assigns `output`; backward assigns `grad_input` (when non-null) and
+// accumulates (+=) parameter gradients.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "neuron/population.hpp"
+#include "tensor/parameter.hpp"
+#include "tensor/tensor.hpp"
+
+namespace homeostat {
+
+// What a forward pass is for, and the keys of its random streams (dropout masks).
+struct RunContext {
+  bool training = false;
+  std::uint64_t seed = 0;
+  std::uint64_t epoch = 0;
+  std::uint64_t batch = 0;
+};
+
+template <typename Real>
+class Layer {
+ public:
+  Layer(std::string name, Shape input_shape, Shape output_shape)
+      : name_(std::move(name)),
+        input_shape_(std::move(input_shape)),
+        output_shape_(std::move(output_shape)) {}
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  [[nodiscard]] virtual std::string_view kind() const = 0;
+  [[nodiscard]] const std::string& name() const { return name_; }
+  // Per-sample feature shapes (without T and B).
+  [[nodiscard]] const Shape& input_shape() const { return input_shape_; }
+  [[nodiscard]] const Shape& output_shape() const { return output_shape_; }
+
+  virtual void forward(const Tensor<Real>& input, Tensor<Real>& output,
+                       const RunContext& context) = 0;
+  virtual void backward(const Tensor<Real>& input, const Tensor<Real>& output,
+                        const Tensor<Real>& grad_output, Tensor<Real>* grad_input) = 0;
+
+  virtual std::vector<Parameter<Real>*> parameters() { return {}; }
+  // Spiking layers expose their neurons (activity monitor, threshold regulators).
+  virtual NeuronPopulation<Real>* neurons() { return nullptr; }
+  // Synaptic fan-out of each output unit into the next layer is not known here; this is the
+  // number of synapses each input unit drives (SynOps accounting), 0 for parameter-free layers.
+  [[nodiscard]] virtual std::size_t fan_out_per_input() const { return 0; }
+
+ protected:
+  // Output shape [T, B, output_shape...] for an input of T steps and B samples.
+  [[nodiscard]] Shape time_major(const Tensor<Real>& input, const Shape& features) const {
+    Shape shape{input.dim(0), input.dim(1)};
+    shape.insert(shape.end(), features.begin(), features.end());
+    return shape;
+  }
+
+ private:
+  std::string name_;
+  Shape input_shape_;
+  Shape output_shape_;
+};
+
+template <typename Real>
+using LayerPtr = std::unique_ptr<Layer<Real>>;
+
+}  // namespace homeostat

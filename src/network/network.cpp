@@ -1,0 +1,79 @@
+#include "network/network.hpp"
+
+#include <stdexcept>
+
+#include "common/error.hpp"
+
+namespace homeostat {
+
+template <typename Real>
+void Network<Real>::add(LayerPtr<Real> layer) {
+  if (!layers_.empty() && layers_.back()->output_shape() != layer->input_shape()) {
+    throw ConfigError("layer '" + layer->name() + "' expects input " +
+                      shape_string(layer->input_shape()) + " but '" + layers_.back()->name() +
+                      "' produces " + shape_string(layers_.back()->output_shape()));
+  }
+  layers_.push_back(std::move(layer));
+  outputs_.resize(layers_.size());
+  gradients_.resize(layers_.size());
+}
+
+template <typename Real>
+Shape Network<Real>::input_shape() const {
+  return layers_.empty() ? Shape{} : layers_.front()->input_shape();
+}
+
+template <typename Real>
+Shape Network<Real>::output_shape() const {
+  return layers_.empty() ? Shape{} : layers_.back()->output_shape();
+}
+
+template <typename Real>
+const Tensor<Real>& Network<Real>::forward(const Tensor<Real>& input, const RunContext& context) {
+  if (layers_.empty()) throw ConfigError("the network has no layers");
+  Shape features(input.shape().begin() + 2, input.shape().end());
+  if (shape_size(features) != shape_size(input_shape())) {
+    throw ConfigError("the network expects " + shape_string(input_shape()) +
+                      " features per step but the input has " + shape_string(features));
+  }
+  input_ = &input;
+  const Tensor<Real>* current = &input;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    layers_[i]->forward(*current, outputs_[i], context);
+    current = &outputs_[i];
+  }
+  return outputs_.back();
+}
+
+template <typename Real>
+void Network<Real>::backward(const Tensor<Real>& grad_output, const OutputGradientHook& hook) {
+  if (!input_) throw std::logic_error("Network::backward called before forward");
+  gradients_.back() = grad_output;
+  for (std::size_t i = layers_.size(); i-- > 0;) {
+    if (hook) hook(i, gradients_[i]);
+    const Tensor<Real>& layer_input = i == 0 ? *input_ : outputs_[i - 1];
+    // The first layer's input gradient is never used; skip it unless the layer needs the
+    // buffer for its own reverse scan (it gets a scratch tensor then).
+    Tensor<Real>* grad_input = i == 0 ? nullptr : &gradients_[i - 1];
+    layers_[i]->backward(layer_input, outputs_[i], gradients_[i], grad_input);
+  }
+}
+
+template <typename Real>
+std::vector<Parameter<Real>*> Network<Real>::parameters() {
+  std::vector<Parameter<Real>*> list;
+  for (auto& layer : layers_) {
+    for (Parameter<Real>* p : layer->parameters()) list.push_back(p);
+  }
+  return list;
+}
+
+template <typename Real>
+void Network<Real>::zero_grad() {
+  for (Parameter<Real>* p : parameters()) p->grad.zero();
+}
+
+template class Network<float>;
+template class Network<double>;
+
+}  // namespace homeostat

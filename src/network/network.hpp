@@ -1,0 +1,45 @@
+// A network: an ordered list of layers, the activations between them, and the registry of
+// their parameters. forward() runs the layers in order over a whole [T, B, ...] batch;
+// backward() runs them in exactly the reverse order.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "layer/layer.hpp"
+
+namespace homeostat {
+
+template <typename Real>
+class Network {
+ public:
+  Network() = default;
+  void add(LayerPtr<Real> layer);
+
+  [[nodiscard]] std::size_t layer_count() const { return layers_.size(); }
+  [[nodiscard]] Layer<Real>& layer(std::size_t index) { return *layers_.at(index); }
+  [[nodiscard]] const Layer<Real>& layer(std::size_t index) const { return *layers_.at(index); }
+  [[nodiscard]] Shape input_shape() const;
+  [[nodiscard]] Shape output_shape() const;
+
+  // Runs every layer; `input` must stay alive until backward. Returns the last output.
+  const Tensor<Real>& forward(const Tensor<Real>& input, const RunContext& context);
+  // Called with (layer index, that layer's output gradient) before the layer's backward, so a
+  // regulator's loss term can add its gradient with respect to a layer's spikes.
+  using OutputGradientHook = std::function<void(std::size_t, Tensor<Real>&)>;
+  void backward(const Tensor<Real>& grad_output, const OutputGradientHook& hook = {});
+
+  // Output of layer `index` in the last forward pass.
+  [[nodiscard]] const Tensor<Real>& output(std::size_t index) const { return outputs_.at(index); }
+
+  std::vector<Parameter<Real>*> parameters();
+  void zero_grad();
+
+ private:
+  std::vector<LayerPtr<Real>> layers_;
+  const Tensor<Real>* input_ = nullptr;
+  std::vector<Tensor<Real>> outputs_;    // outputs_[i]: output of layer i
+  std::vector<Tensor<Real>> gradients_;  // gradients_[i]: dL/d(output of layer i)
+};
+
+}  // namespace homeostat

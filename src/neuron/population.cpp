@@ -1,0 +1,197 @@
+#include "neuron/population.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace homeostat {
+namespace {
+
+// Elements per OpenMP work item: large enough to amortize scheduling, small enough that a
+// block's state stays in L1/L2 while it is scanned through time.
+constexpr std::size_t kBlock = 512;
+
+Shape learn_shape(NeuronSpec::Learn learn, std::size_t neurons) {
+  return {learn == NeuronSpec::Learn::neuron ? neurons : 1};
+}
+
+}  // namespace
+
+template <typename Real>
+NeuronPopulation<Real>::NeuronPopulation(const std::string& layer_name, std::size_t neurons,
+                                         const NeuronSpec& spec)
+    : spec_(spec), neurons_(neurons), theta0_(neurons), beta_(neurons) {
+  if (spec.learn_threshold != NeuronSpec::Learn::none) {
+    threshold_param_.emplace(layer_name + ".threshold", learn_shape(spec.learn_threshold, neurons),
+                             false);
+    threshold_param_->value.fill(static_cast<Real>(std::atanh(spec.threshold)));
+  }
+  if (spec.learn_decay != NeuronSpec::Learn::none) {
+    decay_param_.emplace(layer_name + ".decay", learn_shape(spec.learn_decay, neurons), false);
+    decay_param_->value.fill(static_cast<Real>(std::log(spec.decay / (1.0 - spec.decay))));
+  }
+  refresh_constants();
+}
+
+template <typename Real>
+std::vector<Parameter<Real>*> NeuronPopulation<Real>::parameters() {
+  std::vector<Parameter<Real>*> list;
+  if (threshold_param_) list.push_back(&*threshold_param_);
+  if (decay_param_) list.push_back(&*decay_param_);
+  return list;
+}
+
+template <typename Real>
+Real NeuronPopulation<Real>::base_threshold(std::size_t neuron) const {
+  return theta0_[neuron];
+}
+
+template <typename Real>
+Real NeuronPopulation<Real>::decay(std::size_t neuron) const {
+  return beta_[neuron];
+}
+
+template <typename Real>
+void NeuronPopulation<Real>::refresh_constants() {
+  for (std::size_t j = 0; j < neurons_; ++j) {
+    if (threshold_param_) {
+      const auto& w = threshold_param_->value;
+      theta0_[j] = std::tanh(w[w.size() == 1 ? 0 : j]);
+    } else {
+      theta0_[j] = static_cast<Real>(spec_.threshold);
+    }
+    if (decay_param_) {
+      const auto& w = decay_param_->value;
+      beta_[j] = Real{1} / (Real{1} + std::exp(-w[w.size() == 1 ? 0 : j]));
+    } else {
+      beta_[j] = static_cast<Real>(spec_.decay);
+    }
+  }
+}
+
+template <typename Real>
+LifConstants<Real> NeuronPopulation<Real>::constants() const {
+  return {neurons_,
+          beta_.data(),
+          theta0_.data(),
+          threshold_scale_,
+          static_cast<Real>(spec_.adaptation_decay),
+          static_cast<Real>(spec_.adaptation_strength),
+          spec_.reset,
+          spec_.detach_reset,
+          spec_.adaptive,
+          spec_.refractory_steps};
+}
+
+template <typename Real>
+void NeuronPopulation<Real>::begin_forward(std::size_t steps, std::size_t batch) {
+  steps_ = steps;
+  batch_ = batch;
+  refresh_constants();
+  const Shape shape{steps, batch, neurons_};
+  membrane_.resize(shape);
+  if (spec_.adaptive) adaptation_.resize(shape);
+  if (spec_.refractory_steps > 0) {
+    open_mask_.assign(shape_size(shape), 1);
+    refractory_left_.assign(batch * neurons_, 0);
+  }
+}
+
+template <typename Real>
+void NeuronPopulation<Real>::forward_steps(const Tensor<Real>& current, Tensor<Real>& spikes,
+                                           std::size_t t_begin, std::size_t t_end) {
+  const std::size_t slice = batch_ * neurons_;
+  const LifConstants<Real> k = constants();
+  const Real* in = current.data();
+  Real* v = membrane_.data();
+  Real* z = spikes.data();
+  Real* a = spec_.adaptive ? adaptation_.data() : nullptr;
+  std::uint8_t* mask = open_mask_.empty() ? nullptr : open_mask_.data();
+  std::uint16_t* left = refractory_left_.empty() ? nullptr : refractory_left_.data();
+  with_spike_function<Real>(spec_.surrogate, [&](const auto& spike) {
+    const std::size_t blocks = (slice + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static)
+    for (std::size_t block = 0; block < blocks; ++block) {
+      const std::size_t begin = block * kBlock;
+      const std::size_t end = std::min(slice, begin + kBlock);
+      for (std::size_t t = t_begin; t < t_end; ++t) {
+        const std::size_t at = t * slice;
+        const std::size_t prev = at - slice;
+        const bool first = t == 0;
+        lif_forward_step(k, spike, begin, end, in + at, first ? nullptr : v + prev,
+                         first ? nullptr : z + prev, first || !a ? nullptr : a + prev, v + at,
+                         z + at, a ? a + at : nullptr, mask ? mask + at : nullptr, left);
+      }
+    }
+  });
+}
+
+template <typename Real>
+void NeuronPopulation<Real>::begin_backward() {
+  const std::size_t slice = batch_ * neurons_;
+  carry_v_.assign(slice, Real{0});
+  carry_a_.assign(spec_.adaptive ? slice : 0, Real{0});
+  grad_theta_elem_.assign(threshold_param_ ? slice : 0, Real{0});
+  grad_beta_elem_.assign(decay_param_ ? slice : 0, Real{0});
+}
+
+template <typename Real>
+void NeuronPopulation<Real>::backward_steps(const Tensor<Real>& spikes,
+                                            const Tensor<Real>& grad_spikes,
+                                            Tensor<Real>& grad_current, std::size_t t_begin,
+                                            std::size_t t_end) {
+  const std::size_t slice = batch_ * neurons_;
+  const LifConstants<Real> k = constants();
+  const Real* v = membrane_.data();
+  const Real* z = spikes.data();
+  const Real* a = spec_.adaptive ? adaptation_.data() : nullptr;
+  const std::uint8_t* mask = open_mask_.empty() ? nullptr : open_mask_.data();
+  const Real* gz = grad_spikes.data();
+  Real* gi = grad_current.data();
+  Real* cv = carry_v_.data();
+  Real* ca = carry_a_.empty() ? nullptr : carry_a_.data();
+  Real* gb = grad_beta_elem_.empty() ? nullptr : grad_beta_elem_.data();
+  Real* gt = grad_theta_elem_.empty() ? nullptr : grad_theta_elem_.data();
+  with_spike_function<Real>(spec_.surrogate, [&](const auto& spike) {
+    const std::size_t blocks = (slice + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static)
+    for (std::size_t block = 0; block < blocks; ++block) {
+      const std::size_t begin = block * kBlock;
+      const std::size_t end = std::min(slice, begin + kBlock);
+      for (std::size_t t = t_end; t-- > t_begin;) {
+        const std::size_t at = t * slice;
+        const bool first = t == 0;
+        lif_backward_step(k, spike, begin, end, gz + at, v + at, z + at, a ? a + at : nullptr,
+                          mask ? mask + at : nullptr, first ? nullptr : v + at - slice,
+                          first ? nullptr : z + at - slice, cv, ca, gi + at, gb, gt);
+      }
+    }
+  });
+}
+
+template <typename Real>
+void NeuronPopulation<Real>::finish_backward() {
+  // Sum per-element contributions over the batch in a fixed order (thread-count independent),
+  // then apply the chain rule of the parametrization.
+  const auto reduce = [this](const std::vector<Real>& per_element, Parameter<Real>& param,
+                             auto&& local_derivative) {
+    for (std::size_t j = 0; j < neurons_; ++j) {
+      Real sum = Real{0};
+      for (std::size_t b = 0; b < batch_; ++b) sum += per_element[b * neurons_ + j];
+      const std::size_t slot = param.value.size() == 1 ? 0 : j;
+      param.grad[slot] += sum * local_derivative(j);
+    }
+  };
+  if (threshold_param_) {
+    reduce(grad_theta_elem_, *threshold_param_,
+           [this](std::size_t j) { return Real{1} - theta0_[j] * theta0_[j]; });
+  }
+  if (decay_param_) {
+    reduce(grad_beta_elem_, *decay_param_,
+           [this](std::size_t j) { return beta_[j] * (Real{1} - beta_[j]); });
+  }
+}
+
+template class NeuronPopulation<float>;
+template class NeuronPopulation<double>;
+
+}  // namespace homeostat

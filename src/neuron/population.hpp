@@ -1,0 +1,71 @@
+// A population of N LIF/ALIF neurons driven by an input current [T, B, N]: owns the learnable
+// neuron parameters, the state the backward pass needs (membrane, adaptation, refractory mask),
+// and runs the kernels of lif.hpp over time ranges, parallel over B*N with OpenMP.
+// Feed-forward layers run all T steps in one call; recurrent layers call it step by step.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "neuron/lif.hpp"
+#include "tensor/parameter.hpp"
+#include "tensor/tensor.hpp"
+
+namespace homeostat {
+
+template <typename Real>
+class NeuronPopulation {
+ public:
+  NeuronPopulation(const std::string& layer_name, std::size_t neurons, const NeuronSpec& spec);
+
+  [[nodiscard]] const NeuronSpec& spec() const { return spec_; }
+  [[nodiscard]] std::size_t size() const { return neurons_; }
+  std::vector<Parameter<Real>*> parameters();
+
+  // Multiplies every threshold (regulators: AHSAR, adaptive thresholds). Not differentiated.
+  void set_threshold_scale(double scale) { threshold_scale_ = static_cast<Real>(scale); }
+  [[nodiscard]] double threshold_scale() const { return static_cast<double>(threshold_scale_); }
+  // Effective per-neuron base threshold theta0_j and decay beta_j (after tanh/sigmoid).
+  [[nodiscard]] Real base_threshold(std::size_t neuron) const;
+  [[nodiscard]] Real decay(std::size_t neuron) const;
+
+  // Sizes the state for T steps of a batch of B and refreshes the per-neuron constants.
+  void begin_forward(std::size_t steps, std::size_t batch);
+  // Runs steps [t_begin, t_end) on current [T, B, N]; writes spikes [T, B, N] (assigned).
+  void forward_steps(const Tensor<Real>& current, Tensor<Real>& spikes, std::size_t t_begin,
+                     std::size_t t_end);
+  // Backward: call begin_backward once, backward_steps for ranges from the end of time to the
+  // start (each range is processed in reverse), then finish_backward to add parameter gradients.
+  void begin_backward();
+  void backward_steps(const Tensor<Real>& spikes, const Tensor<Real>& grad_spikes,
+                      Tensor<Real>& grad_current, std::size_t t_begin, std::size_t t_end);
+  void finish_backward();
+
+  // Membrane potential v_t of the last forward pass, [T, B, N].
+  [[nodiscard]] const Tensor<Real>& membrane() const { return membrane_; }
+
+ private:
+  LifConstants<Real> constants() const;
+  void refresh_constants();
+
+  NeuronSpec spec_;
+  std::size_t neurons_;
+  Real threshold_scale_ = Real{1};
+  std::optional<Parameter<Real>> threshold_param_;  // w, theta0 = tanh(w): [1] or [N]
+  std::optional<Parameter<Real>> decay_param_;      // w, beta = sigmoid(w): [1] or [N]
+  std::vector<Real> theta0_;                        // [N]
+  std::vector<Real> beta_;                          // [N]
+
+  std::size_t steps_ = 0;
+  std::size_t batch_ = 0;
+  Tensor<Real> membrane_;                               // [T, B, N]
+  Tensor<Real> adaptation_;                             // [T, B, N], ALIF only
+  std::vector<std::uint8_t> open_mask_;                 // [T*B*N], refractory only
+  std::vector<std::uint16_t> refractory_left_;          // [B*N]
+  std::vector<Real> carry_v_, carry_a_;                 // [B*N]
+  std::vector<Real> grad_beta_elem_, grad_theta_elem_;  // [B*N]
+};
+
+}  // namespace homeostat
