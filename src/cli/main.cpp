@@ -1,1 +1,169 @@
-int main() { return 0; }
+// The `homeostat` command: train, eval, bench. Errors map to exit codes: 1 other, 2 config,
+// 3 data or checkpoint, 4 training diverged.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "cli/bench.hpp"
+#include "common/error.hpp"
+#include "data/dataset.hpp"
+#include "io/experiment_config.hpp"
+#include "tensor/blas.hpp"
+#include "train/trainer.hpp"
+
+namespace homeostat {
+namespace {
+
+// Some machines export OPENBLAS_CORETYPE=Haswell, which pins OpenBLAS to its AVX2 kernels and
+// halves GEMM speed on AVX-512 CPUs. OpenBLAS reads the variable when it is loaded, before main,
+// so homeostat re-executes itself once without it. HOMEOSTAT_KEEP_OPENBLAS_CORETYPE=1 keeps it
+// (e.g. to compare like with like against a peer that runs with it).
+void drop_forced_blas_core(char** argv) {
+  const char* forced = std::getenv("OPENBLAS_CORETYPE");
+  if (!forced || std::getenv("HOMEOSTAT_KEEP_OPENBLAS_CORETYPE")) return;
+  if (!__builtin_cpu_supports("avx512f")) return;
+  ::unsetenv("OPENBLAS_CORETYPE");
+  ::setenv("HOMEOSTAT_DROPPED_OPENBLAS_CORETYPE", forced, 1);
+  ::execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
+}
+
+void apply_threads(int threads) {
+  if (threads > 0) set_thread_count(threads);
+}
+
+int run_train(const std::string& config_path, const std::vector<std::string>& overrides,
+              bool resume, int threads, bool no_progress, std::size_t stop_after) {
+  const ExperimentConfig config = load_experiment(config_path, overrides);
+  apply_threads(threads > 0 ? threads : config.threads);
+  std::printf("homeostat %s: training '%s' (%zu layers, T=%zu, %zu epochs, %d threads, BLAS %s)\n",
+              HOMEOSTAT_VERSION, config.name.c_str(), config.layers.size(), config.data.time_steps,
+              config.train.epochs, thread_count(), blas_core_name());
+  std::fflush(stdout);
+  TrainOptions options;
+  options.resume = resume;
+  options.progress = !no_progress;
+  options.stop_after_batches = stop_after;
+  const TrainResult result = train(config, options);
+  if (result.stopped_early) {
+    std::printf("stopped after %zu batches as asked (--stop-after-batches); resume with --resume\n",
+                stop_after);
+    return 0;
+  }
+  std::printf("run directory: %s\n", result.run_directory.c_str());
+  std::printf("test accuracy: %.2f%%\n", 100.0 * result.test_accuracy);
+  return 0;
+}
+
+// "--data fashion-mnist:test", "DIR:train" or "DIR" (test split).
+std::pair<std::filesystem::path, std::string> parse_data_argument(const std::string& argument,
+                                                                  const ExperimentConfig& config) {
+  if (argument.empty()) return {config.data.directory, "test"};
+  std::string location = argument;
+  std::string split = "test";
+  const auto colon = argument.rfind(':');
+  if (colon != std::string::npos) {
+    location = argument.substr(0, colon);
+    split = argument.substr(colon + 1);
+  }
+  if (split != "train" && split != "test") {
+    throw ConfigError("--data: split must be 'train' or 'test', got '" + split + "'");
+  }
+  if (location == "fashion-mnist") location = kDefaultFashionMnistDir;
+  return {location, split};
+}
+
+int run_eval(const std::string& checkpoint, const std::string& data_argument, std::size_t limit,
+             int threads) {
+  apply_threads(threads);
+  LoadedModel model = load_model(checkpoint);
+  const auto [directory, split] = parse_data_argument(data_argument, model.config);
+  const Dataset data = load_idx_split(directory, split, limit);
+  const EvaluationResult result = evaluate(model.network, model.config, data);
+  std::printf("%s on %s:%s (%zu samples)\n", checkpoint.c_str(), directory.c_str(), split.c_str(),
+              result.samples);
+  std::printf("accuracy: %.2f%%  loss: %.4f\n", 100.0 * result.accuracy, result.loss);
+  for (const LayerActivity& a : result.activity) {
+    std::printf("  layer %-12s rate %.4f  dead %.3f  saturated %.3f\n", a.name.c_str(), a.rate,
+                a.dead_fraction, a.saturated_fraction);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace homeostat
+
+int main(int argc, char** argv) {
+  using namespace homeostat;
+  drop_forced_blas_core(argv);
+  CLI::App app{"homeostat: spiking neural networks that stay stable"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", HOMEOSTAT_VERSION);
+
+  std::string config_path;
+  std::vector<std::string> overrides;
+  bool resume = false;
+  bool no_progress = false;
+  int threads = 0;
+  std::size_t stop_after = 0;
+  CLI::App* train_cmd = app.add_subcommand("train", "train a network by surrogate-gradient BPTT");
+  train_cmd->add_option("config", config_path, "experiment config (TOML)")->required();
+  train_cmd->add_option("--set", overrides, "override a config key: --set train.lr=1e-3");
+  train_cmd->add_flag("--resume", resume, "continue from runs/<name>/checkpoint.bin");
+  train_cmd->add_option("--threads", threads,
+                        "threads (default: config 'threads', else all cores)");
+  train_cmd->add_flag("--no-progress", no_progress, "no progress line");
+  train_cmd->add_option("--stop-after-batches", stop_after,
+                        "stop after N batches as if killed (to test --resume)");
+
+  std::string checkpoint;
+  std::string data_argument;
+  std::size_t limit = 0;
+  CLI::App* eval_cmd = app.add_subcommand("eval", "evaluate a checkpoint");
+  eval_cmd->add_option("checkpoint", checkpoint, "runs/<name>/checkpoint.bin")->required();
+  eval_cmd->add_option("--data", data_argument,
+                       "fashion-mnist:test (default: the config's data), DIR:train or DIR:test");
+  eval_cmd->add_option("--limit", limit, "evaluate only the first N samples");
+  eval_cmd->add_option("--threads", threads, "threads (default: all cores)");
+
+  BenchOptions bench;
+  CLI::App* bench_cmd =
+      app.add_subcommand("bench", "time training batches of the standard workloads");
+  bench_cmd->add_option("workloads", bench.workloads, "W1 W2 W3 (default: W1 W2)");
+  bench_cmd->add_option("--batches", bench.measured_batches, "measured batches per workload");
+  bench_cmd->add_option("--warmup", bench.warmup_batches, "warm-up batches (not measured)");
+  bench_cmd->add_option("--threads", bench.threads, "threads (default: all cores)");
+  bench_cmd->add_option("--experiments", bench.experiments_directory,
+                        "directory holding w1.toml, w2.toml, w3.toml");
+  bench_cmd->add_flag("--json", bench.json, "print JSON instead of a table");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (*train_cmd)
+      return run_train(config_path, overrides, resume, threads, no_progress, stop_after);
+    if (*eval_cmd) return run_eval(checkpoint, data_argument, limit, threads);
+    if (*bench_cmd) return run_bench(bench);
+  } catch (const ConfigError& e) {
+    const std::string message = e.what();
+    std::fprintf(stderr, "%s%s\n",
+                 message.starts_with("config error") ? "" : "config error: ", message.c_str());
+    return 2;
+  } catch (const DataError& e) {
+    std::fprintf(stderr, "data error: %s\n", e.what());
+    return 3;
+  } catch (const DivergenceError& e) {
+    std::fprintf(stderr, "\nerror: %s\n", e.what());
+    return 4;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

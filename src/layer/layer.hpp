@@ -25,6 +25,13 @@ struct RunContext {
   std::uint64_t batch = 0;
 };
 
+// Non-trainable state that a checkpoint must keep (e.g. TEBN's running statistics).
+template <typename Real>
+struct StateBuffer {
+  std::string name;
+  std::vector<Real>* values;
+};
+
 template <typename Real>
 class Layer {
  public:
@@ -48,6 +55,7 @@ class Layer {
                         const Tensor<Real>& grad_output, Tensor<Real>* grad_input) = 0;
 
   virtual std::vector<Parameter<Real>*> parameters() { return {}; }
+  virtual std::vector<StateBuffer<Real>> state_buffers() { return {}; }
   // Spiking layers expose their neurons (activity monitor, threshold regulators).
   virtual NeuronPopulation<Real>* neurons() { return nullptr; }
   // Synaptic fan-out of each output unit into the next layer is not known here; this is the

@@ -69,6 +69,24 @@ std::vector<Parameter<Real>*> Network<Real>::parameters() {
 }
 
 template <typename Real>
+std::vector<StateBuffer<Real>> Network<Real>::state_buffers() {
+  std::vector<StateBuffer<Real>> list;
+  for (auto& layer : layers_) {
+    for (const StateBuffer<Real>& b : layer->state_buffers()) list.push_back(b);
+  }
+  return list;
+}
+
+template <typename Real>
+std::vector<std::size_t> Network<Real>::spiking_layers() const {
+  std::vector<std::size_t> indices;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    if (layers_[i]->neurons()) indices.push_back(i);
+  }
+  return indices;
+}
+
+template <typename Real>
 void Network<Real>::zero_grad() {
   for (Parameter<Real>* p : parameters()) p->grad.zero();
 }

@@ -33,7 +33,10 @@ class Network {
   [[nodiscard]] const Tensor<Real>& output(std::size_t index) const { return outputs_.at(index); }
 
   std::vector<Parameter<Real>*> parameters();
+  std::vector<StateBuffer<Real>> state_buffers();
   void zero_grad();
+  // Indices of the layers with spiking neurons (activity monitor, regulators).
+  [[nodiscard]] std::vector<std::size_t> spiking_layers() const;
 
  private:
   std::vector<LayerPtr<Real>> layers_;

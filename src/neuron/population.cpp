@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tensor/parallel.hpp"
+
 namespace homeostat {
 namespace {
 
@@ -109,7 +111,8 @@ void NeuronPopulation<Real>::forward_steps(const Tensor<Real>& current, Tensor<R
   std::uint16_t* left = refractory_left_.empty() ? nullptr : refractory_left_.data();
   with_spike_function<Real>(spec_.surrogate, [&](const auto& spike) {
     const std::size_t blocks = (slice + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static)
+    const bool parallel = slice * (t_end - t_begin) >= kMinParallelWork;
+#pragma omp parallel for schedule(static) if (parallel)
     for (std::size_t block = 0; block < blocks; ++block) {
       const std::size_t begin = block * kBlock;
       const std::size_t end = std::min(slice, begin + kBlock);
@@ -153,7 +156,8 @@ void NeuronPopulation<Real>::backward_steps(const Tensor<Real>& spikes,
   Real* gt = grad_theta_elem_.empty() ? nullptr : grad_theta_elem_.data();
   with_spike_function<Real>(spec_.surrogate, [&](const auto& spike) {
     const std::size_t blocks = (slice + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static)
+    const bool parallel = slice * (t_end - t_begin) >= kMinParallelWork;
+#pragma omp parallel for schedule(static) if (parallel)
     for (std::size_t block = 0; block < blocks; ++block) {
       const std::size_t begin = block * kBlock;
       const std::size_t end = std::min(slice, begin + kBlock);

@@ -4,12 +4,14 @@
 
 #include <cstddef>
 
+#include "tensor/parallel.hpp"
+
 namespace homeostat {
 
 // y[r, c] += bias[c]
 template <typename Real>
 void add_row_vector(Real* y, const Real* bias, std::size_t rows, std::size_t cols) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * cols >= kMinParallelWork)
   for (std::size_t r = 0; r < rows; ++r) {
     Real* row = y + r * cols;
     for (std::size_t c = 0; c < cols; ++c) row[c] += bias[c];
@@ -21,7 +23,7 @@ template <typename Real>
 void accumulate_column_sums(const Real* x, std::size_t rows, std::size_t cols, Real* out) {
   constexpr std::size_t kColumnBlock = 64;
   const std::size_t blocks = (cols + kColumnBlock - 1) / kColumnBlock;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * cols >= kMinParallelWork)
   for (std::size_t block = 0; block < blocks; ++block) {
     const std::size_t begin = block * kColumnBlock;
     const std::size_t end = begin + kColumnBlock < cols ? begin + kColumnBlock : cols;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "tensor/parallel.hpp"
 
 namespace homeostat {
 
@@ -38,6 +39,7 @@ Optimizer<Real>::Optimizer(const OptimizerSpec& spec, std::vector<Parameter<Real
 template <typename Real>
 double Optimizer<Real>::step(double learning_rate) {
   const double norm = gradient_norm(parameters_);
+  if (!std::isfinite(norm)) return norm;  // leave the parameters untouched; the caller stops
   const double clip = spec_.clip_grad_norm > 0.0 && norm > spec_.clip_grad_norm
                           ? spec_.clip_grad_norm / (norm + 1e-12)
                           : 1.0;
@@ -63,7 +65,7 @@ double Optimizer<Real>::step(double learning_rate) {
     const auto scale = static_cast<Real>(clip);
     switch (spec_.kind) {
       case OptimizerKind::sgd:
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kMinParallelWork)
         for (std::size_t i = 0; i < n; ++i) {
           const Real g = grad[i] * scale + decay * w[i];
           m[i] = momentum * m[i] + g;
@@ -73,7 +75,7 @@ double Optimizer<Real>::step(double learning_rate) {
       case OptimizerKind::adam:
       case OptimizerKind::adamw: {
         const bool decoupled = spec_.kind == OptimizerKind::adamw;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kMinParallelWork)
         for (std::size_t i = 0; i < n; ++i) {
           const Real g = grad[i] * scale + (decoupled ? Real{0} : decay * w[i]);
           if (decoupled) w[i] -= lr * decay * w[i];

@@ -32,7 +32,8 @@ class Optimizer {
   Optimizer(const OptimizerSpec& spec, std::vector<Parameter<Real>*> parameters);
 
   // One update with learning rate `learning_rate` (the schedule's value for this step).
-  // Returns the global gradient norm before clipping.
+  // Returns the global gradient norm before clipping. A non-finite norm is returned without
+  // touching any parameter, so the caller can stop with the last good state intact.
   double step(double learning_rate);
 
   [[nodiscard]] std::uint64_t steps_taken() const { return steps_; }

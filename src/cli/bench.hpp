@@ -1,0 +1,21 @@
+// `homeostat bench`: median milliseconds per training batch (after warm-up) and peak RSS of the
+// standard workloads, each measured in its own child process so peak memory is per workload.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace homeostat {
+
+struct BenchOptions {
+  std::vector<std::string> workloads;  // "W1", "W2", "W3"; empty: W1 and W2
+  std::size_t warmup_batches = 5;
+  std::size_t measured_batches = 20;
+  int threads = 0;
+  std::string experiments_directory = HOMEOSTAT_SOURCE_DIR "/experiments";
+  bool json = false;
+};
+
+int run_bench(const BenchOptions& options);
+
+}  // namespace homeostat

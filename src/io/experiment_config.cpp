@@ -1,0 +1,272 @@
+#include "io/experiment_config.hpp"
+
+#include <cmath>
+#include <set>
+
+#include "network/builder.hpp"
+
+namespace homeostat {
+namespace {
+
+constexpr double kInf = ConfigSection::kNoMax;
+
+InitSpec read_init(const ConfigSection& section, std::string_view prefix,
+                   const InitSpec& fallback) {
+  const std::string p(prefix);
+  InitSpec init = fallback;
+  const std::string kind =
+      section.choice(p + "init", init.kind == InitSpec::Kind::uniform ? "uniform" : "normal",
+                     {"uniform", "normal"});
+  init.kind = kind == "uniform" ? InitSpec::Kind::uniform : InitSpec::Kind::normal;
+  init.gain = section.number(p + "init_gain", init.gain, 0.0, kInf);
+  if (prefix.empty()) init.bias = section.number("bias_init", init.bias);
+  return init;
+}
+
+NeuronSpec::Learn read_learn(const ConfigSection& section, std::string_view key) {
+  const std::string value = section.choice(key, "none", {"none", "layer", "neuron"});
+  if (value == "layer") return NeuronSpec::Learn::layer;
+  if (value == "neuron") return NeuronSpec::Learn::neuron;
+  return NeuronSpec::Learn::none;
+}
+
+NeuronSpec read_neuron(const ConfigSection& section) {
+  NeuronSpec spec;
+  if (section.has("tau") && section.has("decay")) {
+    throw section.error("tau",
+                        "give either 'decay' (beta) or 'tau' (beta = exp(-1/tau)), not both");
+  }
+  if (section.has("tau")) {
+    spec.decay = std::exp(-1.0 / section.number("tau", 20.0, 1e-6, kInf));
+  } else {
+    spec.decay = section.number("decay", spec.decay, 0.0, 1.0);
+  }
+  spec.threshold = section.number("threshold", spec.threshold, 1e-9, kInf);
+  const std::string reset = section.choice("reset", "subtract", {"subtract", "zero", "none"});
+  spec.reset = reset == "subtract" ? ResetMode::subtract
+               : reset == "zero"   ? ResetMode::zero
+                                   : ResetMode::none;
+  spec.detach_reset = section.boolean("detach_reset", spec.detach_reset);
+  spec.refractory_steps =
+      static_cast<std::size_t>(section.integer("refractory_steps", 0, 0, 60000));
+  spec.adaptive = section.boolean("adaptive", false);
+  if (section.has("adaptation_tau") && section.has("adaptation_decay")) {
+    throw section.error("adaptation_tau", "give either 'adaptation_decay' or 'adaptation_tau'");
+  }
+  spec.adaptation_decay = section.has("adaptation_tau")
+                              ? std::exp(-1.0 / section.number("adaptation_tau", 200.0, 1e-6, kInf))
+                              : section.number("adaptation_decay", 0.95, 0.0, 1.0);
+  spec.adaptation_strength = section.number("adaptation_strength", 1.8, 0.0, kInf);
+  spec.learn_threshold = read_learn(section, "learn_threshold");
+  spec.learn_decay = read_learn(section, "learn_decay");
+  if (spec.learn_threshold != NeuronSpec::Learn::none && spec.threshold >= 1.0) {
+    throw section.error("threshold",
+                        "a learnable threshold is tanh(w), so 'threshold' (its initial value) "
+                        "must be below 1");
+  }
+  if (spec.learn_decay != NeuronSpec::Learn::none && (spec.decay <= 0.0 || spec.decay >= 1.0)) {
+    throw section.error("decay",
+                        "a learnable decay is sigmoid(w): its initial value must be in (0, 1)");
+  }
+  const std::string surrogate =
+      section.choice("surrogate", "fast_sigmoid",
+                     {"fast_sigmoid", "q_tail", "sigmoid", "arctan", "triangular", "exponential",
+                      "gaussian", "rectangular"});
+  spec.surrogate.kind = parse_surrogate_kind(surrogate);
+  spec.surrogate.dampening = section.number("dampening", 1.0, 0.0, kInf);
+  spec.surrogate.sharpness = section.number("sharpness", 1.0, 1e-9, kInf);
+  spec.surrogate.tail = section.number("tail", 2.0, 1.0 + 1e-9, kInf);
+  return spec;
+}
+
+LayerSpec read_layer(const ConfigSection& section, std::size_t index) {
+  LayerSpec spec;
+  spec.kind = parse_layer_kind(section.choice(
+      "kind", "",
+      {"dense", "lif", "recurrent", "conv2d", "maxpool", "avgpool", "dropout", "tebn", "readout"}));
+  spec.name =
+      section.string("name", std::string(layer_kind_name(spec.kind)) + std::to_string(index));
+  switch (spec.kind) {
+    case LayerKind::dense:
+      spec.units = static_cast<std::size_t>(section.required_integer("units", 1, 1 << 24));
+      spec.bias = section.boolean("bias", true);
+      spec.init = read_init(section, "", spec.init);
+      break;
+    case LayerKind::recurrent:
+      spec.units = static_cast<std::size_t>(section.required_integer("units", 1, 1 << 20));
+      spec.zero_diagonal = section.boolean("zero_diagonal", true);
+      spec.init = read_init(section, "", spec.init);
+      spec.recurrent_init = read_init(section, "recurrent_", spec.recurrent_init);
+      spec.neuron = read_neuron(section);
+      break;
+    case LayerKind::lif:
+      spec.neuron = read_neuron(section);
+      break;
+    case LayerKind::conv2d:
+      spec.channels = static_cast<std::size_t>(section.required_integer("channels", 1, 1 << 16));
+      spec.kernel = static_cast<std::size_t>(section.integer("kernel", 3, 1, 1024));
+      spec.stride = static_cast<std::size_t>(section.integer("stride", 1, 1, 1024));
+      spec.padding = static_cast<std::size_t>(section.integer("padding", 0, 0, 1024));
+      spec.bias = section.boolean("bias", true);
+      spec.init = read_init(section, "", spec.init);
+      break;
+    case LayerKind::maxpool:
+    case LayerKind::avgpool:
+      spec.pool_size = static_cast<std::size_t>(section.integer("size", 2, 1, 1024));
+      spec.stride = static_cast<std::size_t>(section.integer("stride", 0, 0, 1024));
+      break;
+    case LayerKind::dropout:
+      spec.drop_probability = section.number("p", 0.5, 0.0, 0.999);
+      break;
+    case LayerKind::tebn:
+      spec.epsilon = section.number("epsilon", 1e-5, 1e-12, 1.0);
+      spec.momentum = section.number("momentum", 0.1, 0.0, 1.0);
+      break;
+    case LayerKind::readout:
+      spec.readout_decay = section.number("decay", 0.95, 0.0, 1.0);
+      break;
+  }
+  section.reject_unknown_keys();
+  return spec;
+}
+
+}  // namespace
+
+Shape network_input_shape(const ExperimentConfig& config) {
+  // Fashion-MNIST-style IDX images are 28x28; the view decides how they reach the network.
+  const ViewShape view = view_shape(config.data.view, {28, 28});
+  Shape shape = view.feature_shape;
+  const std::size_t encoded = encoded_features(config.encoder, shape_size(shape));
+  if (encoded != shape_size(shape)) shape = {encoded};
+  return shape;
+}
+
+ExperimentConfig parse_experiment(ConfigDocument document) {
+  ExperimentConfig config;
+  const ConfigSection root(document, document.root, "");
+  config.name = root.string("name", "run");
+  if (config.name.empty() || config.name.find('/') != std::string::npos || config.name == "." ||
+      config.name == "..") {
+    throw root.error("name", "must be a non-empty file name (no '/')");
+  }
+  config.seed = static_cast<std::uint64_t>(root.integer("seed", 1, 0));
+  config.threads = static_cast<int>(root.integer("threads", 0, 0, 1024));
+
+  const ConfigSection data = root.table("data");
+  config.data.directory = data.string("directory", kDefaultFashionMnistDir);
+  config.data.view = parse_data_view(data.choice("view", "flat", {"flat", "rows", "image"}));
+  config.data.train_limit = static_cast<std::size_t>(data.integer("train_limit", 0, 0));
+  config.data.test_limit = static_cast<std::size_t>(data.integer("test_limit", 0, 0));
+  config.data.validation_fraction = data.number("validation_fraction", 0.0, 0.0, 0.9);
+  config.data.num_classes = static_cast<std::size_t>(data.integer("classes", 10, 2, 1 << 20));
+  const bool rows = config.data.view == DataView::rows;
+  config.data.time_steps =
+      static_cast<std::size_t>(data.integer("time_steps", rows ? 28 : 25, 1, 100000));
+  if (rows && config.data.time_steps != 28) {
+    throw data.error("time_steps", "the 'rows' view presents one image row per step: T must be 28");
+  }
+  data.reject_unknown_keys();
+
+  const ConfigSection encoder = root.table("encoder");
+  config.encoder.kind = parse_encoder_kind(
+      encoder.choice("kind", rows ? "direct" : "rate",
+                     {"rate", "poisson", "latency", "latency_log", "direct", "delta"}));
+  config.encoder.gain = encoder.number("gain", 1.0, 0.0, kInf);
+  config.encoder.threshold = encoder.number("threshold", 0.01, 0.0, 1.0);
+  config.encoder.tau = encoder.number("tau", 5.0, 1e-9, kInf);
+  config.encoder.normalize = encoder.boolean("normalize", true);
+  config.encoder.off_spikes = encoder.boolean("off_spikes", false);
+  try {
+    validate_encoder_spec(config.encoder);
+  } catch (const ConfigError& e) {
+    throw encoder.error("kind", e.what());
+  }
+  if (config.encoder.kind == EncoderKind::delta && !rows) {
+    throw encoder.error("kind", "delta encoding needs a sequence view: set data.view = \"rows\"");
+  }
+  if (rows && (config.encoder.kind == EncoderKind::latency ||
+               config.encoder.kind == EncoderKind::latency_log)) {
+    throw encoder.error("kind",
+                        "latency encoding needs a static view (data.view = \"flat\" or \"image\")");
+  }
+  encoder.reject_unknown_keys();
+
+  const ConfigSection network = root.table("network");
+  const std::vector<ConfigSection> layer_sections = network.array_of_tables("layers");
+  network.reject_unknown_keys();
+  if (layer_sections.empty()) {
+    throw ConfigError("config error: " + document.source_name +
+                      ": the network has no layers (add [[network.layers]] tables)");
+  }
+  Shape shape = network_input_shape(config);
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < layer_sections.size(); ++i) {
+    LayerSpec spec = read_layer(layer_sections[i], i);
+    if (!names.insert(spec.name).second) {
+      throw layer_sections[i].error("name", "layer name '" + spec.name + "' is used twice");
+    }
+    // Build it once (float, tiny cost) so shape mismatches are reported against this key.
+    try {
+      shape =
+          make_layer<float>(spec, shape, config.data.time_steps, config.seed, i)->output_shape();
+    } catch (const ConfigError& e) {
+      throw layer_sections[i].error("kind", e.what());
+    }
+    config.layers.push_back(std::move(spec));
+  }
+  if (shape_size(shape) != config.data.num_classes) {
+    throw layer_sections.back().error(
+        "kind", "the last layer has " + std::to_string(shape_size(shape)) +
+                    " outputs but the data has " + std::to_string(config.data.num_classes) +
+                    " classes");
+  }
+
+  const ConfigSection train = root.table("train");
+  config.train.epochs = static_cast<std::size_t>(train.integer("epochs", 1, 1, 100000));
+  config.train.batch_size = static_cast<std::size_t>(train.integer("batch_size", 128, 1, 1 << 20));
+  config.train.eval_batch_size =
+      static_cast<std::size_t>(train.integer("eval_batch_size", 256, 1, 1 << 20));
+  config.train.loss.kind = parse_loss_kind(train.choice(
+      "loss", "ce_count", {"ce_count", "ce_mean_membrane", "ce_max_membrane", "mse_count"}));
+  config.train.loss.on_rate = train.number("target_on_rate", 0.8, 0.0, 1.0);
+  config.train.loss.off_rate = train.number("target_off_rate", 0.2, 0.0, 1.0);
+  OptimizerSpec& opt = config.train.optimizer;
+  opt.kind = parse_optimizer_kind(train.choice("optimizer", "adam", {"sgd", "adam", "adamw"}));
+  opt.learning_rate = train.number("lr", 1e-3, 0.0, kInf);
+  opt.momentum = train.number("momentum", 0.9, 0.0, 1.0);
+  opt.nesterov = train.boolean("nesterov", false);
+  opt.beta1 = train.number("beta1", 0.9, 0.0, 0.999999);
+  opt.beta2 = train.number("beta2", 0.999, 0.0, 0.9999999);
+  opt.epsilon = train.number("epsilon", 1e-8, 0.0, 1.0);
+  opt.weight_decay =
+      train.number("weight_decay", opt.kind == OptimizerKind::adamw ? 1e-2 : 0.0, 0.0, kInf);
+  opt.clip_grad_norm = train.number("clip_grad_norm", 0.0, 0.0, kInf);
+  ScheduleSpec& schedule = config.train.schedule;
+  schedule.kind =
+      parse_schedule_kind(train.choice("schedule", "constant", {"constant", "cosine", "step"}));
+  schedule.min_learning_rate = train.number("min_lr", 0.0, 0.0, kInf);
+  schedule.step_epochs = train.integer("step_epochs", 1, 1);
+  schedule.gamma = train.number("step_gamma", 0.1, 0.0, 1.0);
+  schedule.warmup_steps = train.integer("warmup_steps", 0, 0);
+  train.reject_unknown_keys();
+
+  const ConfigSection output = root.table("output");
+  config.output.directory = output.string("directory", "runs");
+  config.output.checkpoint_every =
+      static_cast<std::size_t>(output.integer("checkpoint_every", 100, 0));
+  config.output.progress_seconds = output.number("progress_seconds", 2.0, 0.0, kInf);
+  output.reject_unknown_keys();
+
+  root.reject_unknown_keys();
+  config.resolved_toml = to_toml_string(document.root);
+  return config;
+}
+
+ExperimentConfig load_experiment(const std::filesystem::path& path,
+                                 const std::vector<std::string>& overrides) {
+  ConfigDocument document = load_config_file(path);
+  for (const std::string& assignment : overrides) apply_override(document, assignment);
+  return parse_experiment(std::move(document));
+}
+
+}  // namespace homeostat

@@ -1,0 +1,67 @@
+// An experiment as the user configures it (TOML), fully validated before any work: every key is
+// checked by name, type and range, and the network is built once to check shapes, so a bad
+// config fails in milliseconds with the key and line, never after an epoch of training.
+// The full key reference is in README.md ("Config reference").
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "data/dataset.hpp"
+#include "data/encoder.hpp"
+#include "io/config_reader.hpp"
+#include "network/layer_spec.hpp"
+#include "train/loss.hpp"
+#include "train/optimizer.hpp"
+#include "train/schedule.hpp"
+
+namespace homeostat {
+
+struct DataSpec {
+  std::filesystem::path directory = kDefaultFashionMnistDir;
+  DataView view = DataView::flat;
+  std::size_t train_limit = 0;  // 0: all samples
+  std::size_t test_limit = 0;
+  double validation_fraction = 0.0;
+  std::size_t time_steps = 25;
+  std::size_t num_classes = 10;
+};
+
+struct TrainSpec {
+  std::size_t epochs = 1;
+  std::size_t batch_size = 128;
+  std::size_t eval_batch_size = 256;
+  LossSpec loss;
+  OptimizerSpec optimizer;
+  ScheduleSpec schedule;
+};
+
+struct OutputSpec {
+  std::filesystem::path directory = "runs";
+  std::size_t checkpoint_every = 100;  // batches; 0: only at the end of each epoch
+  double progress_seconds = 2.0;       // progress line interval when not a terminal
+};
+
+struct ExperimentConfig {
+  std::string name = "run";
+  std::uint64_t seed = 1;
+  int threads = 0;  // 0: all cores
+  DataSpec data;
+  EncoderSpec encoder;
+  std::vector<LayerSpec> layers;
+  TrainSpec train;
+  OutputSpec output;
+  std::string resolved_toml;  // the config after overrides, as written to runs/<name>/config.toml
+};
+
+// Reads and validates a config. `overrides` are "key=value" assignments (--set).
+ExperimentConfig load_experiment(const std::filesystem::path& path,
+                                 const std::vector<std::string>& overrides = {});
+ExperimentConfig parse_experiment(ConfigDocument document);
+
+// Per-sample input feature shape the network sees after encoding.
+Shape network_input_shape(const ExperimentConfig& config);
+
+}  // namespace homeostat

@@ -1,0 +1,71 @@
+// 2-D convolution applied to every step and sample: for each of the T*B images x [C_in, H, W],
+//   y[o, i, j] = b[o] + sum_{c, u, v} W[o, c, u, v] x[c, i*s - p + u, j*s - p + v]
+// (zero outside the image), H_out = (H + 2p - k)/s + 1, likewise W_out. W is [C_out, C_in, k, k]
+// (PyTorch's layout), b is [C_out].
+// All images go through im2col into one column matrix [T*B*H_out*W_out, C_in*k*k], so the
+// layer is ONE GEMM per call; batches whose column matrix would exceed the buffer limit
+// (256 MB by default) run as a few GEMMs over fixed chunks of images. im2col/col2im are
+// parallel over images, each image owned by one thread, so results do not depend on the thread
+// count.
+#pragma once
+
+#include <optional>
+
+#include "layer/init.hpp"
+#include "layer/layer.hpp"
+
+namespace homeostat {
+
+template <typename Real>
+class Conv2dLayer final : public Layer<Real> {
+ public:
+  // ConfigError if input_shape is not {C_in, H, W} or the output would be empty.
+  Conv2dLayer(std::string name, const Shape& input_shape, std::size_t out_channels,
+              std::size_t kernel, std::size_t stride, std::size_t padding, bool use_bias,
+              const InitSpec& init, std::uint64_t seed, std::uint64_t layer_index);
+
+  [[nodiscard]] std::string_view kind() const override { return "conv2d"; }
+  void forward(const Tensor<Real>& input, Tensor<Real>& output, const RunContext&) override;
+  void backward(const Tensor<Real>& input, const Tensor<Real>& output,
+                const Tensor<Real>& grad_output, Tensor<Real>* grad_input) override;
+  std::vector<Parameter<Real>*> parameters() override;
+  // Each input pixel feeds C_out * k * k synapses (borders and strides ignored).
+  [[nodiscard]] std::size_t fan_out_per_input() const override {
+    return out_channels_ * kernel_ * kernel_;
+  }
+
+  Parameter<Real>& weight() { return weight_; }
+
+  // Upper bound in bytes on the per-call scratch buffers; larger batches are split into chunks
+  // of whole images (at least one). Exposed so tests can exercise the chunked path.
+  void set_column_buffer_limit(std::size_t bytes) { column_buffer_limit_ = bytes; }
+
+ private:
+  [[nodiscard]] std::size_t images_per_chunk() const;
+  void check_input(const Tensor<Real>& input) const;
+  // columns [count * pixels, patch] <- images [count, C_in, H, W]
+  void im2col(const Real* images, std::size_t count, Real* columns) const;
+  // images [count, C_in, H, W] = sum of the column entries that read each pixel (assigned).
+  void col2im(const Real* columns, std::size_t count, Real* images) const;
+
+  std::size_t in_channels_;
+  std::size_t height_;
+  std::size_t width_;
+  std::size_t out_channels_;
+  std::size_t kernel_;
+  std::size_t stride_;
+  std::size_t padding_;
+  std::size_t out_height_;
+  std::size_t out_width_;
+  std::size_t pixels_;  // H_out * W_out
+  std::size_t patch_;   // C_in * k * k
+  std::size_t column_buffer_limit_ = std::size_t{256} << 20;
+  Parameter<Real> weight_;               // [C_out, C_in, k, k]
+  std::optional<Parameter<Real>> bias_;  // [C_out]
+  // Scratch reused across calls: im2col columns (and their gradient in backward) and the GEMM's
+  // pixel-major output [count * pixels, C_out] (the permuted output gradient in backward).
+  std::vector<Real> columns_;
+  std::vector<Real> pixel_rows_;
+};
+
+}  // namespace homeostat

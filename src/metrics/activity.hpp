@@ -1,0 +1,42 @@
+// Activity monitor: spike counts of every spiking layer, accumulated over a window (a batch, an
+// epoch, an evaluation). rate = spikes / (steps x samples x neurons), in [0, 1]; also the
+// fraction of neurons that never fired (dead) and that fired in more than 90% of the steps
+// (saturated), per neuron over the window.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "network/network.hpp"
+
+namespace homeostat {
+
+struct LayerActivity {
+  std::string name;
+  double rate = 0.0;
+  double dead_fraction = 0.0;
+  double saturated_fraction = 0.0;
+};
+
+template <typename Real>
+class ActivityMonitor {
+ public:
+  explicit ActivityMonitor(const Network<Real>& network);
+  void reset();
+  // Adds the spikes of the last forward pass.
+  void observe(const Network<Real>& network);
+  [[nodiscard]] std::vector<LayerActivity> summary() const;
+  [[nodiscard]] const std::vector<std::size_t>& layer_indices() const { return layers_; }
+
+  // Raw sums, for checkpoints (exact resume of a partly finished epoch).
+  std::vector<std::vector<double>>& neuron_spike_sums() { return neuron_spikes_; }
+  std::vector<double>& step_sample_counts() { return step_samples_; }
+
+ private:
+  std::vector<std::size_t> layers_;
+  std::vector<std::string> names_;
+  std::vector<std::vector<double>> neuron_spikes_;  // per layer, per neuron
+  std::vector<double> step_samples_;                // per layer: sum of T*B observed
+};
+
+}  // namespace homeostat

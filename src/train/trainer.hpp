@@ -1,0 +1,80 @@
+// The BPTT trainer: data -> encoder -> network -> loss -> backward -> optimizer, epoch by epoch,
+// with evaluation, metrics.jsonl, the progress line and atomic checkpoints. Every random draw is
+// keyed by (seed, epoch, batch), so a run resumed from a mid-epoch checkpoint ends with exactly
+// the metrics of an uninterrupted one, and results do not depend on the thread count.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "io/experiment_config.hpp"
+#include "metrics/activity.hpp"
+#include "network/network.hpp"
+#include "train/loss.hpp"
+#include "train/optimizer.hpp"
+
+namespace homeostat {
+
+// One training batch: gather + encode, forward, loss, backward, optimizer step. Owns the batch
+// buffers so the batch loop allocates nothing after the first batch. Used by train() and bench.
+class TrainingStep {
+ public:
+  TrainingStep(const ExperimentConfig& config, Network<float>& network,
+               Optimizer<float>& optimizer);
+  struct Outcome {
+    LossResult loss;
+    double gradient_norm = 0.0;  // before clipping; not finite: no update was applied
+  };
+  Outcome run(const Dataset& data, std::span<const std::size_t> indices,
+              std::span<const std::int32_t> labels, std::uint64_t epoch, std::uint64_t batch,
+              double learning_rate);
+
+ private:
+  const ExperimentConfig& config_;
+  Network<float>& network_;
+  Optimizer<float>& optimizer_;
+  Shape features_;
+  std::vector<float> scratch_;
+  Tensor<float> input_;
+  Tensor<float> grad_output_;
+};
+
+struct TrainOptions {
+  bool resume = false;   // continue from runs/<name>/checkpoint.bin
+  bool progress = true;  // show the progress line
+  bool quiet = false;    // no per-epoch summary lines on stdout
+  // Testing aid: stop (as if killed) after this many training batches in this process; 0: off.
+  std::size_t stop_after_batches = 0;
+};
+
+struct TrainResult {
+  std::filesystem::path run_directory;
+  std::vector<nlohmann::json> epochs;  // the records written to metrics.jsonl
+  double test_accuracy = 0.0;
+  bool stopped_early = false;
+};
+
+TrainResult train(const ExperimentConfig& config, const TrainOptions& options);
+
+struct EvaluationResult {
+  double accuracy = 0.0;
+  double loss = 0.0;
+  std::size_t samples = 0;
+  std::vector<LayerActivity> activity;
+  std::vector<std::size_t> confusion;  // [true class][predicted class], classes x classes
+};
+
+// Evaluates `network` (training = false) on `data` with the config's encoder and loss.
+EvaluationResult evaluate(Network<float>& network, const ExperimentConfig& config,
+                          const Dataset& data);
+
+// Loads a checkpoint written by train(): its config and a network holding its parameters.
+struct LoadedModel {
+  ExperimentConfig config;
+  Network<float> network;
+  nlohmann::json header;
+};
+LoadedModel load_model(const std::filesystem::path& checkpoint);
+
+}  // namespace homeostat

@@ -1,0 +1,253 @@
+// End-to-end checks of the `homeostat` command: bad input gives a clear message and the right
+// exit code before any work; a killed run resumes to the same metrics; 1 and 2 threads agree.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "data/idx.hpp"
+
+namespace homeostat {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CommandResult {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    directory_ = fs::temp_directory_path() /
+                 ("homeostat_cli_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
+    fs::remove_all(directory_);
+    fs::create_directories(directory_);
+  }
+  void TearDown() override { fs::remove_all(directory_); }
+
+  fs::path write_file(const std::string& name, const std::string& text) {
+    const fs::path path = directory_ / name;
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  CommandResult run(const std::string& arguments) {
+    const fs::path log = directory_ / "command.log";
+    const std::string command =
+        std::string(HOMEOSTAT_BINARY_PATH) + " " + arguments + " > " + log.string() + " 2>&1";
+    const int status = std::system(command.c_str());
+    std::ifstream in(log);
+    std::stringstream text;
+    text << in.rdbuf();
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
+  }
+
+  // A small MLP config on the first samples of Fashion-MNIST, writing into this test's directory.
+  std::string small_config(const std::string& extra_train = "",
+                           const std::string& data_directory = "") {
+    std::string text = "name = \"small\"\nseed = 3\n[data]\ntrain_limit = 640\ntest_limit = 200\n";
+    text += "time_steps = 8\n";
+    if (!data_directory.empty()) text += "directory = \"" + data_directory + "\"\n";
+    text += R"([[network.layers]]
+kind = "dense"
+units = 32
+[[network.layers]]
+kind = "lif"
+name = "hidden"
+sharpness = 12.5
+[[network.layers]]
+kind = "dense"
+units = 10
+init_gain = 3.0
+[[network.layers]]
+kind = "lif"
+name = "out"
+[train]
+epochs = 2
+batch_size = 64
+lr = 2e-3
+)";
+    text += extra_train;
+    text += "[output]\ndirectory = \"" + (directory_ / "runs").string() + "\"\n";
+    text += "checkpoint_every = 3\nprogress_seconds = 0\n";
+    return text;
+  }
+
+  std::vector<nlohmann::json> metrics(const std::string& run_name) {
+    std::vector<nlohmann::json> records;
+    std::ifstream in(directory_ / "runs" / run_name / "metrics.jsonl");
+    std::string line;
+    while (std::getline(in, line)) {
+      nlohmann::json record = nlohmann::json::parse(line);
+      record.erase("seconds");  // wall time is the one field allowed to differ
+      records.push_back(record);
+    }
+    return records;
+  }
+
+  fs::path directory_;
+};
+
+bool has_fashion_mnist() { return fs::exists("/usr/share/datasets/fashion-mnist"); }
+
+TEST_F(Cli, UnknownKeyFailsBeforeWorkNamingKeyAndLine) {
+  const fs::path config = write_file("c.toml", small_config("lrr = 0.1\n"));
+  const CommandResult r = run("train " + config.string());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("unknown key 'train.lrr'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("line 27"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(directory_ / "runs" / "small")) << "work started despite the error";
+}
+
+TEST_F(Cli, WrongTypeNamesKeyAndLine) {
+  const fs::path config = write_file("c.toml", small_config("momentum = \"high\"\n"));
+  const CommandResult r = run("train " + config.string());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("'train.momentum'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("line 27"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("a number"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, OutOfRangeValueNamesKeyAndLine) {
+  std::string text = small_config();
+  text.replace(text.find("units = 32"), 10, "units = 0");
+  const fs::path config = write_file("c.toml", text);
+  const CommandResult r = run("train " + config.string());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("network.layers[0].units"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("line 8"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, OverrideErrorsMentionTheOverride) {
+  const fs::path config = write_file("c.toml", small_config());
+  const CommandResult r = run("train " + config.string() + " --set train.epochs=-1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--set train.epochs=-1"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, ShapeMismatchNamesTheLayer) {
+  std::string text = small_config();
+  // A conv layer cannot follow a dense layer's flat output.
+  text.replace(text.find("kind = \"lif\"\nname = \"hidden\""), 27,
+               "kind = \"conv2d\"\nchannels = 4");
+  const fs::path config = write_file("c.toml", text);
+  const CommandResult r = run("train " + config.string());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("network.layers[1]"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, OutputSizeMustMatchClasses) {
+  std::string text = small_config();
+  text.replace(text.find("units = 10"), 10, "units = 7");
+  const fs::path config = write_file("c.toml", text);
+  const CommandResult r = run("train " + config.string());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("7 outputs but the data has 10 classes"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, MissingDataDirectoryIsAClearDataError) {
+  const fs::path config =
+      write_file("c.toml", small_config("", (directory_ / "no_such_dir").string()));
+  const CommandResult r = run("train " + config.string());
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("no_such_dir"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, CorruptIdxFileIsAClearDataError) {
+  const fs::path data = directory_ / "data";
+  fs::create_directories(data);
+  IdxArray images{{4, 28, 28}, std::vector<std::uint8_t>(4 * 28 * 28, 7)};
+  write_idx(data / "train-images-idx3-ubyte", images, false);
+  write_idx(data / "t10k-images-idx3-ubyte", images, false);
+  write_idx(data / "t10k-labels-idx1-ubyte", IdxArray{{4}, {0, 1, 2, 3}}, false);
+  std::ofstream(data / "train-labels-idx1-ubyte", std::ios::binary) << "garbage!";
+  const fs::path config = write_file("c.toml", small_config("", data.string()));
+  const CommandResult r = run("train " + config.string());
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("train-labels-idx1-ubyte"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, NanLossStopsWithMessageAndKeepsLastGoodCheckpoint) {
+  if (!has_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  // A readout with an absurd learning rate overflows float within a few batches.
+  std::string text = small_config();
+  text.replace(text.find("kind = \"lif\"\nname = \"out\""), 24, "kind = \"readout\"");
+  text.replace(text.find("lr = 2e-3"), 9, "lr = 1e37\nloss = \"ce_mean_membrane\"");
+  const fs::path config = write_file("c.toml", text);
+  const CommandResult r = run("train " + config.string() + " --set output.checkpoint_every=1");
+  EXPECT_EQ(r.exit_code, 4) << r.output;
+  EXPECT_NE(r.output.find("training diverged at epoch 1, batch"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("rate"), std::string::npos) << r.output;
+  const fs::path checkpoint = directory_ / "runs" / "small" / "checkpoint.bin";
+  ASSERT_TRUE(fs::exists(checkpoint)) << r.output;
+  EXPECT_NE(r.output.find("last good checkpoint"), std::string::npos) << r.output;
+  // The kept checkpoint is usable.
+  const CommandResult e = run("eval " + checkpoint.string() + " --limit 64");
+  EXPECT_EQ(e.exit_code, 0) << e.output;
+}
+
+TEST_F(Cli, KilledRunResumesToIdenticalMetrics) {
+  if (!has_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  const fs::path whole = write_file("whole.toml", small_config());
+  std::string resumed_text = small_config();
+  resumed_text.replace(resumed_text.find("name = \"small\""), 14, "name = \"resumed\"");
+  const fs::path resumed = write_file("resumed.toml", resumed_text);
+  ASSERT_EQ(run("train " + whole.string()).exit_code, 0);
+  // Killed in epoch 2 at batch 5 (after the checkpoint of batch 3): batches 4-5 are redone.
+  const CommandResult stop = run("train " + resumed.string() + " --stop-after-batches 15");
+  ASSERT_EQ(stop.exit_code, 0) << stop.output;
+  EXPECT_EQ(metrics("resumed").size(), 1u);
+  const CommandResult resume = run("train " + resumed.string() + " --resume");
+  ASSERT_EQ(resume.exit_code, 0) << resume.output;
+  EXPECT_NE(resume.output.find("resuming"), std::string::npos) << resume.output;
+  const auto expected = metrics("small");
+  const auto actual = metrics("resumed");
+  ASSERT_EQ(expected.size(), 2u);
+  EXPECT_EQ(actual, expected);
+}
+
+TEST_F(Cli, OneAndTwoThreadsGiveBitIdenticalMetrics) {
+  if (!has_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  std::string second = small_config();
+  second.replace(second.find("name = \"small\""), 14, "name = \"two\"");
+  const fs::path one_config = write_file("one.toml", small_config());
+  const fs::path two_config = write_file("two.toml", second);
+  ASSERT_EQ(run("train " + one_config.string() + " --threads 1").exit_code, 0);
+  ASSERT_EQ(run("train " + two_config.string() + " --threads 2").exit_code, 0);
+  const auto one = metrics("small");
+  const auto two = metrics("two");
+  ASSERT_EQ(one.size(), 2u);
+  EXPECT_EQ(one, two);
+}
+
+TEST_F(Cli, EvalReproducesTheFinalTestAccuracy) {
+  if (!has_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  const fs::path config = write_file("c.toml", small_config());
+  ASSERT_EQ(run("train " + config.string()).exit_code, 0);
+  const double final_accuracy = metrics("small").back()["test_accuracy"];
+  const CommandResult e =
+      run("eval " + (directory_ / "runs" / "small" / "checkpoint.bin").string() +
+          " --data fashion-mnist:test --limit 200");
+  ASSERT_EQ(e.exit_code, 0) << e.output;
+  char expected[32];
+  std::snprintf(expected, sizeof expected, "accuracy: %.2f%%", 100.0 * final_accuracy);
+  EXPECT_NE(e.output.find(expected), std::string::npos) << e.output;
+}
+
+TEST_F(Cli, CorruptCheckpointIsAClearDataError) {
+  const fs::path bogus = write_file("checkpoint.bin", "HSTATCKP not really a checkpoint");
+  const CommandResult r = run("eval " + bogus.string());
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("checkpoint"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace homeostat
