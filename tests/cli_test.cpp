@@ -96,6 +96,13 @@ lr = 2e-3
   fs::path directory_;
 };
 
+// Replaces the first occurrence of `from` (which must exist) in `text`.
+void replace_once(std::string& text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  ASSERT_NE(at, std::string::npos) << from;
+  text.replace(at, from.size(), to);
+}
+
 bool has_fashion_mnist() { return fs::exists("/usr/share/datasets/fashion-mnist"); }
 
 TEST_F(Cli, UnknownKeyFailsBeforeWorkNamingKeyAndLine) {
@@ -103,7 +110,7 @@ TEST_F(Cli, UnknownKeyFailsBeforeWorkNamingKeyAndLine) {
   const CommandResult r = run("train " + config.string());
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("unknown key 'train.lrr'"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("line 27"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("line 25"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(directory_ / "runs" / "small")) << "work started despite the error";
 }
 
@@ -112,18 +119,18 @@ TEST_F(Cli, WrongTypeNamesKeyAndLine) {
   const CommandResult r = run("train " + config.string());
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("'train.momentum'"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("line 27"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("line 25"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("a number"), std::string::npos) << r.output;
 }
 
 TEST_F(Cli, OutOfRangeValueNamesKeyAndLine) {
   std::string text = small_config();
-  text.replace(text.find("units = 32"), 10, "units = 0");
+  replace_once(text, "units = 32", "units = 0");
   const fs::path config = write_file("c.toml", text);
   const CommandResult r = run("train " + config.string());
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("network.layers[0].units"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("line 8"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("line 9"), std::string::npos) << r.output;
 }
 
 TEST_F(Cli, OverrideErrorsMentionTheOverride) {
@@ -136,8 +143,7 @@ TEST_F(Cli, OverrideErrorsMentionTheOverride) {
 TEST_F(Cli, ShapeMismatchNamesTheLayer) {
   std::string text = small_config();
   // A conv layer cannot follow a dense layer's flat output.
-  text.replace(text.find("kind = \"lif\"\nname = \"hidden\""), 27,
-               "kind = \"conv2d\"\nchannels = 4");
+  replace_once(text, "kind = \"lif\"\nname = \"hidden\"", "kind = \"conv2d\"\nchannels = 4");
   const fs::path config = write_file("c.toml", text);
   const CommandResult r = run("train " + config.string());
   EXPECT_EQ(r.exit_code, 2) << r.output;
@@ -146,7 +152,7 @@ TEST_F(Cli, ShapeMismatchNamesTheLayer) {
 
 TEST_F(Cli, OutputSizeMustMatchClasses) {
   std::string text = small_config();
-  text.replace(text.find("units = 10"), 10, "units = 7");
+  replace_once(text, "units = 10", "units = 7");
   const fs::path config = write_file("c.toml", text);
   const CommandResult r = run("train " + config.string());
   EXPECT_EQ(r.exit_code, 2) << r.output;
@@ -179,8 +185,8 @@ TEST_F(Cli, NanLossStopsWithMessageAndKeepsLastGoodCheckpoint) {
   if (!has_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
   // A readout with an absurd learning rate overflows float within a few batches.
   std::string text = small_config();
-  text.replace(text.find("kind = \"lif\"\nname = \"out\""), 24, "kind = \"readout\"");
-  text.replace(text.find("lr = 2e-3"), 9, "lr = 1e37\nloss = \"ce_mean_membrane\"");
+  replace_once(text, "kind = \"lif\"\nname = \"out\"", "kind = \"readout\"");
+  replace_once(text, "lr = 2e-3", "lr = 1e37\nloss = \"ce_mean_membrane\"");
   const fs::path config = write_file("c.toml", text);
   const CommandResult r = run("train " + config.string() + " --set output.checkpoint_every=1");
   EXPECT_EQ(r.exit_code, 4) << r.output;
@@ -198,7 +204,7 @@ TEST_F(Cli, KilledRunResumesToIdenticalMetrics) {
   if (!has_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
   const fs::path whole = write_file("whole.toml", small_config());
   std::string resumed_text = small_config();
-  resumed_text.replace(resumed_text.find("name = \"small\""), 14, "name = \"resumed\"");
+  replace_once(resumed_text, "name = \"small\"", "name = \"resumed\"");
   const fs::path resumed = write_file("resumed.toml", resumed_text);
   ASSERT_EQ(run("train " + whole.string()).exit_code, 0);
   // Killed in epoch 2 at batch 5 (after the checkpoint of batch 3): batches 4-5 are redone.
@@ -217,7 +223,7 @@ TEST_F(Cli, KilledRunResumesToIdenticalMetrics) {
 TEST_F(Cli, OneAndTwoThreadsGiveBitIdenticalMetrics) {
   if (!has_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
   std::string second = small_config();
-  second.replace(second.find("name = \"small\""), 14, "name = \"two\"");
+  replace_once(second, "name = \"small\"", "name = \"two\"");
   const fs::path one_config = write_file("one.toml", small_config());
   const fs::path two_config = write_file("two.toml", second);
   ASSERT_EQ(run("train " + one_config.string() + " --threads 1").exit_code, 0);
