@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds homeostat and runs the whole test suite twice: an optimized build, then a build under
+# AddressSanitizer + UndefinedBehaviorSanitizer. Installs what is missing first (scripts/setup.sh).
+# Usage: bash scripts/test.sh [--no-sanitizers]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+jobs=$(nproc)
+# The machine may force OpenBLAS's AVX2 kernels; tests do not depend on it, speed does.
+unset OPENBLAS_CORETYPE || true
+
+echo "== release build + tests"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$jobs"
+ctest --test-dir build --output-on-failure -j "$jobs" --timeout 900
+
+if [ "${1:-}" != "--no-sanitizers" ]; then
+  echo "== AddressSanitizer + UndefinedBehaviorSanitizer build + tests"
+  cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DHOMEOSTAT_SANITIZE=ON -DHOMEOSTAT_BUILD_BENCH=OFF >/dev/null
+  cmake --build build-sanitize -j "$jobs"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-sanitize --output-on-failure -j "$jobs" --timeout 1800
+fi
