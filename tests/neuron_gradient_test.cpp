@@ -2,7 +2,7 @@
 // x reset mode x layer kind, with learnable thresholds and decays switched on. The reset's
 // gradient is on here: with detach_reset the backward pass is by design not the derivative of
 // the forward pass, so detached variants are checked against PyTorch's detach() instead
-// (torch_oracle_test.cpp) and by the DetachedResetDropsExactlyTheResetPath test below.
+// (torch_oracle_test.cpp).
 #include <gtest/gtest.h>
 
 #include "gradient_check.hpp"

@@ -51,3 +51,35 @@ TEST(CounterRng, SameKeyGivesSameStreamAndStreamsDiffer) {
 
 }  // namespace
 }  // namespace homeostat
+
+namespace homeostat {
+namespace {
+
+TEST(Blas, GemmIsBitIdenticalForOneAndTwoThreads) {
+  const std::size_t m = 777, n = 301, k = 253;
+  const CounterRng rng(5, RngPurpose::test);
+  std::vector<float> a(m * k), b(k * n);
+  for (std::size_t i = 0; i < a.size(); ++i) a[i] = rng.uniform_float(i) - 0.5f;
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = rng.uniform_float(1u << 30 | i) - 0.5f;
+  const int before = thread_count();
+  std::vector<float> one(m * n), two(m * n);
+  set_thread_count(1);
+  gemm(Transpose::no, Transpose::no, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, one.data(), n);
+  set_thread_count(2);
+  gemm(Transpose::no, Transpose::no, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, two.data(), n);
+  set_thread_count(before);
+  EXPECT_EQ(one, two);
+  // Transposed A (the weight-gradient shape) too.
+  std::vector<float> one_t(k * n), two_t(k * n);
+  set_thread_count(1);
+  gemm(Transpose::yes, Transpose::no, k, n, m, 1.0f, a.data(), k, one.data(), n, 0.0f, one_t.data(),
+       n);
+  set_thread_count(2);
+  gemm(Transpose::yes, Transpose::no, k, n, m, 1.0f, a.data(), k, one.data(), n, 0.0f, two_t.data(),
+       n);
+  set_thread_count(before);
+  EXPECT_EQ(one_t, two_t);
+}
+
+}  // namespace
+}  // namespace homeostat
