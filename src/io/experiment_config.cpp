@@ -81,8 +81,12 @@ NeuronSpec read_neuron(const ConfigSection& section) {
 
 LayerSpec read_layer(const ConfigSection& section, std::size_t index) {
   LayerSpec spec;
+  if (!section.has("kind")) {
+    throw section.error("", "every layer needs a 'kind' (dense, lif, recurrent, conv2d, maxpool, "
+                            "avgpool, dropout, tebn, readout)");
+  }
   spec.kind = parse_layer_kind(section.choice(
-      "kind", "",
+      "kind", "dense",
       {"dense", "lif", "recurrent", "conv2d", "maxpool", "avgpool", "dropout", "tebn", "readout"}));
   spec.name =
       section.string("name", std::string(layer_kind_name(spec.kind)) + std::to_string(index));
