@@ -19,32 +19,12 @@
 #include "common/error.hpp"
 #include "data/dataset.hpp"
 #include "data/idx.hpp"
+#include "temp_dir.hpp"
 
 namespace homeostat {
 namespace {
 
-// A fresh directory under the system temp directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path_ = std::filesystem::temp_directory_path() /
-            ("homeostat_dataset_test_" + std::to_string(::getpid()) + "_" + std::to_string(stamp) +
-             "_" + std::to_string(counter++));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using testing::TempDir;
 
 // Writes a split of `count` 2x3 images (pixel k of image i is (10*i + k) % 256) with labels i % 4.
 void write_split(const std::filesystem::path& directory, const std::string& prefix,

@@ -17,34 +17,14 @@
 #include "common/error.hpp"
 #include "data/idx.hpp"
 #include "random/counter_rng.hpp"
+#include "temp_dir.hpp"
 
 namespace homeostat {
 namespace {
 
 using Bytes = std::vector<std::uint8_t>;
 
-// A fresh directory under the system temp directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path_ = std::filesystem::temp_directory_path() /
-            ("homeostat_idx_test_" + std::to_string(::getpid()) + "_" + std::to_string(stamp) +
-             "_" + std::to_string(counter++));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] std::filesystem::path file(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
+using testing::TempDir;
 
 void append_big_endian(Bytes& bytes, std::uint32_t value) {
   for (const int shift : {24, 16, 8, 0}) bytes.push_back(static_cast<std::uint8_t>(value >> shift));

@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "layer/init.hpp"
 #include "network/network.hpp"
 #include "random/counter_rng.hpp"
 
@@ -21,6 +22,20 @@ inline Tensor<double> random_tensor(const Shape& shape, std::uint64_t key, doubl
   const CounterRng rng(1234, RngPurpose::test, {key});
   for (std::size_t i = 0; i < t.size(); ++i) t[i] = low + (high - low) * rng.uniform(i);
   return t;
+}
+
+inline InitSpec normal_init(double gain) { return {InitSpec::Kind::normal, gain, 0.1, false}; }
+
+// A differentiable LIF (logistic forward, exact derivative) for finite-difference checks.
+inline NeuronSpec smooth_spec() {
+  NeuronSpec spec;
+  spec.decay = 0.8;
+  spec.threshold = 0.5;
+  spec.reset = ResetMode::subtract;
+  spec.detach_reset = false;
+  spec.surrogate.sharpness = 0.5;
+  spec.surrogate.smooth_forward = true;
+  return spec;
 }
 
 struct GradientCheckOptions {

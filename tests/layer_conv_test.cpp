@@ -18,18 +18,9 @@ namespace {
 using testing::expect_gradients_match;
 using testing::random_tensor;
 
-InitSpec normal_init(double gain) { return {InitSpec::Kind::normal, gain, 0.1, false}; }
+using testing::normal_init;
 
-NeuronSpec smooth_spec() {
-  NeuronSpec spec;
-  spec.decay = 0.8;
-  spec.threshold = 0.5;
-  spec.reset = ResetMode::subtract;
-  spec.detach_reset = false;
-  spec.surrogate.sharpness = 0.5;
-  spec.surrogate.smooth_forward = true;
-  return spec;
-}
+using testing::smooth_spec;
 
 TEST(Conv2dForward, HandComputedStrideTwoPaddingOne) {
   // One 3x3 image 1..9, kernel 3, stride 2, padding 1: four windows centred on the corners.

@@ -142,18 +142,9 @@ TEST(Pool2dConfig, RejectsWindowsThatDoNotFit) {
             (Shape{2, 3, 2}));
 }
 
-NeuronSpec smooth_spec() {
-  NeuronSpec spec;
-  spec.decay = 0.8;
-  spec.threshold = 0.5;
-  spec.reset = ResetMode::subtract;
-  spec.detach_reset = false;
-  spec.surrogate.sharpness = 0.5;
-  spec.surrogate.smooth_forward = true;
-  return spec;
-}
+using testing::smooth_spec;
 
-InitSpec normal_init(double gain) { return {InitSpec::Kind::normal, gain, 0.1, false}; }
+using testing::normal_init;
 
 void check_pool_network(PoolKind kind, std::size_t size, std::size_t stride, std::uint64_t key) {
   const NeuronSpec spec = smooth_spec();

@@ -123,18 +123,9 @@ TEST(TebnConfig, RejectsOtherStepCountsAndShapes) {
   EXPECT_THROW(TebnLayer<double>("bn", {3}, 0), ConfigError);
 }
 
-NeuronSpec smooth_spec() {
-  NeuronSpec spec;
-  spec.decay = 0.8;
-  spec.threshold = 0.5;
-  spec.reset = ResetMode::subtract;
-  spec.detach_reset = false;
-  spec.surrogate.sharpness = 0.5;
-  spec.surrogate.smooth_forward = true;
-  return spec;
-}
+using testing::smooth_spec;
 
-InitSpec normal_init(double gain) { return {InitSpec::Kind::normal, gain, 0.1, false}; }
+using testing::normal_init;
 
 // Moves gamma, beta and the step scales away from their initial 1, 0, 1 so that every term of
 // the backward pass is exercised.

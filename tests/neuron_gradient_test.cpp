@@ -44,7 +44,7 @@ NeuronSpec smooth_spec(const Variant& v) {
   return spec;
 }
 
-InitSpec normal_init(double gain) { return {InitSpec::Kind::normal, gain, 0.1, false}; }
+using testing::normal_init;
 
 class NeuronGradient : public ::testing::TestWithParam<Variant> {};
 
