@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs everything homeostat needs to build, test and train, from Debian 12's packages.
+# Installs everything homeostat needs to build and train, from Debian 12's packages; with
+# --tests also Debian's PyTorch, which the gradient-oracle tests compare against.
 # Idempotent; works as root or through sudo. Nothing is downloaded outside apt.
+# Usage: bash scripts/setup.sh [--tests]
 set -euo pipefail
 
 packages=(
@@ -9,8 +11,10 @@ packages=(
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist
-  python3 python3-torch python3-numpy
 )
+if [ "${1:-}" = "--tests" ]; then
+  packages+=(python3 python3-torch python3-numpy)
+fi
 
 missing=()
 for package in "${packages[@]}"; do

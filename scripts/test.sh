@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds homeostat and runs the whole test suite twice: an optimized build, then a build under
-# AddressSanitizer + UndefinedBehaviorSanitizer. Installs what is missing first (scripts/setup.sh).
+# AddressSanitizer + UndefinedBehaviorSanitizer. Installs what is missing first
+# (scripts/setup.sh --tests, which adds Debian's PyTorch for the oracle tests).
 # Usage: bash scripts/test.sh [--no-sanitizers]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/setup.sh
+bash scripts/setup.sh --tests
 jobs=$(nproc)
 # The machine may force OpenBLAS's AVX2 kernels; tests do not depend on it, speed does.
 unset OPENBLAS_CORETYPE || true
