@@ -34,10 +34,10 @@ double train_subset(const std::string& config_name, std::vector<std::string> ove
 #define REQUIRE_DATA(accuracy) \
   if ((accuracy) < 0) GTEST_SKIP() << "dataset-fashion-mnist is not installed"
 
-TEST(Learning, W1FeedForwardLearnsFromThreeThousandImages) {
-  const double accuracy = train_subset("w1", {"data.train_limit=3200", "data.test_limit=1000"});
+TEST(Learning, W1FeedForwardLearnsFromSixThousandImages) {
+  const double accuracy = train_subset("w1", {"data.train_limit=6400", "data.test_limit=1000"});
   REQUIRE_DATA(accuracy);
-  EXPECT_GT(accuracy, 0.50);  // measured 0.585
+  EXPECT_GT(accuracy, 0.60);  // measured 0.704 (seeds 2, 3: 0.692, 0.713)
 }
 
 TEST(Learning, W2RecurrentRowByRowLearns) {

@@ -14,31 +14,53 @@ CBLAS_TRANSPOSE to_cblas(Transpose trans) {
 blasint to_int(std::size_t value) { return static_cast<blasint>(value); }
 
 // Results must not depend on the thread count, and OpenBLAS's own threading does not promise
-// that. So the rows of C are split into blocks whose size depends on the shape only, each block
-// is one single-threaded BLAS call (OpenBLAS runs serially inside an OpenMP region), and OpenMP
-// spreads the blocks over the threads. Every element of C is then reduced over K by the same
-// kernel in the same order whatever the thread count.
+// that. So OpenBLAS always runs single-threaded, C is split into blocks of rows (or of columns,
+// when there are few rows) whose size depends on the shape only, each block is one BLAS call,
+// and OpenMP spreads the blocks over the threads. Every element of C is then reduced over K by
+// the same kernel in the same order whatever the thread count.
 constexpr std::size_t kBlocksPerCall = 16;
 constexpr std::size_t kMinBlockRows = 32;
 constexpr double kMinParallelFlops = 4e6;
 
-template <typename Real, typename Call>
-void blocked_gemm(Transpose trans_a, std::size_t m, std::size_t n, std::size_t k, const Real* a,
-                  std::size_t lda, Real* c, std::size_t ldc, const Call& call) {
-  const std::size_t block_rows =
-      std::max(kMinBlockRows, (m + kBlocksPerCall - 1) / kBlocksPerCall);
-  const std::size_t blocks = (m + block_rows - 1) / block_rows;
-  const bool parallel =
-      blocks > 1 && 2.0 * static_cast<double>(m) * static_cast<double>(n) *
-                            static_cast<double>(k) >= kMinParallelFlops;
+// call(row, rows, column, columns) computes that block of C.
+template <typename Call>
+void for_each_block(std::size_t m, std::size_t n, std::size_t k, const Call& call) {
+  const bool by_rows = m >= 2 * kMinBlockRows || m >= n;
+  const std::size_t extent = by_rows ? m : n;
+  const std::size_t block = std::max(kMinBlockRows, (extent + kBlocksPerCall - 1) / kBlocksPerCall);
+  const std::size_t blocks = (extent + block - 1) / block;
+  const bool parallel = blocks > 1 && 2.0 * static_cast<double>(m) * static_cast<double>(n) *
+                                              static_cast<double>(k) >=
+                                          kMinParallelFlops;
 #pragma omp parallel for schedule(static) if (parallel)
-  for (std::size_t block = 0; block < blocks; ++block) {
-    const std::size_t row = block * block_rows;
-    const std::size_t rows = std::min(block_rows, m - row);
-    // Row `row` of op(A): row of A (no transpose) or column of A (transpose).
-    const Real* a_block = trans_a == Transpose::no ? a + row * lda : a + row;
-    call(rows, a_block, c + row * ldc);
+  for (std::size_t b = 0; b < blocks; ++b) {
+    const std::size_t start = b * block;
+    const std::size_t size = std::min(block, extent - start);
+    if (by_rows) {
+      call(start, size, std::size_t{0}, n);
+    } else {
+      call(std::size_t{0}, m, start, size);
+    }
   }
+}
+
+// Pointers to the first element of row `row` of op(X), or of column `column` of op(X).
+template <typename Real>
+const Real* op_row(const Real* x, Transpose trans, std::size_t ld, std::size_t row) {
+  return trans == Transpose::no ? x + row * ld : x + row;
+}
+template <typename Real>
+const Real* op_column(const Real* x, Transpose trans, std::size_t ld, std::size_t column) {
+  return trans == Transpose::no ? x + column : x + column * ld;
+}
+
+// OpenBLAS's OpenMP build reads its thread count once; pin it to 1 before the first call.
+void pin_blas_to_one_thread() {
+  static const bool pinned = [] {
+    openblas_set_num_threads(1);
+    return true;
+  }();
+  (void)pinned;
 }
 
 }  // namespace
@@ -47,29 +69,33 @@ void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, st
           float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta,
           float* c, std::size_t ldc) {
   if (m == 0 || n == 0) return;
-  blocked_gemm(trans_a, m, n, k, a, lda, c, ldc,
-               [&](std::size_t rows, const float* a_block, float* c_block) {
-                 cblas_sgemm(CblasRowMajor, to_cblas(trans_a), to_cblas(trans_b), to_int(rows),
-                             to_int(n), to_int(k), alpha, a_block, to_int(lda), b, to_int(ldb),
-                             beta, c_block, to_int(ldc));
-               });
+  pin_blas_to_one_thread();
+  for_each_block(m, n, k,
+                 [&](std::size_t row, std::size_t rows, std::size_t column, std::size_t columns) {
+                   cblas_sgemm(CblasRowMajor, to_cblas(trans_a), to_cblas(trans_b), to_int(rows),
+                               to_int(columns), to_int(k), alpha, op_row(a, trans_a, lda, row),
+                               to_int(lda), op_column(b, trans_b, ldb, column), to_int(ldb), beta,
+                               c + row * ldc + column, to_int(ldc));
+                 });
 }
 
 void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, std::size_t k,
           double alpha, const double* a, std::size_t lda, const double* b, std::size_t ldb,
           double beta, double* c, std::size_t ldc) {
   if (m == 0 || n == 0) return;
-  blocked_gemm(trans_a, m, n, k, a, lda, c, ldc,
-               [&](std::size_t rows, const double* a_block, double* c_block) {
-                 cblas_dgemm(CblasRowMajor, to_cblas(trans_a), to_cblas(trans_b), to_int(rows),
-                             to_int(n), to_int(k), alpha, a_block, to_int(lda), b, to_int(ldb),
-                             beta, c_block, to_int(ldc));
-               });
+  pin_blas_to_one_thread();
+  for_each_block(m, n, k,
+                 [&](std::size_t row, std::size_t rows, std::size_t column, std::size_t columns) {
+                   cblas_dgemm(CblasRowMajor, to_cblas(trans_a), to_cblas(trans_b), to_int(rows),
+                               to_int(columns), to_int(k), alpha, op_row(a, trans_a, lda, row),
+                               to_int(lda), op_column(b, trans_b, ldb, column), to_int(ldb), beta,
+                               c + row * ldc + column, to_int(ldc));
+                 });
 }
 
 void set_thread_count(int threads) {
   omp_set_num_threads(threads);
-  openblas_set_num_threads(threads);
+  pin_blas_to_one_thread();
 }
 
 int thread_count() { return omp_get_max_threads(); }
