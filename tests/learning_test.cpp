@@ -43,21 +43,21 @@ TEST(Learning, W1FeedForwardLearnsFromSixThousandImages) {
 TEST(Learning, W2RecurrentRowByRowLearns) {
   const double accuracy = train_subset("w2", {"data.train_limit=6400", "data.test_limit=1000"});
   REQUIRE_DATA(accuracy);
-  EXPECT_GT(accuracy, 0.58);  // measured 0.673
+  EXPECT_GT(accuracy, 0.58);  // measured 0.673 (seeds 2, 3: 0.682, 0.670)
 }
 
 TEST(Learning, SmallConvNetLearns) {
   const double accuracy =
       train_subset("conv_small", {"data.train_limit=2560", "data.test_limit=500"});
   REQUIRE_DATA(accuracy);
-  EXPECT_GT(accuracy, 0.38);  // measured 0.468 after 20 batches
+  EXPECT_GT(accuracy, 0.50);  // measured 0.644 after 20 batches (seeds 2, 3: 0.592, 0.668)
 }
 
 TEST(Learning, FlagshipConfigLearns) {
   const double accuracy = train_subset(
       "fmnist_mlp", {"data.train_limit=3200", "data.test_limit=1000", "train.epochs=1"});
   REQUIRE_DATA(accuracy);
-  EXPECT_GT(accuracy, 0.62);  // measured 0.714
+  EXPECT_GT(accuracy, 0.62);  // measured 0.714 (seeds 2, 3: 0.757, 0.745)
 }
 
 }  // namespace
