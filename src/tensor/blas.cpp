@@ -14,10 +14,11 @@ CBLAS_TRANSPOSE to_cblas(Transpose trans) {
 blasint to_int(std::size_t value) { return static_cast<blasint>(value); }
 
 // Results must not depend on the thread count, and OpenBLAS's own threading does not promise
-// that. So OpenBLAS always runs single-threaded, C is split into blocks of rows (or of columns,
-// when there are few rows) whose size depends on the shape only, each block is one BLAS call,
-// and OpenMP spreads the blocks over the threads. Every element of C is then reduced over K by
-// the same kernel in the same order whatever the thread count.
+// that. So OpenBLAS always runs single-threaded (its OpenMP build does so inside an active
+// parallel region, or when omp_get_max_threads() is 1), C is split into blocks of rows (or of
+// columns, when there are few rows) whose size depends on the shape only, each block is one BLAS
+// call, and OpenMP spreads the blocks over the threads. Every element of C is then reduced over K
+// by the same kernel in the same order whatever the thread count.
 constexpr std::size_t kBlocksPerCall = 16;
 constexpr std::size_t kMinBlockRows = 32;
 constexpr double kMinParallelFlops = 4e6;
@@ -32,8 +33,7 @@ void for_each_block(std::size_t m, std::size_t n, std::size_t k, const Call& cal
   const bool parallel = blocks > 1 && 2.0 * static_cast<double>(m) * static_cast<double>(n) *
                                               static_cast<double>(k) >=
                                           kMinParallelFlops;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (std::size_t b = 0; b < blocks; ++b) {
+  const auto run_block = [&](std::size_t b) {
     const std::size_t start = b * block;
     const std::size_t size = std::min(block, extent - start);
     if (by_rows) {
@@ -41,7 +41,17 @@ void for_each_block(std::size_t m, std::size_t n, std::size_t k, const Call& cal
     } else {
       call(std::size_t{0}, m, start, size);
     }
+  };
+  if (parallel) {
+#pragma omp parallel for schedule(static)
+    for (std::size_t b = 0; b < blocks; ++b) run_block(b);
+    return;
   }
+  // Outside a parallel region OpenBLAS would use omp_get_max_threads() threads: lower it.
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  for (std::size_t b = 0; b < blocks; ++b) run_block(b);
+  omp_set_num_threads(threads);
 }
 
 // Pointers to the first element of row `row` of op(X), or of column `column` of op(X).
@@ -54,22 +64,12 @@ const Real* op_column(const Real* x, Transpose trans, std::size_t ld, std::size_
   return trans == Transpose::no ? x + column : x + column * ld;
 }
 
-// OpenBLAS's OpenMP build reads its thread count once; pin it to 1 before the first call.
-void pin_blas_to_one_thread() {
-  static const bool pinned = [] {
-    openblas_set_num_threads(1);
-    return true;
-  }();
-  (void)pinned;
-}
-
 }  // namespace
 
 void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, std::size_t k,
           float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta,
           float* c, std::size_t ldc) {
   if (m == 0 || n == 0) return;
-  pin_blas_to_one_thread();
   for_each_block(m, n, k,
                  [&](std::size_t row, std::size_t rows, std::size_t column, std::size_t columns) {
                    cblas_sgemm(CblasRowMajor, to_cblas(trans_a), to_cblas(trans_b), to_int(rows),
@@ -83,7 +83,6 @@ void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, st
           double alpha, const double* a, std::size_t lda, const double* b, std::size_t ldb,
           double beta, double* c, std::size_t ldc) {
   if (m == 0 || n == 0) return;
-  pin_blas_to_one_thread();
   for_each_block(m, n, k,
                  [&](std::size_t row, std::size_t rows, std::size_t column, std::size_t columns) {
                    cblas_dgemm(CblasRowMajor, to_cblas(trans_a), to_cblas(trans_b), to_int(rows),
@@ -93,10 +92,7 @@ void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, st
                  });
 }
 
-void set_thread_count(int threads) {
-  omp_set_num_threads(threads);
-  pin_blas_to_one_thread();
-}
+void set_thread_count(int threads) { omp_set_num_threads(threads); }
 
 int thread_count() { return omp_get_max_threads(); }
 
