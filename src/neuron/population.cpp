@@ -16,6 +16,20 @@ Shape learn_shape(NeuronSpec::Learn learn, std::size_t neurons) {
   return {learn == NeuronSpec::Learn::neuron ? neurons : 1};
 }
 
+// Calls body(begin, end) for fixed blocks of [0, slice), in parallel when the work
+// (elements x steps) is large enough. Blocks are shape-determined, so results are not
+// thread-count dependent.
+template <typename Body>
+void for_each_element_block(std::size_t slice, std::size_t steps, const Body& body) {
+  const std::size_t blocks = (slice + kBlock - 1) / kBlock;
+  const bool parallel = slice * steps >= kMinParallelWork;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (std::size_t block = 0; block < blocks; ++block) {
+    const std::size_t begin = block * kBlock;
+    body(begin, std::min(slice, begin + kBlock));
+  }
+}
+
 }  // namespace
 
 template <typename Real>
@@ -110,12 +124,7 @@ void NeuronPopulation<Real>::forward_steps(const Tensor<Real>& current, Tensor<R
   std::uint8_t* mask = open_mask_.empty() ? nullptr : open_mask_.data();
   std::uint16_t* left = refractory_left_.empty() ? nullptr : refractory_left_.data();
   with_spike_function<Real>(spec_.surrogate, [&](const auto& spike) {
-    const std::size_t blocks = (slice + kBlock - 1) / kBlock;
-    const bool parallel = slice * (t_end - t_begin) >= kMinParallelWork;
-#pragma omp parallel for schedule(static) if (parallel)
-    for (std::size_t block = 0; block < blocks; ++block) {
-      const std::size_t begin = block * kBlock;
-      const std::size_t end = std::min(slice, begin + kBlock);
+    for_each_element_block(slice, t_end - t_begin, [&](std::size_t begin, std::size_t end) {
       for (std::size_t t = t_begin; t < t_end; ++t) {
         const std::size_t at = t * slice;
         const std::size_t prev = at - slice;
@@ -124,7 +133,7 @@ void NeuronPopulation<Real>::forward_steps(const Tensor<Real>& current, Tensor<R
                          first ? nullptr : z + prev, first || !a ? nullptr : a + prev, v + at,
                          z + at, a ? a + at : nullptr, mask ? mask + at : nullptr, left);
       }
-    }
+    });
   });
 }
 
@@ -155,12 +164,7 @@ void NeuronPopulation<Real>::backward_steps(const Tensor<Real>& spikes,
   Real* gb = grad_beta_elem_.empty() ? nullptr : grad_beta_elem_.data();
   Real* gt = grad_theta_elem_.empty() ? nullptr : grad_theta_elem_.data();
   with_spike_function<Real>(spec_.surrogate, [&](const auto& spike) {
-    const std::size_t blocks = (slice + kBlock - 1) / kBlock;
-    const bool parallel = slice * (t_end - t_begin) >= kMinParallelWork;
-#pragma omp parallel for schedule(static) if (parallel)
-    for (std::size_t block = 0; block < blocks; ++block) {
-      const std::size_t begin = block * kBlock;
-      const std::size_t end = std::min(slice, begin + kBlock);
+    for_each_element_block(slice, t_end - t_begin, [&](std::size_t begin, std::size_t end) {
       for (std::size_t t = t_end; t-- > t_begin;) {
         const std::size_t at = t * slice;
         const bool first = t == 0;
@@ -168,7 +172,7 @@ void NeuronPopulation<Real>::backward_steps(const Tensor<Real>& spikes,
                           mask ? mask + at : nullptr, first ? nullptr : v + at - slice,
                           first ? nullptr : z + at - slice, cv, ca, gi + at, gb, gt);
       }
-    }
+    });
   });
 }
 

@@ -64,32 +64,33 @@ const Real* op_column(const Real* x, Transpose trans, std::size_t ld, std::size_
   return trans == Transpose::no ? x + column : x + column * ld;
 }
 
+// One precision-generic body; `blas_gemm` is cblas_sgemm or cblas_dgemm.
+template <typename Real, typename BlasGemm>
+void blocked_gemm(BlasGemm blas_gemm, Transpose trans_a, Transpose trans_b, std::size_t m,
+                  std::size_t n, std::size_t k, Real alpha, const Real* a, std::size_t lda,
+                  const Real* b, std::size_t ldb, Real beta, Real* c, std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+  for_each_block(m, n, k,
+                 [&](std::size_t row, std::size_t rows, std::size_t column, std::size_t columns) {
+                   blas_gemm(CblasRowMajor, to_cblas(trans_a), to_cblas(trans_b), to_int(rows),
+                             to_int(columns), to_int(k), alpha, op_row(a, trans_a, lda, row),
+                             to_int(lda), op_column(b, trans_b, ldb, column), to_int(ldb), beta,
+                             c + row * ldc + column, to_int(ldc));
+                 });
+}
+
 }  // namespace
 
 void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, std::size_t k,
           float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta,
           float* c, std::size_t ldc) {
-  if (m == 0 || n == 0) return;
-  for_each_block(m, n, k,
-                 [&](std::size_t row, std::size_t rows, std::size_t column, std::size_t columns) {
-                   cblas_sgemm(CblasRowMajor, to_cblas(trans_a), to_cblas(trans_b), to_int(rows),
-                               to_int(columns), to_int(k), alpha, op_row(a, trans_a, lda, row),
-                               to_int(lda), op_column(b, trans_b, ldb, column), to_int(ldb), beta,
-                               c + row * ldc + column, to_int(ldc));
-                 });
+  blocked_gemm(cblas_sgemm, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, std::size_t k,
           double alpha, const double* a, std::size_t lda, const double* b, std::size_t ldb,
           double beta, double* c, std::size_t ldc) {
-  if (m == 0 || n == 0) return;
-  for_each_block(m, n, k,
-                 [&](std::size_t row, std::size_t rows, std::size_t column, std::size_t columns) {
-                   cblas_dgemm(CblasRowMajor, to_cblas(trans_a), to_cblas(trans_b), to_int(rows),
-                               to_int(columns), to_int(k), alpha, op_row(a, trans_a, lda, row),
-                               to_int(lda), op_column(b, trans_b, ldb, column), to_int(ldb), beta,
-                               c + row * ldc + column, to_int(ldc));
-                 });
+  blocked_gemm(cblas_dgemm, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void set_thread_count(int threads) { omp_set_num_threads(threads); }
