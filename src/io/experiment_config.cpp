@@ -19,6 +19,7 @@ InitSpec read_init(const ConfigSection& section, std::string_view prefix,
                      {"uniform", "normal"});
   init.kind = kind == "uniform" ? InitSpec::Kind::uniform : InitSpec::Kind::normal;
   init.gain = section.number(p + "init_gain", init.gain, 0.0, kInf);
+  init.mean = section.number(p + "init_mean", init.mean);
   if (prefix.empty()) init.bias = section.number("bias_init", init.bias);
   return init;
 }
