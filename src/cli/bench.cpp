@@ -46,7 +46,9 @@ nlohmann::json measure(const std::string& workload, const BenchOptions& options)
   Network<float> network = build_network<float>(config.layers, network_input_shape(config),
                                                 config.data.time_steps, config.seed);
   Optimizer<float> optimizer(config.train.optimizer, network.parameters());
-  TrainingStep step(config, network, optimizer);
+  ActivityMonitor<float> monitor(network);
+  Homeostasis<float> homeostasis(config.homeostasis, network);
+  TrainingStep step(config, network, optimizer, monitor, homeostasis);
   std::vector<std::size_t> indices(batch_size);
   std::vector<std::int32_t> labels(batch_size);
   std::vector<double> milliseconds;
@@ -57,7 +59,9 @@ nlohmann::json measure(const std::string& workload, const BenchOptions& options)
       labels[i] = data.labels[indices[i]];
     }
     const auto start = std::chrono::steady_clock::now();
-    step.run(data, indices, labels, 0, batch, config.train.optimizer.learning_rate);
+    const std::size_t batches_per_epoch = (data.size() + batch_size - 1) / batch_size;
+    step.run(data, indices, labels, TrainingClock{0, batch % batches_per_epoch, batches_per_epoch},
+             config.train.optimizer.learning_rate);
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (batch >= options.warmup_batches) milliseconds.push_back(ms);

@@ -1,5 +1,5 @@
-// The `homeostat` command: train, eval, bench. Errors map to exit codes: 1 other, 2 config,
-// 3 data or checkpoint, 4 training diverged.
+// The `homeostat` command: train, eval, bench, advise, reproduce, report. Errors map to exit
+// codes: 1 other, 2 config, 3 data or checkpoint, 4 training diverged, 5 stopped by an alarm.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -81,7 +81,8 @@ int run_eval(const std::string& checkpoint, const std::string& data_argument, st
   apply_threads(threads);
   LoadedModel model = load_model(checkpoint);
   const auto [directory, split] = parse_data_argument(data_argument, model.config);
-  const Dataset data = load_idx_split(directory, split, limit);
+  const Dataset data = data_argument.empty() ? load_data_split(model.config, "test", limit)
+                                             : load_idx_split(directory, split, limit);
   const EvaluationResult result = evaluate(model.network, model.config, data);
   std::printf("%s on %s:%s (%zu samples)\n", checkpoint.c_str(), directory.c_str(), split.c_str(),
               result.samples);
@@ -161,6 +162,9 @@ int main(int argc, char** argv) {
   } catch (const DivergenceError& e) {
     std::fprintf(stderr, "\nerror: %s\n", e.what());
     return 4;
+  } catch (const AlarmError& e) {
+    std::fprintf(stderr, "\nstopped by the activity guard: %s\n", e.what());
+    return 5;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -32,4 +32,10 @@ class DivergenceError : public Error {
   using Error::Error;
 };
 
+// An activity alarm (silence, saturation) stopped a run whose guard is on; exit code 5.
+class AlarmError : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace homeostat

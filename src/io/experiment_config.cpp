@@ -137,9 +137,15 @@ LayerSpec read_layer(const ConfigSection& section, std::size_t index) {
 
 }  // namespace
 
+Shape data_sample_shape(const DataSpec& data) {
+  // IDX images are 28x28 (Fashion-MNIST, MNIST, KMNIST); the loader checks the files.
+  if (data.source == DataSource::anomaly) return {data.anomaly.steps, data.anomaly.channels};
+  return {28, 28};
+}
+
 Shape network_input_shape(const ExperimentConfig& config) {
-  // Fashion-MNIST-style IDX images are 28x28; the view decides how they reach the network.
-  const ViewShape view = view_shape(config.data.view, {28, 28});
+  // The view decides how a sample reaches the network.
+  const ViewShape view = view_shape(config.data.view, data_sample_shape(config.data));
   Shape shape = view.feature_shape;
   const std::size_t encoded = encoded_features(config.encoder, shape_size(shape));
   if (encoded != shape_size(shape)) shape = {encoded};
@@ -158,6 +164,45 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
   config.threads = static_cast<int>(root.integer("threads", 0, 0, 1024));
 
   const ConfigSection data = root.table("data");
+  config.data.source =
+      data.choice("source", "idx", {"idx", "anomaly"}) == "anomaly" ? DataSource::anomaly
+                                                                     : DataSource::idx;
+  if (config.data.source == DataSource::anomaly) {
+    const ConfigSection a = data.table("anomaly");
+    AnomalySpec& spec = config.data.anomaly;
+    const auto size = [&a](std::string_view key, std::size_t fallback) {
+      return static_cast<std::size_t>(
+          a.integer(key, static_cast<std::int64_t>(fallback), 0, std::int64_t{1} << 30));
+    };
+    spec.channels = size("channels", spec.channels);
+    spec.steps = size("steps", spec.steps);
+    spec.train_samples = size("train_samples", spec.train_samples);
+    spec.test_samples = size("test_samples", spec.test_samples);
+    spec.anomaly_fraction = a.number("anomaly_fraction", spec.anomaly_fraction);
+    spec.noise = a.number("noise", spec.noise);
+    spec.amplitude = a.number("amplitude", spec.amplitude);
+    spec.baseline = a.number("baseline", spec.baseline);
+    spec.baseline_jitter = a.number("baseline_jitter", spec.baseline_jitter);
+    spec.oscillation = a.number("oscillation", spec.oscillation);
+    spec.min_frequency = a.number("min_frequency", spec.min_frequency);
+    spec.max_frequency = a.number("max_frequency", spec.max_frequency);
+    spec.latent_components = size("latent_components", spec.latent_components);
+    spec.latent_share = a.number("latent_share", spec.latent_share);
+    spec.min_onset = size("min_onset", spec.min_onset);
+    spec.max_onset = size("max_onset", spec.max_onset);
+    spec.min_duration = size("min_duration", spec.min_duration);
+    spec.max_duration = size("max_duration", spec.max_duration);
+    spec.min_shift_steps = size("min_shift_steps", spec.min_shift_steps);
+    spec.min_affected = size("min_affected", spec.min_affected);
+    spec.max_affected = size("max_affected", spec.max_affected);
+    spec.dropout_level = a.number("dropout_level", spec.dropout_level);
+    try {
+      validate_anomaly_spec(spec);
+    } catch (const ConfigError& e) {
+      throw a.error("", e.what());
+    }
+    a.reject_unknown_keys();
+  }
   config.data.directory = data.string("directory", kDefaultFashionMnistDir);
   config.data.view = parse_data_view(data.choice("view", "flat", {"flat", "rows", "image"}));
   config.data.train_limit = static_cast<std::size_t>(data.integer("train_limit", 0, 0));
@@ -165,10 +210,12 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
   config.data.validation_fraction = data.number("validation_fraction", 0.0, 0.0, 0.9);
   config.data.num_classes = static_cast<std::size_t>(data.integer("classes", 10, 2, 1 << 20));
   const bool rows = config.data.view == DataView::rows;
-  config.data.time_steps =
-      static_cast<std::size_t>(data.integer("time_steps", rows ? 28 : 25, 1, 100000));
-  if (rows && config.data.time_steps != 28) {
-    throw data.error("time_steps", "the 'rows' view presents one image row per step: T must be 28");
+  const std::size_t sample_rows = data_sample_shape(config.data).front();
+  config.data.time_steps = static_cast<std::size_t>(data.integer(
+      "time_steps", rows ? static_cast<std::int64_t>(sample_rows) : 25, 1, 100000));
+  if (rows && config.data.time_steps != sample_rows) {
+    throw data.error("time_steps", "the 'rows' view presents one sample row per step: T must be " +
+                                       std::to_string(sample_rows));
   }
   data.reject_unknown_keys();
 
@@ -225,6 +272,9 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
                     " outputs but the data has " + std::to_string(config.data.num_classes) +
                     " classes");
   }
+
+  config.homeostasis = read_homeostasis(root, config.layers);
+  config.diagnostics = read_diagnostics(root.table("diagnostics"));
 
   const ConfigSection train = root.table("train");
   config.train.epochs = static_cast<std::size_t>(train.integer("epochs", 1, 1, 100000));

@@ -9,9 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "data/anomaly.hpp"
 #include "data/dataset.hpp"
 #include "data/encoder.hpp"
 #include "io/config_reader.hpp"
+#include "io/homeostasis_config.hpp"
 #include "network/layer_spec.hpp"
 #include "train/loss.hpp"
 #include "train/optimizer.hpp"
@@ -19,7 +21,11 @@
 
 namespace homeostat {
 
+enum class DataSource { idx, anomaly };
+
 struct DataSpec {
+  DataSource source = DataSource::idx;  // IDX files in `directory`, or the synthetic W5 task
+  AnomalySpec anomaly;                  // source = "anomaly": [data.anomaly]
   std::filesystem::path directory = kDefaultFashionMnistDir;
   DataView view = DataView::flat;
   std::size_t train_limit = 0;  // 0: all samples
@@ -51,6 +57,8 @@ struct ExperimentConfig {
   DataSpec data;
   EncoderSpec encoder;
   std::vector<LayerSpec> layers;
+  std::vector<RegulatorSpec> homeostasis;  // [[homeostasis]] entries, in order
+  DiagnosticsSpec diagnostics;
   TrainSpec train;
   OutputSpec output;
   std::string resolved_toml;  // the config after overrides, as written to runs/<name>/config.toml
@@ -61,6 +69,9 @@ ExperimentConfig load_experiment(const std::filesystem::path& path,
                                  const std::vector<std::string>& overrides = {});
 ExperimentConfig parse_experiment(ConfigDocument document);
 
+// Shape of one sample as the data source delivers it ({28, 28} for IDX images; {steps,
+// channels} for the anomaly task).
+Shape data_sample_shape(const DataSpec& data);
 // Per-sample input feature shape the network sees after encoding.
 Shape network_input_shape(const ExperimentConfig& config);
 

@@ -30,6 +30,9 @@ class Conv2dLayer final : public Layer<Real> {
                 const Tensor<Real>& grad_output, Tensor<Real>* grad_input) override;
   std::vector<Parameter<Real>*> parameters() override;
   // Each input pixel feeds C_out * k * k synapses (borders and strides ignored).
+  IncomingSynapses<Real> incoming_synapses() override {
+    return {{&weight_.value}, weight_.value.dim(0)};
+  }
   [[nodiscard]] std::size_t fan_out_per_input() const override {
     return out_channels_ * kernel_ * kernel_;
   }

@@ -18,6 +18,7 @@ class DenseLayer final : public Layer<Real> {
   void backward(const Tensor<Real>& input, const Tensor<Real>& output,
                 const Tensor<Real>& grad_output, Tensor<Real>* grad_input) override;
   std::vector<Parameter<Real>*> parameters() override;
+  IncomingSynapses<Real> incoming_synapses() override { return {{&weight_.value}, units_}; }
   [[nodiscard]] std::size_t fan_out_per_input() const override { return units_; }
 
   Parameter<Real>& weight() { return weight_; }

@@ -1,6 +1,7 @@
 // Weight initialization. "uniform" with gain 1 is PyTorch's default for Linear/Conv
 // (U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and bias); "normal" draws N(0, gain^2/fan_in)
-// weights and zero biases. `mean` shifts every weight (the advisor's condition I sets it). Draws come from a counter-based stream keyed by (seed, layer, tensor).
+// weights and zero biases. `mean` shifts every weight (the advisor's condition I sets it). Draws
+// come from a counter-based stream keyed by (seed, layer, tensor).
 #pragma once
 
 #include <cmath>
@@ -15,9 +16,9 @@ namespace homeostat {
 struct InitSpec {
   enum class Kind { uniform, normal } kind = Kind::uniform;
   double gain = 1.0;
-  double mean = 0.0;        // added to every weight after drawing (stability-based init)
   double bias = 0.0;        // added to every bias after drawing
   bool random_bias = true;  // uniform only: draw biases like PyTorch
+  double mean = 0.0;        // added to every weight after drawing (stability-based init)
 };
 
 template <typename Real>

@@ -32,6 +32,15 @@ struct StateBuffer {
   std::vector<Real>* values;
 };
 
+// The synapses onto a layer's units, for weight-channel regulators (synaptic scaling, bounds,
+// sleep): each tensor is unit-major, [units, fan_in] (dense [out, in], conv [C_out, C_in k k]
+// with one unit per output channel, recurrent input and recurrent matrices [N, *]).
+template <typename Real>
+struct IncomingSynapses {
+  std::vector<Tensor<Real>*> weights;
+  std::size_t units = 0;
+};
+
 template <typename Real>
 class Layer {
  public:
@@ -61,6 +70,11 @@ class Layer {
   // Synaptic fan-out of each output unit into the next layer is not known here; this is the
   // number of synapses each input unit drives (SynOps accounting), 0 for parameter-free layers.
   [[nodiscard]] virtual std::size_t fan_out_per_input() const { return 0; }
+  // Synapses each spike of this layer's own output drives back into the layer at the next step
+  // (recurrent layers: units, or units - 1 without self-connections); 0 for the others.
+  [[nodiscard]] virtual std::size_t recurrent_fan_out() const { return 0; }
+  // Empty for layers without synapses (lif, pooling, dropout, tebn).
+  virtual IncomingSynapses<Real> incoming_synapses() { return {}; }
 
  protected:
   // Output shape [T, B, output_shape...] for an input of T steps and B samples.

@@ -21,7 +21,13 @@ class RecurrentLayer final : public Layer<Real> {
                 const Tensor<Real>& grad_output, Tensor<Real>* grad_input) override;
   std::vector<Parameter<Real>*> parameters() override;
   NeuronPopulation<Real>* neurons() override { return &population_; }
+  IncomingSynapses<Real> incoming_synapses() override {
+    return {{&input_weight_.value, &recurrent_weight_.value}, units_};
+  }
   [[nodiscard]] std::size_t fan_out_per_input() const override { return units_; }
+  [[nodiscard]] std::size_t recurrent_fan_out() const override {
+    return zero_diagonal_ ? units_ - 1 : units_;
+  }
 
  private:
   void clear_diagonal(Tensor<Real>& matrix) const;

@@ -1,5 +1,7 @@
 #include "metrics/activity.hpp"
 
+#include <algorithm>
+
 #include "tensor/parallel.hpp"
 
 namespace homeostat {
@@ -22,18 +24,43 @@ void ActivityMonitor<Real>::reset() {
 
 template <typename Real>
 void ActivityMonitor<Real>::observe(const Network<Real>& network) {
+  // Neurons in blocks, rows (t, b) inner: contiguous reads, one writer per neuron.
+  constexpr std::size_t kNeuronBlock = 256;
+  last_batch_.layers = layers_;
+  last_batch_.rates.resize(layers_.size());
+  last_batch_.neuron_rates.resize(layers_.size());
   for (std::size_t k = 0; k < layers_.size(); ++k) {
     const Tensor<Real>& spikes = network.output(layers_[k]);
     std::vector<double>& sums = neuron_spikes_[k];
+    std::vector<double>& batch_rates = last_batch_.neuron_rates[k];
     const std::size_t neurons = sums.size();
     const std::size_t rows = spikes.size() / neurons;  // T * B
+    batch_rates.assign(neurons, 0.0);
+    const std::size_t blocks = (neurons + kNeuronBlock - 1) / kNeuronBlock;
+    const Real* z = spikes.data();
 #pragma omp parallel for schedule(static) if (spikes.size() >= kMinParallelWork)
-    for (std::size_t j = 0; j < neurons; ++j) {
-      double count = 0.0;
-      for (std::size_t r = 0; r < rows; ++r) count += static_cast<double>(spikes[r * neurons + j]);
-      sums[j] += count;
+    for (std::size_t block = 0; block < blocks; ++block) {
+      const std::size_t begin = block * kNeuronBlock;
+      const std::size_t end = std::min(neurons, begin + kNeuronBlock);
+      Real counts[kNeuronBlock] = {};
+      for (std::size_t r = 0; r < rows; ++r) {
+        const Real* row = z + r * neurons;
+        for (std::size_t j = begin; j < end; ++j) counts[j - begin] += row[j];
+      }
+      for (std::size_t j = begin; j < end; ++j) {
+        const auto count = static_cast<double>(counts[j - begin]);
+        sums[j] += count;
+        batch_rates[j] = rows ? count / static_cast<double>(rows) : 0.0;
+      }
     }
+    double total = 0.0;
+    for (const double r : batch_rates) total += r;
+    last_batch_.rates[k] = neurons ? total / static_cast<double>(neurons) : 0.0;
     step_samples_[k] += static_cast<double>(rows);
+    if (spikes.rank() >= 2) {
+      last_batch_.steps = spikes.dim(0);
+      last_batch_.samples = spikes.dim(1);
+    }
   }
 }
 
@@ -64,6 +91,17 @@ std::vector<LayerActivity> ActivityMonitor<Real>::summary() const {
   return result;
 }
 
+template <typename Real>
+void annotate_threshold_scales(std::vector<LayerActivity>& activity, Network<Real>& network) {
+  const std::vector<std::size_t> layers = network.spiking_layers();
+  for (std::size_t k = 0; k < layers.size() && k < activity.size(); ++k) {
+    const NeuronPopulation<Real>* neurons = network.layer(layers[k]).neurons();
+    activity[k].threshold_scale = neurons ? neurons->mean_threshold_scale() : 1.0;
+  }
+}
+
+template void annotate_threshold_scales<float>(std::vector<LayerActivity>&, Network<float>&);
+template void annotate_threshold_scales<double>(std::vector<LayerActivity>&, Network<double>&);
 template class ActivityMonitor<float>;
 template class ActivityMonitor<double>;
 

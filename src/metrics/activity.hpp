@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "homeostasis/regulator.hpp"
 #include "network/network.hpp"
 
 namespace homeostat {
@@ -16,15 +17,21 @@ struct LayerActivity {
   double rate = 0.0;
   double dead_fraction = 0.0;
   double saturated_fraction = 0.0;
+  double threshold_scale = 1.0;  // mean regulator scale of the layer's thresholds
 };
+
+// Fills each entry's threshold_scale from the network's populations (summary() order).
+template <typename Real>
+void annotate_threshold_scales(std::vector<LayerActivity>& activity, Network<Real>& network);
 
 template <typename Real>
 class ActivityMonitor {
  public:
   explicit ActivityMonitor(const Network<Real>& network);
   void reset();
-  // Adds the spikes of the last forward pass.
+  // Adds the spikes of the last forward pass; last_batch() then holds that pass's rates.
   void observe(const Network<Real>& network);
+  [[nodiscard]] const BatchActivity& last_batch() const { return last_batch_; }
   [[nodiscard]] std::vector<LayerActivity> summary() const;
   [[nodiscard]] const std::vector<std::size_t>& layer_indices() const { return layers_; }
 
@@ -37,6 +44,7 @@ class ActivityMonitor {
   std::vector<std::string> names_;
   std::vector<std::vector<double>> neuron_spikes_;  // per layer, per neuron
   std::vector<double> step_samples_;                // per layer: sum of T*B observed
+  BatchActivity last_batch_;
 };
 
 }  // namespace homeostat

@@ -35,7 +35,12 @@ void for_each_element_block(std::size_t slice, std::size_t steps, const Body& bo
 template <typename Real>
 NeuronPopulation<Real>::NeuronPopulation(const std::string& layer_name, std::size_t neurons,
                                          const NeuronSpec& spec)
-    : spec_(spec), neurons_(neurons), theta0_(neurons), beta_(neurons) {
+    : spec_(spec),
+      neurons_(neurons),
+      neuron_scale_(neurons, 1.0),
+      scale_(neurons, Real{1}),
+      theta0_(neurons),
+      beta_(neurons) {
   if (spec.learn_threshold != NeuronSpec::Learn::none) {
     threshold_param_.emplace(layer_name + ".threshold", learn_shape(spec.learn_threshold, neurons),
                              false);
@@ -67,8 +72,16 @@ Real NeuronPopulation<Real>::decay(std::size_t neuron) const {
 }
 
 template <typename Real>
+double NeuronPopulation<Real>::mean_threshold_scale() const {
+  double sum = 0.0;
+  for (const double s : neuron_scale_) sum += s;
+  return neurons_ ? threshold_scale_ * sum / static_cast<double>(neurons_) : threshold_scale_;
+}
+
+template <typename Real>
 void NeuronPopulation<Real>::refresh_constants() {
   for (std::size_t j = 0; j < neurons_; ++j) {
+    scale_[j] = static_cast<Real>(threshold_scale_ * neuron_scale_[j]);
     if (threshold_param_) {
       const auto& w = threshold_param_->value;
       theta0_[j] = std::tanh(w[w.size() == 1 ? 0 : j]);
@@ -89,13 +102,15 @@ LifConstants<Real> NeuronPopulation<Real>::constants() const {
   return {neurons_,
           beta_.data(),
           theta0_.data(),
-          threshold_scale_,
+          scale_.data(),
           static_cast<Real>(spec_.adaptation_decay),
           static_cast<Real>(spec_.adaptation_strength),
           spec_.reset,
           spec_.detach_reset,
           spec_.adaptive,
-          spec_.refractory_steps};
+          std::max(spec_.refractory_steps, constraints_.refractory_steps),
+          constraints_.cap_window > 0 ? constraints_.cap_spikes : 0,
+          constraints_.cap_window};
 }
 
 template <typename Real>
@@ -106,10 +121,14 @@ void NeuronPopulation<Real>::begin_forward(std::size_t steps, std::size_t batch)
   const Shape shape{steps, batch, neurons_};
   membrane_.resize(shape);
   if (spec_.adaptive) adaptation_.resize(shape);
-  if (spec_.refractory_steps > 0) {
+  const LifConstants<Real> k = constants();
+  if (k.constrained() || constraints_.winners > 0) {
     open_mask_.assign(shape_size(shape), 1);
-    refractory_left_.assign(batch * neurons_, 0);
+  } else {
+    open_mask_.clear();
   }
+  refractory_left_.assign(k.refractory_steps > 0 ? batch * neurons_ : 0, 0);
+  window_count_.assign(k.cap_window > 0 ? batch * neurons_ : 0, 0);
 }
 
 template <typename Real>
@@ -123,17 +142,41 @@ void NeuronPopulation<Real>::forward_steps(const Tensor<Real>& current, Tensor<R
   Real* a = spec_.adaptive ? adaptation_.data() : nullptr;
   std::uint8_t* mask = open_mask_.empty() ? nullptr : open_mask_.data();
   std::uint16_t* left = refractory_left_.empty() ? nullptr : refractory_left_.data();
+  std::uint16_t* window = window_count_.empty() ? nullptr : window_count_.data();
+  const std::size_t cap_window = k.cap_window;
+  const auto step = [&](const auto& spike, std::size_t t, std::size_t begin, std::size_t end) {
+    const std::size_t at = t * slice;
+    const std::size_t prev = at - slice;
+    const bool first = t == 0;
+    const Real* leaving =
+        cap_window > 0 && t >= cap_window ? z + (t - cap_window) * slice : nullptr;
+    lif_forward_step(k, spike, begin, end, in + at, first ? nullptr : v + prev,
+                     first ? nullptr : z + prev, first || !a ? nullptr : a + prev, leaving, v + at,
+                     z + at, a ? a + at : nullptr, mask ? mask + at : nullptr, left, window);
+  };
+  const std::size_t winners = constraints_.winners;
   with_spike_function<Real>(spec_.surrogate, [&](const auto& spike) {
-    for_each_element_block(slice, t_end - t_begin, [&](std::size_t begin, std::size_t end) {
-      for (std::size_t t = t_begin; t < t_end; ++t) {
-        const std::size_t at = t * slice;
-        const std::size_t prev = at - slice;
-        const bool first = t == 0;
-        lif_forward_step(k, spike, begin, end, in + at, first ? nullptr : v + prev,
-                         first ? nullptr : z + prev, first || !a ? nullptr : a + prev, v + at,
-                         z + at, a ? a + at : nullptr, mask ? mask + at : nullptr, left);
+    if (winners == 0) {
+      for_each_element_block(slice, t_end - t_begin, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t t = t_begin; t < t_end; ++t) step(spike, t, begin, end);
+      });
+      return;
+    }
+    // k-WTA couples the neurons of a sample within a step: one work item per sample.
+    const bool parallel = slice * (t_end - t_begin) >= kMinParallelWork;
+#pragma omp parallel if (parallel)
+    {
+      std::vector<std::pair<Real, std::size_t>> order;
+#pragma omp for schedule(static)
+      for (std::size_t b = 0; b < batch_; ++b) {
+        const std::size_t begin = b * neurons_;
+        for (std::size_t t = t_begin; t < t_end; ++t) {
+          step(spike, t, begin, begin + neurons_);
+          const std::size_t at = t * slice;
+          lif_k_winners(k, winners, begin, v + at, a ? a + at : nullptr, z + at, mask + at, order);
+        }
       }
-    });
+    }
   });
 }
 

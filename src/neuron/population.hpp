@@ -24,9 +24,25 @@ class NeuronPopulation {
   [[nodiscard]] std::size_t size() const { return neurons_; }
   std::vector<Parameter<Real>*> parameters();
 
-  // Multiplies every threshold (regulators: AHSAR, adaptive thresholds). Not differentiated.
-  void set_threshold_scale(double scale) { threshold_scale_ = static_cast<Real>(scale); }
-  [[nodiscard]] double threshold_scale() const { return static_cast<double>(threshold_scale_); }
+  // Threshold channel (regulators), not differentiated: every threshold is multiplied by the
+  // layer scale (AHSAR) times its neuron's scale (adaptive threshold / intrinsic plasticity).
+  void set_threshold_scale(double scale) { threshold_scale_ = scale; }
+  [[nodiscard]] double threshold_scale() const { return threshold_scale_; }
+  // [N] per-neuron scales, 1 by default; writable by regulators.
+  [[nodiscard]] std::vector<double>& neuron_threshold_scales() { return neuron_scale_; }
+  [[nodiscard]] const std::vector<double>& neuron_threshold_scales() const { return neuron_scale_; }
+  // Mean effective scale over neurons (layer scale x neuron scale), for metrics.
+  [[nodiscard]] double mean_threshold_scale() const;
+
+  // Constraint channel: hard limits on spike generation, forward and backward alike.
+  struct Constraints {
+    std::size_t refractory_steps = 0;  // combined with the neuron spec's: the larger wins
+    std::size_t cap_spikes = 0;        // at most cap_spikes spikes in any cap_window steps
+    std::size_t cap_window = 0;        // 0: no firing cap
+    std::size_t winners = 0;           // k-WTA per sample and step; 0: off
+  };
+  void set_constraints(const Constraints& constraints) { constraints_ = constraints; }
+  [[nodiscard]] const Constraints& constraints() const { return constraints_; }
   // Effective per-neuron base threshold theta0_j and decay beta_j (after tanh/sigmoid).
   [[nodiscard]] Real base_threshold(std::size_t neuron) const;
   [[nodiscard]] Real decay(std::size_t neuron) const;
@@ -52,7 +68,10 @@ class NeuronPopulation {
 
   NeuronSpec spec_;
   std::size_t neurons_;
-  Real threshold_scale_ = Real{1};
+  double threshold_scale_ = 1.0;
+  std::vector<double> neuron_scale_;  // [N]
+  std::vector<Real> scale_;           // [N] threshold_scale_ x neuron_scale_, as the kernels use
+  Constraints constraints_;
   std::optional<Parameter<Real>> threshold_param_;  // w, theta0 = tanh(w): [1] or [N]
   std::optional<Parameter<Real>> decay_param_;      // w, beta = sigmoid(w): [1] or [N]
   std::vector<Real> theta0_;                        // [N]
@@ -62,8 +81,9 @@ class NeuronPopulation {
   std::size_t batch_ = 0;
   Tensor<Real> membrane_;                               // [T, B, N]
   Tensor<Real> adaptation_;                             // [T, B, N], ALIF only
-  std::vector<std::uint8_t> open_mask_;                 // [T*B*N], refractory only
+  std::vector<std::uint8_t> open_mask_;                 // [T*B*N], constrained only
   std::vector<std::uint16_t> refractory_left_;          // [B*N]
+  std::vector<std::uint16_t> window_count_;             // [B*N], firing cap only
   std::vector<Real> carry_v_, carry_a_;                 // [B*N]
   std::vector<Real> grad_beta_elem_, grad_theta_elem_;  // [B*N]
 };

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "homeostasis/homeostasis.hpp"
 #include "io/experiment_config.hpp"
 #include "metrics/activity.hpp"
 #include "network/network.hpp"
@@ -16,29 +17,39 @@
 
 namespace homeostat {
 
-// One training batch: gather + encode, forward, loss, backward, optimizer step. Owns the batch
-// buffers so the batch loop allocates nothing after the first batch. Used by train() and bench.
+// One training batch: gather + encode, forward, activity, regulators, loss, backward, optimizer
+// step. Owns the batch buffers so the batch loop allocates nothing after the first batch. Used
+// by train() and bench. The monitor sees every training pass; the regulators act in the order
+// of homeostasis.hpp.
 class TrainingStep {
  public:
-  TrainingStep(const ExperimentConfig& config, Network<float>& network,
-               Optimizer<float>& optimizer);
+  TrainingStep(const ExperimentConfig& config, Network<float>& network, Optimizer<float>& optimizer,
+               ActivityMonitor<float>& monitor, Homeostasis<float>& homeostasis);
   struct Outcome {
-    LossResult loss;
+    LossResult loss;             // the task loss
+    double penalty = 0.0;        // the regulators' loss-channel terms
     double gradient_norm = 0.0;  // before clipping; not finite: no update was applied
   };
   Outcome run(const Dataset& data, std::span<const std::size_t> indices,
-              std::span<const std::int32_t> labels, std::uint64_t epoch, std::uint64_t batch,
+              std::span<const std::int32_t> labels, const TrainingClock& clock,
               double learning_rate);
 
  private:
   const ExperimentConfig& config_;
   Network<float>& network_;
   Optimizer<float>& optimizer_;
+  ActivityMonitor<float>& monitor_;
+  Homeostasis<float>& homeostasis_;
   Shape features_;
   std::vector<float> scratch_;
   Tensor<float> input_;
   Tensor<float> grad_output_;
 };
+
+// The samples of `split` ("train" | "test") from the config's data source, the first `limit`
+// (0: all). DataError for missing or malformed files, or IDX images that are not 28x28.
+Dataset load_data_split(const ExperimentConfig& config, std::string_view split,
+                        std::size_t limit = 0);
 
 struct TrainOptions {
   bool resume = false;   // continue from runs/<name>/checkpoint.bin
@@ -63,6 +74,9 @@ struct EvaluationResult {
   std::size_t samples = 0;
   std::vector<LayerActivity> activity;
   std::vector<std::size_t> confusion;  // [true class][predicted class], classes x classes
+  double synops_per_sample = 0.0;      // metrics/synops.hpp
+  double information_bits = 0.0;       // I(prediction; label) from the confusion matrix
+  double synaptic_efficiency = 0.0;    // bits per million synops
 };
 
 // Evaluates `network` (training = false) on `data` with the config's encoder and loss.
@@ -73,6 +87,7 @@ EvaluationResult evaluate(Network<float>& network, const ExperimentConfig& confi
 struct LoadedModel {
   ExperimentConfig config;
   Network<float> network;
+  Homeostasis<float> homeostasis;  // constraints attached, threshold scales restored
   nlohmann::json header;
 };
 LoadedModel load_model(const std::filesystem::path& checkpoint);

@@ -1,0 +1,50 @@
+#include "homeostasis/adaptive_threshold.hpp"
+
+#include <algorithm>
+
+namespace homeostat {
+
+double adaptive_threshold_step(const AdaptiveThresholdParams& params, double scale, double rate) {
+  return std::clamp(scale + params.eta * (rate - params.target), params.min_scale,
+                    params.max_scale);
+}
+
+template <typename Real>
+AdaptiveThreshold<Real>::AdaptiveThreshold(std::string kind, std::vector<std::size_t> layers,
+                                           const AdaptiveThresholdParams& params)
+    : Regulator<Real>(std::move(kind), std::move(layers)), params_(params) {}
+
+template <typename Real>
+void AdaptiveThreshold<Real>::after_forward(Network<Real>& network, const BatchActivity& activity,
+                                            const TrainingClock&) {
+  scales_.resize(this->layers().size());
+  for (std::size_t k = 0; k < this->layers().size(); ++k) {
+    const std::size_t layer = this->layers()[k];
+    const std::vector<double>& rates = activity.neuron_rates[activity.slot(layer)];
+    std::vector<double>& scales = network.layer(layer).neurons()->neuron_threshold_scales();
+    for (std::size_t i = 0; i < scales.size(); ++i) {
+      scales[i] = adaptive_threshold_step(params_, scales[i], rates[i]);
+    }
+    scales_[k] = scales;
+  }
+}
+
+template <typename Real>
+nlohmann::json AdaptiveThreshold<Real>::save_state() const {
+  return {{"scales", scales_}};
+}
+
+template <typename Real>
+void AdaptiveThreshold<Real>::load_state(const nlohmann::json& state, Network<Real>& network) {
+  scales_ = state.at("scales").get<std::vector<std::vector<double>>>();
+  for (std::size_t k = 0; k < scales_.size() && k < this->layers().size(); ++k) {
+    std::vector<double>& scales =
+        network.layer(this->layers()[k]).neurons()->neuron_threshold_scales();
+    if (scales_[k].size() == scales.size()) scales = scales_[k];
+  }
+}
+
+template class AdaptiveThreshold<float>;
+template class AdaptiveThreshold<double>;
+
+}  // namespace homeostat

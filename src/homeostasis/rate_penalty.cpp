@@ -1,0 +1,116 @@
+#include "homeostasis/rate_penalty.hpp"
+
+#include <algorithm>
+
+namespace homeostat {
+
+double rate_penalty_value(const RatePenaltyParams& params, double target, double rate) {
+  switch (params.shape) {
+    case PenaltyShape::l2:
+      return (rate - target) * (rate - target);
+    case PenaltyShape::l1:
+      return rate;
+    case PenaltyShape::band:
+    default: {
+      const double below = std::max(0.0, params.low - rate);
+      const double above = std::max(0.0, rate - params.high);
+      return below * below + above * above;
+    }
+  }
+}
+
+double rate_penalty_slope(const RatePenaltyParams& params, double target, double rate) {
+  switch (params.shape) {
+    case PenaltyShape::l2:
+      return 2.0 * (rate - target);
+    case PenaltyShape::l1:
+      return 1.0;
+    case PenaltyShape::band:
+    default:
+      return -2.0 * std::max(0.0, params.low - rate) + 2.0 * std::max(0.0, rate - params.high);
+  }
+}
+
+template <typename Real>
+RatePenalty<Real>::RatePenalty(std::string kind, std::vector<std::size_t> layers,
+                               const RatePenaltyParams& params)
+    : Regulator<Real>(std::move(kind), std::move(layers)),
+      params_(params),
+      current_target_(params.target),
+      slopes_(this->layers().size()) {}
+
+template <typename Real>
+double RatePenalty<Real>::penalty(const BatchActivity& activity, const TrainingClock& clock) {
+  const double progress = clock.progress();
+  current_weight_ = params_.weight * scheduled_weight_factor(params_.schedule, progress);
+  current_target_ = scheduled_target(params_.schedule, params_.target, progress);
+  double total = 0.0;
+  const double elements_per_rate = static_cast<double>(activity.steps * activity.samples);
+  for (std::size_t k = 0; k < this->layers().size(); ++k) {
+    const std::size_t slot = activity.slot(this->layers()[k]);
+    const std::vector<double>& neuron_rates = activity.neuron_rates[slot];
+    const double neurons = static_cast<double>(neuron_rates.size());
+    const double scale = current_weight_ / (elements_per_rate * neurons);
+    std::vector<Real>& slopes = slopes_[k];
+    if (params_.per_neuron) {
+      slopes.resize(neuron_rates.size());
+      double sum = 0.0;
+      for (std::size_t i = 0; i < neuron_rates.size(); ++i) {
+        sum += rate_penalty_value(params_, current_target_, neuron_rates[i]);
+        slopes[i] = static_cast<Real>(
+            scale * rate_penalty_slope(params_, current_target_, neuron_rates[i]));
+      }
+      total += current_weight_ * sum / neurons;
+    } else {
+      const double rate = activity.rates[slot];
+      total += current_weight_ * rate_penalty_value(params_, current_target_, rate);
+      slopes.assign(1,
+                    static_cast<Real>(scale * rate_penalty_slope(params_, current_target_, rate)));
+    }
+  }
+  last_penalty_ = total;
+  return total;
+}
+
+template <typename Real>
+void RatePenalty<Real>::add_gradient(std::size_t layer, Tensor<Real>& grad) const {
+  const auto found = std::find(this->layers().begin(), this->layers().end(), layer);
+  if (found == this->layers().end() || current_weight_ == 0.0) return;
+  const std::vector<Real>& slopes =
+      slopes_[static_cast<std::size_t>(found - this->layers().begin())];
+  Real* g = grad.data();
+  if (slopes.size() == 1) {
+    const Real slope = slopes[0];
+    for (std::size_t e = 0; e < grad.size(); ++e) g[e] += slope;
+    return;
+  }
+  const std::size_t neurons = slopes.size();
+  const std::size_t rows = grad.size() / neurons;
+  for (std::size_t r = 0; r < rows; ++r) {
+    Real* row = g + r * neurons;
+    for (std::size_t i = 0; i < neurons; ++i) row[i] += slopes[i];
+  }
+}
+
+template <typename Real>
+std::optional<std::pair<double, double>> RatePenalty<Real>::band() const {
+  switch (params_.shape) {
+    case PenaltyShape::band:
+      return std::pair{params_.low, params_.high};
+    case PenaltyShape::l2:
+      return std::pair{current_target_, current_target_};
+    case PenaltyShape::l1:
+    default:
+      return std::nullopt;
+  }
+}
+
+template <typename Real>
+nlohmann::json RatePenalty<Real>::describe() const {
+  return {{"weight", current_weight_}, {"target", current_target_}, {"penalty", last_penalty_}};
+}
+
+template class RatePenalty<float>;
+template class RatePenalty<double>;
+
+}  // namespace homeostat
