@@ -77,7 +77,7 @@ TEST_P(NeuronGradient, RefractoryPeriodWithDropout) {
   net.add(std::make_unique<DropoutLayer<double>>("drop", Shape{8}, 0.3, 2));
   net.add(std::make_unique<DenseLayer<double>>("fc2", Shape{8}, 3, true, normal_init(2.0), 5, 3));
   net.add(std::make_unique<SpikingLayer<double>>("lif2", Shape{3}, spec));
-  expect_gradients_match(net, random_tensor({8, 3, 5}, 3, 0.0, 1.0));
+  expect_gradients_match(net, random_tensor({10, 3, 5}, 3, 0.0, 1.0));
 }
 
 INSTANTIATE_TEST_SUITE_P(

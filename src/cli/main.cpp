@@ -8,10 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "cli/advise.hpp"
 #include "cli/bench.hpp"
+#include "cli/reproduce.hpp"
 #include "common/error.hpp"
 #include "data/dataset.hpp"
 #include "io/experiment_config.hpp"
+#include "io/report.hpp"
 #include "tensor/blas.hpp"
 #include "train/trainer.hpp"
 
@@ -141,6 +144,30 @@ int main(int argc, char** argv) {
                         "directory holding w1.toml, w2.toml, w3.toml");
   bench_cmd->add_flag("--json", bench.json, "print JSON instead of a table");
 
+  std::string apply_path;
+  CLI::App* advise_cmd = app.add_subcommand(
+      "advise", "stability-based init and surrogate choice (seed 003, conditions I-IV)");
+  advise_cmd->add_option("config", config_path, "experiment config (TOML)")->required();
+  advise_cmd->add_option("--set", overrides, "override a config key before advising");
+  advise_cmd->add_option("--apply", apply_path, "write the advised config to this file");
+
+  ReproduceOptions reproduce;
+  CLI::App* reproduce_cmd = app.add_subcommand(
+      "reproduce", "reproduce a published finding: saturation, sg-stability, ahsar");
+  reproduce_cmd->add_option("study", reproduce.name, "saturation | sg-stability | ahsar")
+      ->required();
+  reproduce_cmd->add_flag("--quick", reproduce.quick, "reduced grid on data subsets (CI)");
+  reproduce_cmd->add_option("--threads", reproduce.threads, "threads (default: all cores)");
+  reproduce_cmd->add_option("--experiments", reproduce.experiments_directory,
+                            "directory holding the base configs");
+  reproduce_cmd->add_option("--output", reproduce.output_directory,
+                            "where runs/reproduce_<study>/ goes (default: runs)");
+
+  std::string run_directory;
+  CLI::App* report_cmd =
+      app.add_subcommand("report", "(re)write runs/<name>/report.html from its metrics");
+  report_cmd->add_option("run_directory", run_directory, "runs/<name>")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -151,6 +178,13 @@ int main(int argc, char** argv) {
       return run_train(config_path, overrides, resume, threads, no_progress, stop_after);
     if (*eval_cmd) return run_eval(checkpoint, data_argument, limit, threads);
     if (*bench_cmd) return run_bench(bench);
+    if (*advise_cmd) return run_advise(config_path, overrides, apply_path);
+    if (*reproduce_cmd) return run_reproduce(reproduce);
+    if (*report_cmd) {
+      write_report(run_directory);
+      std::printf("written: %s/report.html\n", run_directory.c_str());
+      return 0;
+    }
   } catch (const ConfigError& e) {
     const std::string message = e.what();
     std::fprintf(stderr, "%s%s\n",

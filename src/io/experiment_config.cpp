@@ -83,8 +83,9 @@ NeuronSpec read_neuron(const ConfigSection& section) {
 LayerSpec read_layer(const ConfigSection& section, std::size_t index) {
   LayerSpec spec;
   if (!section.has("kind")) {
-    throw section.error("", "every layer needs a 'kind' (dense, lif, recurrent, conv2d, maxpool, "
-                            "avgpool, dropout, tebn, readout)");
+    throw section.error("",
+                        "every layer needs a 'kind' (dense, lif, recurrent, conv2d, maxpool, "
+                        "avgpool, dropout, tebn, readout)");
   }
   spec.kind = parse_layer_kind(section.choice(
       "kind", "dense",
@@ -164,9 +165,9 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
   config.threads = static_cast<int>(root.integer("threads", 0, 0, 1024));
 
   const ConfigSection data = root.table("data");
-  config.data.source =
-      data.choice("source", "idx", {"idx", "anomaly"}) == "anomaly" ? DataSource::anomaly
-                                                                     : DataSource::idx;
+  config.data.source = data.choice("source", "idx", {"idx", "anomaly"}) == "anomaly"
+                           ? DataSource::anomaly
+                           : DataSource::idx;
   if (config.data.source == DataSource::anomaly) {
     const ConfigSection a = data.table("anomaly");
     AnomalySpec& spec = config.data.anomaly;
@@ -182,7 +183,8 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
     spec.noise = a.number("noise", spec.noise);
     spec.amplitude = a.number("amplitude", spec.amplitude);
     spec.baseline = a.number("baseline", spec.baseline);
-    spec.baseline_jitter = a.number("baseline_jitter", spec.baseline_jitter);
+    spec.level_jitter = a.number("level_jitter", spec.level_jitter);
+    spec.channel_jitter = a.number("channel_jitter", spec.channel_jitter);
     spec.oscillation = a.number("oscillation", spec.oscillation);
     spec.min_frequency = a.number("min_frequency", spec.min_frequency);
     spec.max_frequency = a.number("max_frequency", spec.max_frequency);
@@ -211,8 +213,8 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
   config.data.num_classes = static_cast<std::size_t>(data.integer("classes", 10, 2, 1 << 20));
   const bool rows = config.data.view == DataView::rows;
   const std::size_t sample_rows = data_sample_shape(config.data).front();
-  config.data.time_steps = static_cast<std::size_t>(data.integer(
-      "time_steps", rows ? static_cast<std::int64_t>(sample_rows) : 25, 1, 100000));
+  config.data.time_steps = static_cast<std::size_t>(
+      data.integer("time_steps", rows ? static_cast<std::int64_t>(sample_rows) : 25, 1, 100000));
   if (rows && config.data.time_steps != sample_rows) {
     throw data.error("time_steps", "the 'rows' view presents one sample row per step: T must be " +
                                        std::to_string(sample_rows));

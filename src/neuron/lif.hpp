@@ -8,17 +8,20 @@
 //           = beta_j v_{t-1} + I_t                             reset "none"
 //   m_t     = 1 unless a spike at one of the previous R steps (absolute refractory period R),
 //             and (firing cap) unless k spikes already fell in steps [t-W+1, t-1]
+//   I_t    <- m_t I_t: a closed neuron (refractory or capped) ignores its input and only leaks,
+//             so it does not wind up while it cannot fire
 //   z_t     = m_t f(v_t - theta_t)                             (f: Heaviside or smooth,
 //   surrogate.hpp)
 // k-WTA (constraint channel) runs after the step over each sample's N neurons: of the neurons
-// that fired, only the k with the largest v_t - theta_t keep their spike; the others get m_t = 0.
+// that fired, only the k with the largest v_t - theta_t keep their spike (mask 2 marks the
+// others: input integrated, spike removed).
 // A suppressed spike (refractory, capped or k-WTA) carries no gradient. With detach_reset the reset
 // term's dependence on z_{t-1} is cut from the gradient (its dependence on theta is kept).
 //
 // Backward, in reverse time, with carries G_v = dL/dv_{t+1} and G_a = dL/da_{t+1}:
 //   gz  = dL/dz_t + [reset grad] (-theta_t G_v | -beta v_t G_v) + (1 - rho) G_a
 //   gu  = gz m_t f'(v_t - theta_t)
-//   gv  = gu + G_v beta (1 - z_t [zero reset])          -> dL/dI_t, and the new G_v
+//   gv  = gu + G_v beta (1 - z_t [zero reset])          -> the new G_v; dL/dI_t = m_t gv
 //   gth = -gu - z_t G_v [subtract]                       -> dL/dtheta0 += s_j gth
 //   ga  = s_j beta_a gth + rho G_a                       -> the new G_a
 //   dL/dbeta_j += gv v_{t-1} (1 - z_{t-1} [zero reset])
@@ -97,25 +100,8 @@ inline void lif_forward_step(const LifConstants<Real>& k, const Spike& spike, st
       a[e] = a_now;
     }
     const Real theta = k.threshold(j, a_now);
-    Real v_now;
-    switch (k.reset) {
-      case ResetMode::subtract: {
-        const Real theta_prev = k.threshold(j, a_prev);
-        v_now = k.beta[j] * v_prev + current[e] - theta_prev * z_prev;
-        break;
-      }
-      case ResetMode::zero:
-        v_now = k.beta[j] * v_prev * (Real{1} - z_prev) + current[e];
-        break;
-      case ResetMode::none:
-      default:
-        v_now = k.beta[j] * v_prev + current[e];
-        break;
-    }
-    v[e] = v_now;
-    Real z_now = spike.fire(v_now - theta);
+    bool open = true;
     if (k.constrained()) {
-      bool open = true;
       if (k.refractory_steps > 0) {
         std::uint16_t left = refractory_left[e];
         if (z_prev >= Real{0.5})
@@ -133,9 +119,25 @@ inline void lif_forward_step(const LifConstants<Real>& k, const Spike& spike, st
         open = open && count < k.cap_spikes;
       }
       mask[e] = open ? 1 : 0;
-      if (!open) z_now = Real{0};
     }
-    z[e] = z_now;
+    const Real input = open ? current[e] : Real{0};
+    Real v_now;
+    switch (k.reset) {
+      case ResetMode::subtract: {
+        const Real theta_prev = k.threshold(j, a_prev);
+        v_now = k.beta[j] * v_prev + input - theta_prev * z_prev;
+        break;
+      }
+      case ResetMode::zero:
+        v_now = k.beta[j] * v_prev * (Real{1} - z_prev) + input;
+        break;
+      case ResetMode::none:
+      default:
+        v_now = k.beta[j] * v_prev + input;
+        break;
+    }
+    v[e] = v_now;
+    z[e] = open ? spike.fire(v_now - theta) : Real{0};
   }
 }
 
@@ -162,15 +164,16 @@ inline void lif_backward_step(const LifConstants<Real>& k, const Spike& spike, s
         gz -= k.beta[j] * v[e] * g_v_next;
     }
     if (k.adaptive) gz += (Real{1} - k.rho) * g_a_next;
-    const bool open = mask == nullptr || mask[e] != 0;
-    const Real gu = open ? gz * spike.slope(v[e] - theta) : Real{0};
+    // mask: 1 open, 0 closed (no input, no spike), 2 spike removed by k-WTA.
+    const std::uint8_t state = mask ? mask[e] : std::uint8_t{1};
+    const Real gu = state == 1 ? gz * spike.slope(v[e] - theta) : Real{0};
     const Real keep = k.reset == ResetMode::zero ? Real{1} - z[e] : Real{1};
     const Real gv = gu + g_v_next * k.beta[j] * keep;
     Real g_theta = -gu;
     if (k.reset == ResetMode::subtract) g_theta -= z[e] * g_v_next;
     if (k.adaptive) carry_a[e] = k.threshold_scale[j] * k.beta_a * g_theta + k.rho * g_a_next;
     carry_v[e] = gv;
-    grad_current[e] = gv;
+    grad_current[e] = state == 0 ? Real{0} : gv;
     if (grad_theta_elem) grad_theta_elem[e] += k.threshold_scale[j] * g_theta;
     if (grad_beta_elem && prev_v) {
       const Real keep_prev = k.reset == ResetMode::zero ? Real{1} - prev_z[e] : Real{1};
@@ -200,7 +203,7 @@ inline void lif_k_winners(const LifConstants<Real>& k, std::size_t winners, std:
   for (std::size_t r = winners; r < order.size(); ++r) {
     const std::size_t e = begin + order[r].second;
     z[e] = Real{0};
-    mask[e] = 0;
+    mask[e] = 2;
   }
 }
 

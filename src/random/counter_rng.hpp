@@ -19,6 +19,8 @@ enum class RngPurpose : std::uint64_t {
   split = 5,
   test = 6,
   noise = 7,
+  anomaly = 8,     // synthetic anomaly-detection data (data/anomaly.hpp)
+  corruption = 9,  // input corruptions (data/corruption.hpp)
 };
 
 class CounterRng {

@@ -16,6 +16,8 @@
 #include "io/raster.hpp"
 #include "io/report.hpp"
 #include "metrics/alarm.hpp"
+#include "metrics/information.hpp"
+#include "metrics/synops.hpp"
 #include "network/builder.hpp"
 #include "train/loss.hpp"
 #include "train/optimizer.hpp"
@@ -161,8 +163,7 @@ nlohmann::json neuron_rates_json(ActivityMonitor<float>& monitor,
 
 }  // namespace
 
-Dataset load_data_split(const ExperimentConfig& config, std::string_view split,
-                        std::size_t limit) {
+Dataset load_data_split(const ExperimentConfig& config, std::string_view split, std::size_t limit) {
   if (config.data.source == DataSource::anomaly) {
     Dataset data = make_anomaly_split(config.data.anomaly, split, config.seed);
     if (limit > 0 && limit < data.size()) {
@@ -260,6 +261,7 @@ EvaluationResult evaluate(Network<float>& network, const ExperimentConfig& confi
   const std::size_t classes = config.data.num_classes;
   result.confusion.assign(classes * classes, 0);
   ActivityMonitor<float> monitor(network);
+  SynopsCounter<float> synops(network);
   const Shape features = network.input_shape();
   const std::size_t batch_size = config.train.eval_batch_size;
   std::vector<std::size_t> indices;
@@ -286,8 +288,13 @@ EvaluationResult evaluate(Network<float>& network, const ExperimentConfig& confi
       result.confusion[truth * classes + predicted] += 1;
     }
     monitor.observe(network);
+    synops.observe(network, input);
   }
   result.samples = data.size();
+  result.synops_per_sample = synops.per_sample();
+  result.information_bits = mutual_information_bits(result.confusion, classes);
+  result.synaptic_efficiency =
+      synaptic_efficiency(result.information_bits, result.synops_per_sample);
   result.accuracy =
       data.size() ? static_cast<double>(correct) / static_cast<double>(data.size()) : 0;
   result.loss = data.size() ? loss_sum / static_cast<double>(data.size()) : 0;

@@ -16,7 +16,8 @@ the surrogate shapes from src/neuron/surrogate.hpp; nothing of homeostat is impo
   v_t     = beta_j v_{t-1} + I_t - theta_{t-1} z_{t-1}               reset "subtract"
           = beta_j v_{t-1} (1 - z_{t-1}) + I_t                       reset "zero"
           = beta_j v_{t-1} + I_t                                     reset "none"
-  m_t     = 1 unless a spike at one of the previous R steps          (refractory period R)
+  m_t     = 1 unless a spike at one of the previous R steps          (refractory period R);
+            I_t <- m_t I_t (a refractory neuron ignores its input)
   z_t     = m_t H(v_t - theta_t)     (backward: the surrogate instead of H')
 with z_{-1} = v_{-1} = a_{-1} = 0; detach_reset cuts the reset term's dependence on z_{t-1}
 (torch's .detach()), keeping its dependence on theta. theta0 = tanh(w), beta = sigmoid(w) when
@@ -173,6 +174,13 @@ class NeuronState:
             a = torch.zeros_like(current)
         theta = self.threshold(a)
         z_reset = z_prev.detach() if self.detach_reset else z_prev
+        open_mask = None
+        if self.refractory > 0:
+            # a refractory neuron ignores its input and cannot fire
+            open_mask = torch.ones_like(current)
+            for previous in self.history[-self.refractory:]:
+                open_mask = open_mask * (1.0 - previous)
+            current = open_mask * current
         if self.reset == "subtract":
             v = self.beta * v_prev + current - self.threshold(a_prev) * z_reset
         elif self.reset == "zero":
@@ -180,10 +188,7 @@ class NeuronState:
         else:
             v = self.beta * v_prev + current
         z = self.spike(v - theta)
-        if self.refractory > 0:
-            open_mask = torch.ones_like(current)
-            for previous in self.history[-self.refractory:]:
-                open_mask = open_mask * (1.0 - previous)
+        if open_mask is not None:
             z = open_mask * z
             self.history.append(z.detach())
         self.v, self.z, self.a = v, z, a
