@@ -155,8 +155,11 @@ int reproduce_saturation(const ReproduceOptions& options) {
        regulator_toml("refractory", "hidden", "steps = 4") +
            regulator_toml("firing_cap", "hidden", "spikes = 2\nwindow = 40"),
        quick},
+      // Not one of the paper's arms: the population-level hard cap (k-WTA at the same target).
+      {"kwta", regulator_toml("kwta", "hidden", "fraction = 0.05"), quick},
   };
-  std::printf("reproduce saturation (seed 000): W5 anomaly detection, 3 arms x %zu seeds\n",
+  std::printf("reproduce saturation (seed 000): W5 anomaly detection, %zu arms x %zu seeds\n",
+              arms.size(),
               seeds.size());
   Json json = {{"study", "saturation"}, {"quick", options.quick}, {"arms", Json::array()}};
   struct Row {
