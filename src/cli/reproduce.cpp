@@ -159,8 +159,7 @@ int reproduce_saturation(const ReproduceOptions& options) {
       {"kwta", regulator_toml("kwta", "hidden", "fraction = 0.05"), quick},
   };
   std::printf("reproduce saturation (seed 000): W5 anomaly detection, %zu arms x %zu seeds\n",
-              arms.size(),
-              seeds.size());
+              arms.size(), seeds.size());
   Json json = {{"study", "saturation"}, {"quick", options.quick}, {"arms", Json::array()}};
   struct Row {
     std::string label;
@@ -385,7 +384,7 @@ int reproduce_ahsar(const ReproduceOptions& options) {
   Study study(options, "ahsar");
   struct Net {
     std::string label, base;
-    std::vector<std::string> lif_layers;  // indices (as strings) of the lif layers to scale
+    std::vector<std::string> lif_layers;  // indices (as strings) of every spiking layer
     std::vector<std::string> overrides;
     double set_accuracy;
   };
@@ -397,7 +396,7 @@ int reproduce_ahsar(const ReproduceOptions& options) {
        0.75},
       {"conv",
        "conv_small.toml",
-       {"1", "4"},
+       {"2", "5"},
        {"data.train_limit=12800", "data.test_limit=2000", "train.epochs=3"},
        0.70},
   };
