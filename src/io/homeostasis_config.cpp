@@ -176,6 +176,7 @@ DiagnosticsSpec read_diagnostics(const ConfigSection& s) {
   d.band_high = band[1];
   d.silence_factor = s.number("silence_factor", d.silence_factor, 0.0, 1.0);
   d.saturation_alarm = s.number("saturation_alarm", d.saturation_alarm, 0.0, 1.0);
+  d.saturation_rate = s.number("saturation_rate", d.saturation_rate, 0.0, 1.0);
   d.guard = s.boolean("guard", d.guard);
   d.batch_metrics_every = count(s, "batch_metrics_every", d.batch_metrics_every);
   d.report = s.boolean("report", d.report);

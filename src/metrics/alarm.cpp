@@ -15,6 +15,11 @@ std::string Alarm::message() const {
                   "silence alarm: layer '%s' fires at rate %.5f, below %.5f (0.1 x its band's low "
                   "edge)",
                   layer.c_str(), value, limit);
+  } else if (by_rate) {
+    std::snprintf(text, sizeof text,
+                  "saturation alarm: layer '%s' fires at rate %.3f, above %.3f (a dense, "
+                  "saturated code)",
+                  layer.c_str(), value, limit);
   } else {
     std::snprintf(text, sizeof text,
                   "saturation alarm: %.1f%% of layer '%s''s neurons fire in more than 90%% of "
@@ -36,6 +41,8 @@ std::vector<Alarm> check_alarms(const std::vector<LayerActivity>& activity,
     if (a.saturated_fraction > limits.saturation_fraction) {
       alarms.push_back(
           {AlarmKind::saturation, a.name, a.saturated_fraction, limits.saturation_fraction});
+    } else if (a.rate > limits.saturation_rate) {
+      alarms.push_back({AlarmKind::saturation, a.name, a.rate, limits.saturation_rate, true});
     }
   }
   return alarms;

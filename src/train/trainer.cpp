@@ -66,6 +66,7 @@ AlarmLimits alarm_limits(const ExperimentConfig& config,
   AlarmLimits limits;
   limits.silence_factor = config.diagnostics.silence_factor;
   limits.saturation_fraction = config.diagnostics.saturation_alarm;
+  limits.saturation_rate = config.diagnostics.saturation_rate;
   limits.default_band = {config.diagnostics.band_low, config.diagnostics.band_high};
   limits.bands = bands;
   return limits;

@@ -1,0 +1,149 @@
+// Regulators move activity the intended way in real training runs (small fixed-seed subsets of
+// Fashion-MNIST), and the activity guard stops a saturated run with a clear message.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "common/error.hpp"
+#include "io/experiment_config.hpp"
+#include "temp_dir.hpp"
+#include "train/trainer.hpp"
+
+namespace homeostat {
+namespace {
+
+// 784-200-10 LIF, T = 10, 1280 training samples in batches of 32.
+std::string config(const testing::TempDir& dir, double threshold, const std::string& extra,
+                   std::size_t epochs = 2) {
+  std::ostringstream text;
+  text << "name = \"h\"\nseed = 2\n[data]\ntrain_limit = 1280\ntest_limit = 256\ntime_steps = 10\n"
+       << "[[network.layers]]\nkind = \"dense\"\nname = \"fc1\"\nunits = 200\ninit = \"normal\"\n"
+       << "[[network.layers]]\nkind = \"lif\"\nname = \"hidden\"\nthreshold = " << threshold
+       << "\nsharpness = 5.0\n"
+       << "[[network.layers]]\nkind = \"dense\"\nname = \"fc2\"\nunits = 10\ninit = \"normal\"\n"
+       << "init_gain = 0.5\nbias_init = 0.3\n"
+       << "[[network.layers]]\nkind = \"lif\"\nname = \"out\"\nsharpness = 5.0\n"
+       << "[train]\nepochs = " << epochs << "\nlr = 1e-3\nbatch_size = 32\n"
+       << "[output]\ndirectory = \"" << dir.path().string() << "\"\ncheckpoint_every = 0\n"
+       << "[diagnostics]\nreport = false\n"
+       << extra;
+  return text.str();
+}
+
+TrainResult run(const std::string& text) {
+  TrainOptions options;
+  options.progress = false;
+  options.quiet = true;
+  return train(parse_experiment(parse_config_string(text, "test.toml")), options);
+}
+
+double hidden_rate(const TrainResult& result) {
+  return result.epochs.back().at("rate").at("hidden").get<double>();
+}
+
+TEST(HomeostasisLearning, RateL2BringsABusyLayerTowardItsTarget) {
+  const testing::TempDir dir;
+  const TrainResult free_run = run(config(dir, 0.5, ""));
+  const double free_rate = hidden_rate(free_run);
+  EXPECT_GT(free_rate, 0.2) << "the unregulated layer should start busy (~30%)";
+  const TrainResult regulated = run(config(dir, 0.5, R"(
+[[homeostasis]]
+kind = "rate_l2"
+layers = ["hidden"]
+target = 0.05
+weight = 100.0
+)"));
+  const double rate = hidden_rate(regulated);
+  EXPECT_LT(rate, 0.1) << "free " << free_rate;
+  EXPECT_LT(std::abs(rate - 0.05), 0.5 * std::abs(free_rate - 0.05));
+  EXPECT_GT(regulated.test_accuracy, 0.5);
+}
+
+TEST(HomeostasisLearning, AhsarPullsAFourTimesThresholdBackIntoTheBand) {
+  const testing::TempDir dir;
+  // With threshold 3 the hidden layer fires in the band; x4 (threshold 12) leaves it nearly
+  // silent.
+  const TrainResult silent = run(config(dir, 12.0, "", 1));
+  EXPECT_LT(hidden_rate(silent), 0.05) << "threshold x4 should leave the layer below the band";
+  const TrainResult regulated = run(config(dir, 12.0, R"(
+[[homeostasis]]
+kind = "ahsar"
+low = 0.08
+high = 0.2
+eta = 0.05
+)",
+                                           1));
+  const double rate = hidden_rate(regulated);
+  EXPECT_GE(rate, 0.08) << "unregulated: " << hidden_rate(silent);
+  EXPECT_LE(rate, 0.2);
+  EXPECT_LT(regulated.epochs.back().at("threshold_scale").at("hidden").get<double>(), 0.5);
+}
+
+TEST(HomeostasisLearning, AdaptiveThresholdAndConstraintsHoldTheirRates) {
+  const testing::TempDir dir;
+  const TrainResult adaptive = run(config(dir, 0.5, R"(
+[[homeostasis]]
+kind = "adaptive_threshold"
+layers = ["hidden"]
+target = 0.05
+eta = 0.5
+)",
+                                          2));
+  EXPECT_LT(hidden_rate(adaptive), 0.15);  // unregulated at this threshold: ~0.28
+  const TrainResult capped = run(config(dir, 0.5, R"(
+[[homeostasis]]
+kind = "refractory"
+layers = ["hidden"]
+steps = 1
+[[homeostasis]]
+kind = "firing_cap"
+layers = ["hidden"]
+spikes = 1
+window = 5
+)",
+                                        1));
+  EXPECT_LE(hidden_rate(capped), 0.2 + 1e-12);  // at most 1 spike in any 5 steps
+}
+
+TEST(HomeostasisLearning, SaturationAlarmAndGuard) {
+  const testing::TempDir dir;
+  const TrainResult alarmed = run(config(dir, 0.01, "", 1));
+  const auto& alarms = alarmed.epochs.front().at("alarms");
+  bool saturation = false;
+  for (const auto& a : alarms) saturation = saturation || a.at("kind") == "saturation";
+  EXPECT_TRUE(saturation) << alarms.dump();
+  std::string guarded = config(dir, 0.01, "", 1);
+  guarded.replace(guarded.find("[diagnostics]\n"), 14, "[diagnostics]\nguard = true\n");
+  try {
+    run(guarded);
+    ADD_FAILURE() << "the guard did not stop the run";
+  } catch (const AlarmError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("saturation alarm"), std::string::npos) << message;
+    EXPECT_NE(message.find("'hidden'"), std::string::npos) << message;
+  }
+}
+
+TEST(HomeostasisLearning, GuardExitsWithCodeFive) {
+  const testing::TempDir dir;
+  std::string text = config(dir, 0.01, "", 1);
+  text.replace(text.find("[diagnostics]\n"), 14, "[diagnostics]\nguard = true\n");
+  const std::filesystem::path path = dir.path() / "guard.toml";
+  std::ofstream(path) << text;
+  const std::string log = (dir.path() / "log.txt").string();
+  const int status = std::system((std::string(HOMEOSTAT_BINARY_PATH) + " train " + path.string() +
+                                  " --no-progress > " + log + " 2>&1")
+                                     .c_str());
+  std::ifstream in(log);
+  std::stringstream output;
+  output << in.rdbuf();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 5) << output.str();
+  EXPECT_NE(output.str().find("stopped by the activity guard"), std::string::npos) << output.str();
+}
+
+}  // namespace
+}  // namespace homeostat
