@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -130,9 +131,16 @@ nlohmann::json measure_in_child(const std::string& workload, const BenchOptions&
 int run_bench(const BenchOptions& options) {
   std::vector<std::string> workloads = options.workloads;
   if (workloads.empty()) workloads = {"W1", "W2"};
+  // A workload is any experiments/<name>.toml (lower-case) that trains on Fashion-MNIST:
+  // W1-W3, and variants such as W1_regulated (every regulator on).
   for (const std::string& w : workloads) {
-    if (w != "W1" && w != "W2" && w != "W3" && w != "w1" && w != "w2" && w != "w3") {
-      throw ConfigError("bench: unknown workload '" + w + "' (valid: W1, W2, W3)");
+    std::string lower = w;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    const std::filesystem::path path =
+        std::filesystem::path(options.experiments_directory) / (lower + ".toml");
+    if (!std::filesystem::exists(path)) {
+      throw ConfigError("bench: unknown workload '" + w + "': no " + path.string() +
+                        " (valid: W1, W2, W3, W1_regulated)");
     }
   }
   nlohmann::json results = nlohmann::json::array();
