@@ -108,6 +108,45 @@ window = 5
   EXPECT_LE(hidden_rate(capped), 0.2 + 1e-12);  // at most 1 spike in any 5 steps
 }
 
+TEST(HomeostasisLearning, L1BandAndScalingMoveTheRateTheIntendedWay) {
+  const testing::TempDir dir;
+  const double free_rate = hidden_rate(run(config(dir, 0.5, "", 1)));  // ~0.28
+  const double sparse = hidden_rate(run(config(dir, 0.5, R"(
+[[homeostasis]]
+kind = "rate_l1"
+layers = ["hidden"]
+weight = 20.0
+)",
+                                               1)));
+  EXPECT_LT(sparse, 0.7 * free_rate) << "free " << free_rate;
+  const double banded = hidden_rate(run(config(dir, 0.5, R"(
+[[homeostasis]]
+kind = "rate_band"
+layers = ["hidden"]
+low = 0.05
+high = 0.15
+weight = 100.0
+)",
+                                               1)));
+  EXPECT_LT(banded, 0.7 * free_rate) << "free " << free_rate;
+  // A quiet layer (threshold 3) is scaled up toward its target; no optimizer steps (lr 0), so
+  // only the regulator moves the weights.
+  const auto frozen = [&](const std::string& extra) {
+    std::string text = config(dir, 3.0, extra, 1);
+    text.replace(text.find("lr = 1e-3"), 9, "lr = 0.0");
+    return hidden_rate(run(text));
+  };
+  const double quiet = frozen("");
+  const double scaled = frozen(R"(
+[[homeostasis]]
+kind = "synaptic_scaling"
+layers = ["hidden"]
+target = 0.2
+eta = 0.2
+)");
+  EXPECT_GT(scaled, 1.3 * quiet) << "quiet " << quiet;
+}
+
 TEST(HomeostasisLearning, SaturationAlarmAndGuard) {
   const testing::TempDir dir;
   const TrainResult alarmed = run(config(dir, 0.01, "", 1));
