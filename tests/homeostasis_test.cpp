@@ -44,10 +44,10 @@ TEST(RatePenalty, L2PerLayerValueAndGradient) {
   const BatchActivity a = activity_of({{0.25, 0.35}}, 4, 5);
   EXPECT_NEAR(reg.penalty(a, TrainingClock{0, 0, 10}), 0.125, 1e-12);
   // dL/dz = 2 * 2 (0.3 - 0.05) / (T B N) = 1.0 / 40 = 0.025 for every element
-  Tensor<double> grad({4, 5, 2});
-  reg.add_gradient(0, grad);
-  for (std::size_t i = 0; i < grad.size(); ++i) EXPECT_NEAR(grad[i], 0.025, 1e-12);
-  reg.add_gradient(1, grad);  // not a regulated layer: untouched
+  std::vector<double> grad(2, 0.0);
+  reg.add_spike_gradient(0, grad);
+  for (const double g : grad) EXPECT_NEAR(g, 0.025, 1e-12);
+  reg.add_spike_gradient(1, grad);  // not a regulated layer: untouched
   EXPECT_NEAR(grad[0], 0.025, 1e-12);
 }
 
@@ -63,11 +63,11 @@ TEST(RatePenalty, PerNeuronBandAndL1) {
   const BatchActivity a = activity_of({{0.0, 0.2, 0.5}}, 2, 1);
   EXPECT_NEAR(reg.penalty(a, TrainingClock{}), 0.05 / 3.0, 1e-12);
   // slopes: -2 (0.1), 0, 2 (0.2) = -0.2, 0, 0.4; divided by T B N = 6
-  Tensor<double> grad({2, 1, 3});
-  reg.add_gradient(0, grad);
+  std::vector<double> grad(3, 0.0);
+  reg.add_spike_gradient(0, grad);
   EXPECT_NEAR(grad[0], -0.2 / 6, 1e-12);
   EXPECT_NEAR(grad[1], 0.0, 1e-12);
-  EXPECT_NEAR(grad[5], 0.4 / 6, 1e-12);
+  EXPECT_NEAR(grad[2], 0.4 / 6, 1e-12);
   RatePenaltyParams l1;
   l1.shape = PenaltyShape::l1;
   l1.weight = 3.0;

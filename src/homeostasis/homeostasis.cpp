@@ -60,10 +60,10 @@ double Homeostasis<Real>::penalty(const BatchActivity& activity, const TrainingC
 }
 
 template <typename Real>
-typename Network<Real>::OutputGradientHook Homeostasis<Real>::gradient_hook() const {
+typename Network<Real>::SpikeGradientHook Homeostasis<Real>::gradient_hook() const {
   if (!has_loss_) return {};
-  return [this](std::size_t layer, Tensor<Real>& grad) {
-    for (const auto& r : regulators_) r->add_gradient(layer, grad);
+  return [this](std::size_t layer, std::span<Real> per_neuron) {
+    for (const auto& r : regulators_) r->add_spike_gradient(layer, per_neuron);
   };
 }
 

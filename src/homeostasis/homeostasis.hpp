@@ -37,7 +37,7 @@ class Homeostasis {
   // Sum of the loss-channel penalties; prepares their gradients.
   double penalty(const BatchActivity& activity, const TrainingClock& clock);
   // Adds the loss-channel gradients; pass to Network::backward. Empty without loss regulators.
-  [[nodiscard]] typename Network<Real>::OutputGradientHook gradient_hook() const;
+  [[nodiscard]] typename Network<Real>::SpikeGradientHook gradient_hook() const;
   void after_update(Network<Real>& network, const BatchActivity& activity,
                     const TrainingClock& clock);
   void end_epoch(Network<Real>& network, const EpochSignals& signals);

@@ -73,23 +73,13 @@ double RatePenalty<Real>::penalty(const BatchActivity& activity, const TrainingC
 }
 
 template <typename Real>
-void RatePenalty<Real>::add_gradient(std::size_t layer, Tensor<Real>& grad) const {
+void RatePenalty<Real>::add_spike_gradient(std::size_t layer, std::span<Real> per_neuron) const {
   const auto found = std::find(this->layers().begin(), this->layers().end(), layer);
   if (found == this->layers().end() || current_weight_ == 0.0) return;
   const std::vector<Real>& slopes =
       slopes_[static_cast<std::size_t>(found - this->layers().begin())];
-  Real* g = grad.data();
-  if (slopes.size() == 1) {
-    const Real slope = slopes[0];
-    for (std::size_t e = 0; e < grad.size(); ++e) g[e] += slope;
-    return;
-  }
-  const std::size_t neurons = slopes.size();
-  const std::size_t rows = grad.size() / neurons;
-  for (std::size_t r = 0; r < rows; ++r) {
-    Real* row = g + r * neurons;
-    for (std::size_t i = 0; i < neurons; ++i) row[i] += slopes[i];
-  }
+  for (std::size_t j = 0; j < per_neuron.size(); ++j)
+    per_neuron[j] += slopes.size() == 1 ? slopes[0] : slopes[j];
 }
 
 template <typename Real>

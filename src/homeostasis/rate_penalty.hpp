@@ -39,7 +39,7 @@ class RatePenalty final : public Regulator<Real> {
     return {RegulatorChannel::loss};
   }
   double penalty(const BatchActivity& activity, const TrainingClock& clock) override;
-  void add_gradient(std::size_t layer, Tensor<Real>& grad) const override;
+  void add_spike_gradient(std::size_t layer, std::span<Real> per_neuron) const override;
   [[nodiscard]] std::optional<std::pair<double, double>> band() const override;
   [[nodiscard]] nlohmann::json describe() const override;
 

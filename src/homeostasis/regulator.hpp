@@ -1,6 +1,7 @@
 // The Regulator interface: one stabilizer, attached to one or more layers, acting through one or
 // more channels (design notes, "Regulators: one interface, four channels"):
-//   loss        penalty(): adds a term to the training loss; add_gradient(): its gradient with
+//   loss        penalty(): adds a term to the training loss; add_spike_gradient(): its gradient
+//   with
 //               respect to a layer's spikes, added during the backward pass
 //   threshold   after_forward(): scales thresholds outside the gradient (AHSAR, adaptive)
 //   weights     after_update(): transforms weights outside the optimizer (scaling, bounds, sleep)
@@ -13,6 +14,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -75,8 +77,10 @@ class Regulator {
   virtual double penalty(const BatchActivity& /*activity*/, const TrainingClock& /*clock*/) {
     return 0.0;
   }
-  // Loss channel: adds d penalty / d spikes of network layer `layer` into `grad` [T, B, N].
-  virtual void add_gradient(std::size_t /*layer*/, Tensor<Real>& /*grad*/) const {}
+  // Loss channel: adds d penalty / d z_{t,b,j} of network layer `layer` into `per_neuron` [N].
+  // A rate penalty's gradient is the same at every step and sample, so it travels as one value
+  // per neuron that the LIF backward kernel adds in its own pass (no extra sweep over [T, B, N]).
+  virtual void add_spike_gradient(std::size_t /*layer*/, std::span<Real> /*per_neuron*/) const {}
   // Threshold channel: after each training forward pass (the new scales act from the next one).
   virtual void after_forward(Network<Real>& /*network*/, const BatchActivity& /*activity*/,
                              const TrainingClock& /*clock*/) {}

@@ -1,5 +1,6 @@
 #include "network/network.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "common/error.hpp"
@@ -46,11 +47,15 @@ const Tensor<Real>& Network<Real>::forward(const Tensor<Real>& input, const RunC
 }
 
 template <typename Real>
-void Network<Real>::backward(const Tensor<Real>& grad_output, const OutputGradientHook& hook) {
+void Network<Real>::backward(const Tensor<Real>& grad_output, const SpikeGradientHook& hook) {
   if (!input_) throw std::logic_error("Network::backward called before forward");
   gradients_.back() = grad_output;
   for (std::size_t i = layers_.size(); i-- > 0;) {
-    if (hook) hook(i, gradients_[i]);
+    if (NeuronPopulation<Real>* neurons = layers_[i]->neurons()) {
+      std::vector<Real>& uniform = neurons->uniform_spike_gradient();
+      std::fill(uniform.begin(), uniform.end(), Real{0});
+      if (hook) hook(i, uniform);
+    }
     const Tensor<Real>& layer_input = i == 0 ? *input_ : outputs_[i - 1];
     // The first layer's input gradient is never used; skip it unless the layer needs the
     // buffer for its own reverse scan (it gets a scratch tensor then).

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <span>
 #include <vector>
 
 #include "layer/layer.hpp"
@@ -24,10 +25,11 @@ class Network {
 
   // Runs every layer; `input` must stay alive until backward. Returns the last output.
   const Tensor<Real>& forward(const Tensor<Real>& input, const RunContext& context);
-  // Called with (layer index, that layer's output gradient) before the layer's backward, so a
-  // regulator's loss term can add its gradient with respect to a layer's spikes.
-  using OutputGradientHook = std::function<void(std::size_t, Tensor<Real>&)>;
-  void backward(const Tensor<Real>& grad_output, const OutputGradientHook& hook = {});
+  // Called with (layer index, [N] zeros) before each spiking layer's backward, so a regulator's
+  // loss term can add its gradient with respect to the layer's spikes where it is the same at
+  // every step and sample (rate penalties); the layer's kernel adds it to dL/dz_t.
+  using SpikeGradientHook = std::function<void(std::size_t, std::span<Real>)>;
+  void backward(const Tensor<Real>& grad_output, const SpikeGradientHook& hook = {});
 
   // Output of layer `index` in the last forward pass.
   [[nodiscard]] const Tensor<Real>& output(std::size_t index) const { return outputs_.at(index); }

@@ -30,6 +30,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -79,107 +80,191 @@ struct LifConstants {
   }
 };
 
+namespace lif_detail {
+
+// Calls body(e, j, n) for each run [e, e + n) of elements that lies in one sample's row, with j
+// the neuron index of e: the inner loops then index per-neuron arrays without a division per
+// element and stay contiguous and branch-free, so the compiler vectorizes them.
+template <typename Body>
+inline void for_each_row_run(std::size_t neurons, std::size_t begin, std::size_t end,
+                             const Body& body) {
+  std::size_t e = begin;
+  while (e < end) {
+    const std::size_t j = e % neurons;
+    const std::size_t n = std::min(end - e, neurons - j);
+    body(e, j, n);
+    e += n;
+  }
+}
+
+// Calls body(flag...) with each runtime flag turned into a compile-time std::bool_constant.
+template <typename Body>
+inline void with_flags(const Body& body) {
+  body();
+}
+template <typename Body, typename... Rest>
+inline void with_flags(const Body& body, bool flag, Rest... rest) {
+  if (flag) {
+    with_flags([&](auto... more) { body(std::true_type{}, more...); }, rest...);
+  } else {
+    with_flags([&](auto... more) { body(std::false_type{}, more...); }, rest...);
+  }
+}
+
+// The reset modes as factors, so one branch-free expression covers all three:
+//   v_t = beta v_{t-1} (1 - zero z_{t-1}) + I_t - subtract theta_{t-1} z_{t-1}
+template <typename Real>
+struct ResetFactors {
+  Real subtract;
+  Real zero;
+  explicit ResetFactors(ResetMode mode)
+      : subtract(mode == ResetMode::subtract ? Real{1} : Real{0}),
+        zero(mode == ResetMode::zero ? Real{1} : Real{0}) {}
+};
+
+}  // namespace lif_detail
+
 // Forward over elements [begin, end) for one step. prev_* point at step t-1 (null for t = 0);
 // leaving_z at step t-W (null for t < W, or without a cap). Writes v, z, a (if adaptive) and the
 // open mask (if constrained) for step t; updates the per-element refractory counter and the
-// cap's window count (spikes in [t-W+1, t-1]). Outputs are assigned.
-template <typename Real, typename Spike>
-inline void lif_forward_step(const LifConstants<Real>& k, const Spike& spike, std::size_t begin,
+// cap's window count (spikes in [t-W+1, t-1]); a constrained population passes both counters.
+// Outputs are assigned. `fire` is the forward spike function (surrogate.hpp).
+template <typename Real, typename Fire>
+inline void lif_forward_step(const LifConstants<Real>& k, const Fire& fire, std::size_t begin,
                              std::size_t end, const Real* current, const Real* prev_v,
                              const Real* prev_z, const Real* prev_a, const Real* leaving_z, Real* v,
                              Real* z, Real* a, std::uint8_t* mask, std::uint16_t* refractory_left,
                              std::uint16_t* window_count) {
-  for (std::size_t e = begin; e < end; ++e) {
-    const std::size_t j = e % k.neurons;
-    const Real z_prev = prev_z ? prev_z[e] : Real{0};
-    const Real v_prev = prev_v ? prev_v[e] : Real{0};
-    const Real a_prev = prev_a ? prev_a[e] : Real{0};
-    Real a_now = Real{0};
-    if (k.adaptive) {
-      a_now = k.rho * a_prev + (Real{1} - k.rho) * z_prev;
-      a[e] = a_now;
-    }
-    const Real theta = k.threshold(j, a_now);
-    bool open = true;
-    if (k.constrained()) {
-      if (k.refractory_steps > 0) {
-        std::uint16_t left = refractory_left[e];
-        if (z_prev >= Real{0.5})
-          left = static_cast<std::uint16_t>(k.refractory_steps);
-        else if (left > 0)
-          --left;
-        refractory_left[e] = left;
-        open = left == 0;
-      }
-      if (k.cap_window > 0) {
-        std::uint16_t count = window_count[e];
-        if (z_prev >= Real{0.5}) ++count;
-        if (leaving_z && leaving_z[e] >= Real{0.5}) --count;
-        window_count[e] = count;
-        open = open && count < k.cap_spikes;
-      }
-      mask[e] = open ? 1 : 0;
-    }
-    const Real input = open ? current[e] : Real{0};
-    Real v_now;
-    switch (k.reset) {
-      case ResetMode::subtract: {
-        const Real theta_prev = k.threshold(j, a_prev);
-        v_now = k.beta[j] * v_prev + input - theta_prev * z_prev;
-        break;
-      }
-      case ResetMode::zero:
-        v_now = k.beta[j] * v_prev * (Real{1} - z_prev) + input;
-        break;
-      case ResetMode::none:
-      default:
-        v_now = k.beta[j] * v_prev + input;
-        break;
-    }
-    v[e] = v_now;
-    z[e] = open ? spike.fire(v_now - theta) : Real{0};
-  }
+  const lif_detail::ResetFactors<Real> reset(k.reset);
+  const auto refractory = static_cast<std::uint16_t>(k.refractory_steps);
+  const bool capped = k.cap_window > 0;
+  // Without a cap the count stays 0 and never reaches the limit.
+  const auto cap_limit = static_cast<std::uint16_t>(capped ? k.cap_spikes : 1);
+  const auto cap_increment = static_cast<std::uint16_t>(capped ? 1 : 0);
+  const auto body = [&](auto first, auto adaptive, auto constrained) {
+    constexpr bool kFirst = decltype(first)::value;
+    constexpr bool kAdaptive = decltype(adaptive)::value;
+    constexpr bool kConstrained = decltype(constrained)::value;
+    lif_detail::for_each_row_run(
+        k.neurons, begin, end, [&](std::size_t e0, std::size_t j0, std::size_t n) {
+          const Real* __restrict in = current + e0;
+          const Real* __restrict v_prev_row = kFirst ? nullptr : prev_v + e0;
+          const Real* __restrict z_prev_row = kFirst ? nullptr : prev_z + e0;
+          const Real* __restrict a_prev_row = kFirst || !kAdaptive ? nullptr : prev_a + e0;
+          const Real* __restrict beta = k.beta + j0;
+          const Real* __restrict theta0 = k.theta0 + j0;
+          const Real* __restrict scale = k.threshold_scale + j0;
+          Real* __restrict v_row = v + e0;
+          Real* __restrict z_row = z + e0;
+          Real* __restrict a_row = kAdaptive ? a + e0 : nullptr;
+          std::uint8_t* __restrict mask_row = kConstrained ? mask + e0 : nullptr;
+          std::uint16_t* __restrict left_row = kConstrained ? refractory_left + e0 : nullptr;
+          std::uint16_t* __restrict count_row = kConstrained ? window_count + e0 : nullptr;
+          if constexpr (kConstrained) {
+            // The spike at t-W leaves the window [t-W+1, t-1] (a separate pass keeps the main loop
+            // free of the optional pointer).
+            if (leaving_z) {
+              const Real* __restrict leaving = leaving_z + e0;
+              for (std::size_t i = 0; i < n; ++i)
+                count_row[i] =
+                    static_cast<std::uint16_t>(count_row[i] - (leaving[i] >= Real{0.5} ? 1 : 0));
+            }
+          }
+          for (std::size_t i = 0; i < n; ++i) {
+            const Real z_prev = kFirst ? Real{0} : z_prev_row[i];
+            const Real v_prev = kFirst ? Real{0} : v_prev_row[i];
+            Real a_prev = Real{0};
+            Real a_now = Real{0};
+            if constexpr (kAdaptive) {
+              a_prev = kFirst ? Real{0} : a_prev_row[i];
+              a_now = k.rho * a_prev + (Real{1} - k.rho) * z_prev;
+              a_row[i] = a_now;
+            }
+            const Real theta = scale[i] * (theta0[i] + k.beta_a * a_now);
+            const Real theta_prev = scale[i] * (theta0[i] + k.beta_a * a_prev);
+            bool open = true;
+            if constexpr (kConstrained) {
+              const bool fired = z_prev >= Real{0.5};
+              const std::uint16_t left = left_row[i];
+              const std::uint16_t left_now =
+                  fired ? refractory : static_cast<std::uint16_t>(left > 0 ? left - 1 : 0);
+              left_row[i] = left_now;
+              const auto count =
+                  static_cast<std::uint16_t>(count_row[i] + (fired ? cap_increment : 0));
+              count_row[i] = count;
+              open = left_now == 0 && count < cap_limit;
+              mask_row[i] = open ? 1 : 0;
+            }
+            const Real input = open ? in[i] : Real{0};
+            const Real v_now = beta[i] * v_prev * (Real{1} - reset.zero * z_prev) + input -
+                               reset.subtract * theta_prev * z_prev;
+            v_row[i] = v_now;
+            z_row[i] = open ? fire.fire(v_now - theta) : Real{0};
+          }
+        });
+  };
+  lif_detail::with_flags(body, prev_v == nullptr, k.adaptive, k.constrained());
 }
 
-// Backward over elements [begin, end) for step t. grad_z: dL/dz_t from outside; writes
+// Backward over elements [begin, end) for step t. grad_z: dL/dz_t from outside, plus
+// uniform_grad_z [N], a per-neuron term shared by every step and sample; writes
 // grad_current (dL/dI_t, assigned); carries G_v, G_a in place; accumulates per-element
 // contributions to dL/dbeta and dL/dtheta0 into grad_beta_elem / grad_theta_elem (+=, [B*N]).
 template <typename Real, typename Spike>
 inline void lif_backward_step(const LifConstants<Real>& k, const Spike& spike, std::size_t begin,
-                              std::size_t end, const Real* grad_z, const Real* v, const Real* z,
-                              const Real* a, const std::uint8_t* mask, const Real* prev_v,
-                              const Real* prev_z, Real* carry_v, Real* carry_a, Real* grad_current,
-                              Real* grad_beta_elem, Real* grad_theta_elem) {
-  for (std::size_t e = begin; e < end; ++e) {
-    const std::size_t j = e % k.neurons;
-    const Real a_now = k.adaptive ? a[e] : Real{0};
-    const Real theta = k.threshold(j, a_now);
-    const Real g_v_next = carry_v[e];
-    const Real g_a_next = k.adaptive ? carry_a[e] : Real{0};
-    Real gz = grad_z[e];
-    if (!k.detach_reset) {
-      if (k.reset == ResetMode::subtract)
-        gz -= theta * g_v_next;
-      else if (k.reset == ResetMode::zero)
-        gz -= k.beta[j] * v[e] * g_v_next;
-    }
-    if (k.adaptive) gz += (Real{1} - k.rho) * g_a_next;
-    // mask: 1 open, 0 closed (no input, no spike), 2 spike removed by k-WTA.
-    const std::uint8_t state = mask ? mask[e] : std::uint8_t{1};
-    const Real gu = state == 1 ? gz * spike.slope(v[e] - theta) : Real{0};
-    const Real keep = k.reset == ResetMode::zero ? Real{1} - z[e] : Real{1};
-    const Real gv = gu + g_v_next * k.beta[j] * keep;
-    Real g_theta = -gu;
-    if (k.reset == ResetMode::subtract) g_theta -= z[e] * g_v_next;
-    if (k.adaptive) carry_a[e] = k.threshold_scale[j] * k.beta_a * g_theta + k.rho * g_a_next;
-    carry_v[e] = gv;
-    grad_current[e] = state == 0 ? Real{0} : gv;
-    if (grad_theta_elem) grad_theta_elem[e] += k.threshold_scale[j] * g_theta;
-    if (grad_beta_elem && prev_v) {
-      const Real keep_prev = k.reset == ResetMode::zero ? Real{1} - prev_z[e] : Real{1};
-      grad_beta_elem[e] += gv * prev_v[e] * keep_prev;
-    }
-  }
+                              std::size_t end, const Real* grad_z, const Real* uniform_grad_z,
+                              const Real* v, const Real* z, const Real* a, const std::uint8_t* mask,
+                              const Real* prev_v, const Real* prev_z, Real* carry_v, Real* carry_a,
+                              Real* grad_current, Real* grad_beta_elem, Real* grad_theta_elem) {
+  const lif_detail::ResetFactors<Real> reset(k.reset);
+  // The reset term's gradient path, cut with detach_reset.
+  const Real reset_path = k.detach_reset ? Real{0} : Real{1};
+  const bool learn = grad_beta_elem != nullptr || grad_theta_elem != nullptr;
+  const auto body = [&](auto adaptive, auto masked, auto learns) {
+    constexpr bool kAdaptive = decltype(adaptive)::value;
+    constexpr bool kMasked = decltype(masked)::value;
+    constexpr bool kLearn = decltype(learns)::value;
+    lif_detail::for_each_row_run(
+        k.neurons, begin, end, [&](std::size_t e0, std::size_t j0, std::size_t n) {
+          const Real* __restrict gz_row = grad_z + e0;
+          const Real* __restrict gz_uniform = uniform_grad_z + j0;
+          const Real* __restrict v_row = v + e0;
+          const Real* __restrict z_row = z + e0;
+          const Real* __restrict a_row = kAdaptive ? a + e0 : nullptr;
+          const std::uint8_t* __restrict mask_row = kMasked ? mask + e0 : nullptr;
+          const Real* __restrict beta = k.beta + j0;
+          const Real* __restrict theta0 = k.theta0 + j0;
+          const Real* __restrict scale = k.threshold_scale + j0;
+          Real* __restrict cv = carry_v + e0;
+          Real* __restrict ca = kAdaptive ? carry_a + e0 : nullptr;
+          Real* __restrict gi = grad_current + e0;
+          for (std::size_t i = 0; i < n; ++i) {
+            const Real a_now = kAdaptive ? a_row[i] : Real{0};
+            const Real theta = scale[i] * (theta0[i] + k.beta_a * a_now);
+            const Real g_v_next = cv[i];
+            const Real g_a_next = kAdaptive ? ca[i] : Real{0};
+            Real gz =
+                gz_row[i] + gz_uniform[i] -
+                reset_path * (reset.subtract * theta + reset.zero * beta[i] * v_row[i]) * g_v_next;
+            if constexpr (kAdaptive) gz += (Real{1} - k.rho) * g_a_next;
+            // mask: 1 open, 0 closed (no input, no spike), 2 spike removed by k-WTA.
+            const std::uint8_t state = kMasked ? mask_row[i] : std::uint8_t{1};
+            const Real gu = state == 1 ? gz * spike.slope(v_row[i] - theta) : Real{0};
+            const Real gv = gu + g_v_next * beta[i] * (Real{1} - reset.zero * z_row[i]);
+            const Real g_theta = -gu - reset.subtract * z_row[i] * g_v_next;
+            if constexpr (kAdaptive) ca[i] = scale[i] * k.beta_a * g_theta + k.rho * g_a_next;
+            cv[i] = gv;
+            gi[i] = state == 0 ? Real{0} : gv;
+            if constexpr (kLearn) {
+              const std::size_t e = e0 + i;
+              if (grad_theta_elem) grad_theta_elem[e] += scale[i] * g_theta;
+              if (grad_beta_elem && prev_v)
+                grad_beta_elem[e] += gv * prev_v[e] * (Real{1} - reset.zero * prev_z[e]);
+            }
+          }
+        });
+  };
+  lif_detail::with_flags(body, k.adaptive, mask != nullptr, learn);
 }
 
 // k-WTA over one sample's neurons [begin, begin + N) at step t: if more than `winners` fired,
@@ -189,12 +274,17 @@ template <typename Real>
 inline void lif_k_winners(const LifConstants<Real>& k, std::size_t winners, std::size_t begin,
                           const Real* v, const Real* a, Real* z, std::uint8_t* mask,
                           std::vector<std::pair<Real, std::size_t>>& order) {
+  // Most steps fire fewer than `winners` neurons: a vectorized count settles them without
+  // building the ranking.
+  const Real* __restrict row = z + begin;
+  std::size_t fired = 0;
+  for (std::size_t j = 0; j < k.neurons; ++j) fired += row[j] != Real{0} ? 1 : 0;
+  if (fired <= winners) return;
   order.clear();
   for (std::size_t j = 0; j < k.neurons; ++j) {
     const std::size_t e = begin + j;
     if (z[e] != Real{0}) order.emplace_back(v[e] - k.threshold(j, a ? a[e] : Real{0}), j);
   }
-  if (order.size() <= winners) return;
   const auto stronger = [](const auto& x, const auto& y) {
     return x.first > y.first || (x.first == y.first && x.second < y.second);
   };

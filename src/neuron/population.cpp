@@ -40,7 +40,8 @@ NeuronPopulation<Real>::NeuronPopulation(const std::string& layer_name, std::siz
       neuron_scale_(neurons, 1.0),
       scale_(neurons, Real{1}),
       theta0_(neurons),
-      beta_(neurons) {
+      beta_(neurons),
+      uniform_spike_gradient_(neurons, Real{0}) {
   if (spec.learn_threshold != NeuronSpec::Learn::none) {
     threshold_param_.emplace(layer_name + ".threshold", learn_shape(spec.learn_threshold, neurons),
                              false);
@@ -127,8 +128,9 @@ void NeuronPopulation<Real>::begin_forward(std::size_t steps, std::size_t batch)
   } else {
     open_mask_.clear();
   }
-  refractory_left_.assign(k.refractory_steps > 0 ? batch * neurons_ : 0, 0);
-  window_count_.assign(k.cap_window > 0 ? batch * neurons_ : 0, 0);
+  // The kernel reads both counters whenever the population is constrained.
+  refractory_left_.assign(k.constrained() ? batch * neurons_ : 0, 0);
+  window_count_.assign(k.constrained() ? batch * neurons_ : 0, 0);
 }
 
 template <typename Real>
@@ -155,7 +157,7 @@ void NeuronPopulation<Real>::forward_steps(const Tensor<Real>& current, Tensor<R
                      z + at, a ? a + at : nullptr, mask ? mask + at : nullptr, left, window);
   };
   const std::size_t winners = constraints_.winners;
-  with_spike_function<Real>(spec_.surrogate, [&](const auto& spike) {
+  with_fire_function<Real>(spec_.surrogate, [&](const auto& spike) {
     if (winners == 0) {
       for_each_element_block(slice, t_end - t_begin, [&](std::size_t begin, std::size_t end) {
         for (std::size_t t = t_begin; t < t_end; ++t) step(spike, t, begin, end);
@@ -201,6 +203,7 @@ void NeuronPopulation<Real>::backward_steps(const Tensor<Real>& spikes,
   const Real* a = spec_.adaptive ? adaptation_.data() : nullptr;
   const std::uint8_t* mask = open_mask_.empty() ? nullptr : open_mask_.data();
   const Real* gz = grad_spikes.data();
+  const Real* uniform = uniform_spike_gradient_.data();
   Real* gi = grad_current.data();
   Real* cv = carry_v_.data();
   Real* ca = carry_a_.empty() ? nullptr : carry_a_.data();
@@ -211,9 +214,10 @@ void NeuronPopulation<Real>::backward_steps(const Tensor<Real>& spikes,
       for (std::size_t t = t_end; t-- > t_begin;) {
         const std::size_t at = t * slice;
         const bool first = t == 0;
-        lif_backward_step(k, spike, begin, end, gz + at, v + at, z + at, a ? a + at : nullptr,
-                          mask ? mask + at : nullptr, first ? nullptr : v + at - slice,
-                          first ? nullptr : z + at - slice, cv, ca, gi + at, gb, gt);
+        lif_backward_step(k, spike, begin, end, gz + at, uniform, v + at, z + at,
+                          a ? a + at : nullptr, mask ? mask + at : nullptr,
+                          first ? nullptr : v + at - slice, first ? nullptr : z + at - slice, cv,
+                          ca, gi + at, gb, gt);
       }
     });
   });

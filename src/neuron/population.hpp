@@ -59,6 +59,10 @@ class NeuronPopulation {
                       Tensor<Real>& grad_current, std::size_t t_begin, std::size_t t_end);
   void finish_backward();
 
+  // [N] gradient added to dL/dz_t of every step and sample in the backward pass (the loss
+  // channel's rate penalties; Network::backward fills it). Zero by default.
+  [[nodiscard]] std::vector<Real>& uniform_spike_gradient() { return uniform_spike_gradient_; }
+
   // Membrane potential v_t of the last forward pass, [T, B, N].
   [[nodiscard]] const Tensor<Real>& membrane() const { return membrane_; }
 
@@ -76,6 +80,7 @@ class NeuronPopulation {
   std::optional<Parameter<Real>> decay_param_;      // w, beta = sigmoid(w): [1] or [N]
   std::vector<Real> theta0_;                        // [N]
   std::vector<Real> beta_;                          // [N]
+  std::vector<Real> uniform_spike_gradient_;        // [N]
 
   std::size_t steps_ = 0;
   std::size_t batch_ = 0;
@@ -83,7 +88,7 @@ class NeuronPopulation {
   Tensor<Real> adaptation_;                             // [T, B, N], ALIF only
   std::vector<std::uint8_t> open_mask_;                 // [T*B*N], constrained only
   std::vector<std::uint16_t> refractory_left_;          // [B*N]
-  std::vector<std::uint16_t> window_count_;             // [B*N], firing cap only
+  std::vector<std::uint16_t> window_count_;             // [B*N], constrained only
   std::vector<Real> carry_v_, carry_a_;                 // [B*N]
   std::vector<Real> grad_beta_elem_, grad_theta_elem_;  // [B*N]
 };

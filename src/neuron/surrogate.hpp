@@ -115,11 +115,18 @@ struct Rectangular {
   Real operator()(Real x) const { return std::abs(Real{2} * beta * x) < Real{1} ? gamma : Real{0}; }
 };
 
+// The Heaviside forward alone: every shape fires the same way, so forward kernels need not be
+// instantiated per shape.
+template <typename Real>
+struct HeavisideFire {
+  Real fire(Real x) const { return x > Real{0} ? Real{1} : Real{0}; }
+};
+
 // Heaviside forward with a surrogate derivative.
 template <typename Real, typename Derivative>
 struct HeavisideSpike {
   Derivative derivative;
-  Real fire(Real x) const { return x > Real{0} ? Real{1} : Real{0}; }
+  Real fire(Real x) const { return HeavisideFire<Real>{}.fire(x); }
   Real slope(Real x) const { return derivative(x); }
 };
 
@@ -162,6 +169,14 @@ decltype(auto) with_spike_function(const SurrogateSpec& spec, Body&& body) {
       break;
   }
   return body(HeavisideSpike<Real, FastSigmoid<Real>>{{gamma, beta}});
+}
+
+// Calls `body(fire_function)` with the forward-only spike function for `spec` (see HeavisideFire).
+template <typename Real, typename Body>
+decltype(auto) with_fire_function(const SurrogateSpec& spec, Body&& body) {
+  if (spec.smooth_forward)
+    return body(surrogate::SmoothSpike<Real>{static_cast<Real>(spec.sharpness)});
+  return body(surrogate::HeavisideFire<Real>{});
 }
 
 // The surrogate derivative at x, for tests and tools (the kernels use with_spike_function).
