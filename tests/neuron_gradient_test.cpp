@@ -68,6 +68,20 @@ TEST_P(NeuronGradient, RecurrentWithZeroDiagonalAndReadout) {
   expect_gradients_match(net, random_tensor({7, 2, 4}, 2, 0.0, 1.0));
 }
 
+TEST_P(NeuronGradient, RecurrentWithRefractoryPeriodAndFiringCap) {
+  // The constraint channel inside a recurrent layer: closed steps carry no input gradient, the
+  // recurrent path through the leak stays differentiable.
+  NeuronSpec spec = smooth_spec(GetParam());
+  spec.refractory_steps = 1;
+  Network<double> net;
+  net.add(std::make_unique<RecurrentLayer<double>>("rec", Shape{4}, 6, spec, true, normal_init(3.0),
+                                                   normal_init(1.5), 7, 0));
+  net.layer(0).neurons()->set_constraints({1, 2, 4, 0});
+  net.add(std::make_unique<DenseLayer<double>>("fc", Shape{6}, 3, true, normal_init(1.0), 7, 1));
+  net.add(std::make_unique<ReadoutLayer<double>>("out", Shape{3}, 0.9));
+  expect_gradients_match(net, random_tensor({9, 2, 4}, 4, 0.0, 1.0));
+}
+
 TEST_P(NeuronGradient, RefractoryPeriodWithDropout) {
   NeuronSpec spec = smooth_spec(GetParam());
   spec.refractory_steps = 2;
