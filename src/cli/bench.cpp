@@ -5,10 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
@@ -34,62 +35,127 @@ double percentile(std::vector<double> values, double fraction) {
   return values[index];
 }
 
-// Runs in the child process.
-nlohmann::json measure(const std::string& workload, const BenchOptions& options) {
-  std::string lower = workload;
-  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-  const std::string path = options.experiments_directory + "/" + lower + ".toml";
-  const ExperimentConfig config = load_experiment(path);
-  if (options.threads > 0) set_thread_count(options.threads);
-  const std::size_t batches = options.warmup_batches + options.measured_batches;
-  const std::size_t batch_size = config.train.batch_size;
-  const Dataset data = load_idx_split(config.data.directory, "train", batches * batch_size);
-  Network<float> network = build_network<float>(config.layers, network_input_shape(config),
-                                                config.data.time_steps, config.seed);
-  Optimizer<float> optimizer(config.train.optimizer, network.parameters());
-  ActivityMonitor<float> monitor(network);
-  Homeostasis<float> homeostasis(config.homeostasis, network);
-  TrainingStep step(config, network, optimizer, monitor, homeostasis);
-  std::vector<std::size_t> indices(batch_size);
-  std::vector<std::int32_t> labels(batch_size);
-  std::vector<double> milliseconds;
-  std::vector<double> rates;
-  for (std::size_t batch = 0; batch < batches; ++batch) {
+// One workload set up for timing: its config, data, network, optimizer and regulators.
+class WorkloadBench {
+ public:
+  WorkloadBench(const std::string& workload, const BenchOptions& options)
+      : workload_(workload),
+        path_(config_path(workload, options)),
+        config_(load_experiment(path_)),
+        data_(load_idx_split(
+            config_.data.directory, "train",
+            (options.warmup_batches + options.measured_batches) * config_.train.batch_size)),
+        network_(build_network<float>(config_.layers, network_input_shape(config_),
+                                      config_.data.time_steps, config_.seed)),
+        optimizer_(config_.train.optimizer, network_.parameters()),
+        monitor_(network_),
+        homeostasis_(config_.homeostasis, network_),
+        step_(config_, network_, optimizer_, monitor_, homeostasis_),
+        indices_(config_.train.batch_size),
+        labels_(config_.train.batch_size) {}
+
+  // Trains batch `batch` and returns its wall-clock milliseconds.
+  double run_batch(std::size_t batch) {
+    const std::size_t batch_size = config_.train.batch_size;
     for (std::size_t i = 0; i < batch_size; ++i) {
-      indices[i] = (batch * batch_size + i) % data.size();
-      labels[i] = data.labels[indices[i]];
+      indices_[i] = (batch * batch_size + i) % data_.size();
+      labels_[i] = data_.labels[indices_[i]];
     }
+    const std::size_t batches_per_epoch = (data_.size() + batch_size - 1) / batch_size;
     const auto start = std::chrono::steady_clock::now();
-    const std::size_t batches_per_epoch = (data.size() + batch_size - 1) / batch_size;
-    step.run(data, indices, labels, TrainingClock{0, batch % batches_per_epoch, batches_per_epoch},
-             config.train.optimizer.learning_rate);
-    const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    step_.run(data_, indices_, labels_,
+              TrainingClock{0, batch % batches_per_epoch, batches_per_epoch},
+              config_.train.optimizer.learning_rate);
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+        .count();
+  }
+
+  [[nodiscard]] nlohmann::json summary(const std::vector<double>& milliseconds,
+                                       const BenchOptions& options) const {
+    nlohmann::json densities = nlohmann::json::object();
+    for (const std::size_t i : network_.spiking_layers()) {
+      const Tensor<float>& spikes = network_.output(i);
+      double sum = 0;
+      for (std::size_t e = 0; e < spikes.size(); ++e) sum += spikes[e];
+      densities[network_.layer(i).name()] = sum / static_cast<double>(spikes.size());
+    }
+    return {{"workload", workload_},
+            {"config", path_},
+            {"batch_size", config_.train.batch_size},
+            {"time_steps", config_.data.time_steps},
+            {"threads", thread_count()},
+            {"blas_core", blas_core_name()},
+            {"median_ms", percentile(milliseconds, 0.5)},
+            {"p10_ms", percentile(milliseconds, 0.1)},
+            {"p90_ms", percentile(milliseconds, 0.9)},
+            {"measured_batches", milliseconds.size()},
+            {"warmup_batches", options.warmup_batches},
+            {"peak_rss_mb", peak_rss_megabytes()},
+            {"spike_density", densities}};
+  }
+
+ private:
+  static std::string config_path(const std::string& workload, const BenchOptions& options) {
+    std::string lower = workload;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    return options.experiments_directory + "/" + lower + ".toml";
+  }
+
+  std::string workload_;
+  std::string path_;
+  ExperimentConfig config_;
+  Dataset data_;
+  Network<float> network_;
+  Optimizer<float> optimizer_;
+  ActivityMonitor<float> monitor_;
+  Homeostasis<float> homeostasis_;
+  TrainingStep step_;
+  std::vector<std::size_t> indices_;
+  std::vector<std::int32_t> labels_;
+};
+
+// Runs in the child process: one workload on its own, so peak RSS is its own.
+nlohmann::json measure(const std::string& workload, const BenchOptions& options) {
+  if (options.threads > 0) set_thread_count(options.threads);
+  WorkloadBench bench(workload, options);
+  std::vector<double> milliseconds;
+  for (std::size_t batch = 0; batch < options.warmup_batches + options.measured_batches; ++batch) {
+    const double ms = bench.run_batch(batch);
     if (batch >= options.warmup_batches) milliseconds.push_back(ms);
   }
-  nlohmann::json densities = nlohmann::json::object();
-  for (const std::size_t i : network.spiking_layers()) {
-    const Tensor<float>& spikes = network.output(i);
-    double sum = 0;
-    for (std::size_t e = 0; e < spikes.size(); ++e) sum += spikes[e];
-    densities[network.layer(i).name()] = sum / static_cast<double>(spikes.size());
-  }
-  return {{"workload", workload},
-          {"config", path},
-          {"batch_size", batch_size},
-          {"time_steps", config.data.time_steps},
-          {"threads", thread_count()},
-          {"blas_core", blas_core_name()},
-          {"median_ms", percentile(milliseconds, 0.5)},
-          {"p10_ms", percentile(milliseconds, 0.1)},
-          {"p90_ms", percentile(milliseconds, 0.9)},
-          {"measured_batches", milliseconds.size()},
-          {"warmup_batches", options.warmup_batches},
-          {"peak_rss_mb", peak_rss_megabytes()},
-          {"spike_density", densities}};
+  return nlohmann::json::array({bench.summary(milliseconds, options)});
 }
 
-nlohmann::json measure_in_child(const std::string& workload, const BenchOptions& options) {
+// Runs in the child process: all workloads in one process, their batches alternating in ABBA
+// order, so machine drift (other load, a hypervisor's steal time) falls on each workload alike.
+// For overhead comparisons such as W1 against W1_regulated; peak RSS is the whole process's.
+nlohmann::json measure_interleaved(const std::vector<std::string>& workloads,
+                                   const BenchOptions& options) {
+  if (options.threads > 0) set_thread_count(options.threads);
+  std::vector<std::unique_ptr<WorkloadBench>> benches;
+  for (const std::string& w : workloads)
+    benches.push_back(std::make_unique<WorkloadBench>(w, options));
+  std::vector<std::vector<double>> milliseconds(benches.size());
+  for (std::size_t batch = 0; batch < options.warmup_batches + options.measured_batches; ++batch) {
+    for (std::size_t k = 0; k < benches.size(); ++k) {
+      const std::size_t w = batch % 2 == 0 ? k : benches.size() - 1 - k;
+      const double ms = benches[w]->run_batch(batch);
+      if (batch >= options.warmup_batches) milliseconds[w].push_back(ms);
+    }
+  }
+  nlohmann::json results = nlohmann::json::array();
+  for (std::size_t w = 0; w < benches.size(); ++w) {
+    nlohmann::json r = benches[w]->summary(milliseconds[w], options);
+    r["interleaved"] = true;
+    results.push_back(r);
+  }
+  return results;
+}
+
+// Runs `measure_all` in a forked child (a fresh process per measurement, so peak RSS is its own)
+// and returns its JSON array of results; a failure becomes one {"workload", "error"} entry.
+template <typename Measure>
+nlohmann::json measure_in_child(const std::string& label, const Measure& measure_all) {
   int channel[2];
   if (pipe(channel) != 0) throw Error("bench: pipe failed");
   std::fflush(nullptr);
@@ -99,9 +165,9 @@ nlohmann::json measure_in_child(const std::string& workload, const BenchOptions&
     close(channel[0]);
     nlohmann::json result;
     try {
-      result = measure(workload, options);
+      result = measure_all();
     } catch (const std::exception& e) {
-      result = {{"workload", workload}, {"error", e.what()}};
+      result = nlohmann::json::array({{{"workload", label}, {"error", e.what()}}});
     }
     const std::string text = result.dump();
     std::size_t written = 0;
@@ -122,7 +188,9 @@ nlohmann::json measure_in_child(const std::string& workload, const BenchOptions&
   close(channel[0]);
   int status = 0;
   waitpid(child, &status, 0);
-  if (text.empty()) return {{"workload", workload}, {"error", "the measuring process died"}};
+  if (text.empty()) {
+    return nlohmann::json::array({{{"workload", label}, {"error", "the measuring process died"}}});
+  }
   return nlohmann::json::parse(text);
 }
 
@@ -149,10 +217,21 @@ int run_bench(const BenchOptions& options) {
                 "peak RSS MB", "threads", "spike density per layer");
   }
   bool failed = false;
-  for (const std::string& w : workloads) {
-    const nlohmann::json r = measure_in_child(w, options);
+  nlohmann::json measured = nlohmann::json::array();
+  if (options.interleave) {
+    std::string label;
+    for (const std::string& w : workloads) label += (label.empty() ? "" : "+") + w;
+    measured = measure_in_child(label, [&] { return measure_interleaved(workloads, options); });
+  } else {
+    for (const std::string& w : workloads) {
+      for (auto& r : measure_in_child(w, [&] { return measure(w, options); }))
+        measured.push_back(r);
+    }
+  }
+  for (const nlohmann::json& r : measured) {
     results.push_back(r);
     if (options.json) continue;
+    const std::string w = r["workload"].get<std::string>();
     if (r.contains("error")) {
       std::printf("%-4s error: %s\n", w.c_str(), r["error"].get<std::string>().c_str());
       failed = true;
@@ -169,11 +248,21 @@ int run_bench(const BenchOptions& options) {
                 r["peak_rss_mb"].get<double>(), r["threads"].get<int>(), densities.c_str());
     std::fflush(stdout);
   }
+  if (options.interleave && !options.json && results.size() > 1 && !failed) {
+    const double base = results[0]["median_ms"].get<double>();
+    for (std::size_t i = 1; i < results.size(); ++i) {
+      std::printf("%s / %s: %.3f (median ms per batch, interleaved)\n",
+                  results[i]["workload"].get<std::string>().c_str(),
+                  results[0]["workload"].get<std::string>().c_str(),
+                  results[i]["median_ms"].get<double>() / base);
+    }
+  }
   if (options.json) std::printf("%s\n", results.dump(2).c_str());
   if (!options.json && !results.empty() && !results[0].contains("error")) {
-    std::printf("(batch %d, median over %zu batches after %zu warm-up; BLAS kernels: %s)\n",
+    std::printf("(batch %d, median over %zu batches after %zu warm-up; BLAS kernels: %s%s)\n",
                 results[0]["batch_size"].get<int>(), options.measured_batches,
-                options.warmup_batches, results[0]["blas_core"].get<std::string>().c_str());
+                options.warmup_batches, results[0]["blas_core"].get<std::string>().c_str(),
+                options.interleave ? "; interleaved in one process, peak RSS is the total" : "");
   }
   return failed ? 1 : 0;
 }

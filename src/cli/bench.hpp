@@ -14,6 +14,8 @@ struct BenchOptions {
   int threads = 0;
   std::string experiments_directory = HOMEOSTAT_SOURCE_DIR "/experiments";
   bool json = false;
+  // All workloads in one process with alternating batches (overhead comparisons under drift).
+  bool interleave = false;
 };
 
 int run_bench(const BenchOptions& options);

@@ -140,6 +140,9 @@ int main(int argc, char** argv) {
   bench_cmd->add_option("--batches", bench.measured_batches, "measured batches per workload");
   bench_cmd->add_option("--warmup", bench.warmup_batches, "warm-up batches (not measured)");
   bench_cmd->add_option("--threads", bench.threads, "threads (default: all cores)");
+  bench_cmd->add_flag("--interleave", bench.interleave,
+                      "run the workloads in one process, alternating batches, and print each "
+                      "one's time relative to the first (e.g. W1 W1_regulated)");
   bench_cmd->add_option("--experiments", bench.experiments_directory,
                         "directory holding w1.toml, w2.toml, w3.toml");
   bench_cmd->add_flag("--json", bench.json, "print JSON instead of a table");

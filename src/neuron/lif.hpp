@@ -124,6 +124,94 @@ struct ResetFactors {
 
 }  // namespace lif_detail
 
+namespace lif_detail {
+
+// The per-run loops take every array as a __restrict parameter (GCC honours restrict on
+// parameters, not on locals) and every scalar by value, so they vectorize without alias checks.
+template <bool kFirst, bool kAdaptive, bool kConstrained, typename Real, typename Fire>
+inline void forward_run(std::size_t n, const Fire fire, const Real rho, const Real beta_a,
+                        const Real reset_zero, const Real reset_subtract,
+                        const std::uint16_t refractory_steps, const std::uint16_t cap_limit,
+                        const std::uint16_t cap_increment, const Real* __restrict in,
+                        const Real* __restrict v_prev_row, const Real* __restrict z_prev_row,
+                        const Real* __restrict a_prev_row, const Real* __restrict beta,
+                        const Real* __restrict theta0, const Real* __restrict scale,
+                        Real* __restrict v_row, Real* __restrict z_row, Real* __restrict a_row,
+                        std::uint8_t* __restrict mask_row, std::uint16_t* __restrict left_row,
+                        std::uint16_t* __restrict count_row) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const Real z_prev = kFirst ? Real{0} : z_prev_row[i];
+    const Real v_prev = kFirst ? Real{0} : v_prev_row[i];
+    Real a_prev = Real{0};
+    Real a_now = Real{0};
+    if constexpr (kAdaptive) {
+      a_prev = kFirst ? Real{0} : a_prev_row[i];
+      a_now = rho * a_prev + (Real{1} - rho) * z_prev;
+      a_row[i] = a_now;
+    }
+    const Real theta = scale[i] * (theta0[i] + beta_a * a_now);
+    const Real theta_prev = scale[i] * (theta0[i] + beta_a * a_prev);
+    bool open = true;
+    if constexpr (kConstrained) {
+      // Integer selects only, in the counters' own width, so this part vectorizes too.
+      const std::uint16_t fired = z_prev >= Real{0.5} ? 1 : 0;
+      const std::uint16_t left = left_row[i];
+      const auto counted_down = static_cast<std::uint16_t>(left - (left != 0 ? 1 : 0));
+      const std::uint16_t left_now = fired != 0 ? refractory_steps : counted_down;
+      left_row[i] = left_now;
+      const auto count = static_cast<std::uint16_t>(count_row[i] + fired * cap_increment);
+      count_row[i] = count;
+      open = (left_now == 0) & (count < cap_limit);
+      mask_row[i] = open ? 1 : 0;
+    }
+    const Real input = open ? in[i] : Real{0};
+    const Real v_now = beta[i] * v_prev * (Real{1} - reset_zero * z_prev) + input -
+                       reset_subtract * theta_prev * z_prev;
+    v_row[i] = v_now;
+    z_row[i] = open ? fire.fire(v_now - theta) : Real{0};
+  }
+}
+
+// kLearn: also accumulates the per-element dL/dtheta0 and dL/dbeta terms (learnable thresholds or
+// decays; either pointer may be null).
+template <bool kAdaptive, bool kMasked, bool kLearn, typename Real, typename Spike>
+inline void backward_run(std::size_t n, const Spike spike, const Real rho, const Real beta_a,
+                         const Real reset_zero, const Real reset_subtract,
+                         const Real reset_gradient, const Real* __restrict gz_row,
+                         const Real* __restrict gz_uniform, const Real* __restrict v_row,
+                         const Real* __restrict z_row, const Real* __restrict a_row,
+                         const std::uint8_t* __restrict mask_row, const Real* __restrict beta,
+                         const Real* __restrict theta0, const Real* __restrict scale,
+                         const Real* __restrict v_prev_row, const Real* __restrict z_prev_row,
+                         Real* __restrict cv, Real* __restrict ca, Real* __restrict gi,
+                         Real* __restrict g_theta_row, Real* __restrict g_beta_row) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const Real a_now = kAdaptive ? a_row[i] : Real{0};
+    const Real theta = scale[i] * (theta0[i] + beta_a * a_now);
+    const Real g_v_next = cv[i];
+    const Real g_a_next = kAdaptive ? ca[i] : Real{0};
+    Real gz =
+        gz_row[i] + gz_uniform[i] -
+        reset_gradient * (reset_subtract * theta + reset_zero * beta[i] * v_row[i]) * g_v_next;
+    if constexpr (kAdaptive) gz += (Real{1} - rho) * g_a_next;
+    // mask: 1 open, 0 closed (no input, no spike), 2 spike removed by k-WTA.
+    const std::uint8_t state = kMasked ? mask_row[i] : std::uint8_t{1};
+    const Real gu = state == 1 ? gz * spike.slope(v_row[i] - theta) : Real{0};
+    const Real gv = gu + g_v_next * beta[i] * (Real{1} - reset_zero * z_row[i]);
+    const Real g_theta = -gu - reset_subtract * z_row[i] * g_v_next;
+    if constexpr (kAdaptive) ca[i] = scale[i] * beta_a * g_theta + rho * g_a_next;
+    cv[i] = gv;
+    gi[i] = state == 0 ? Real{0} : gv;
+    if constexpr (kLearn) {
+      if (g_theta_row) g_theta_row[i] += scale[i] * g_theta;
+      if (g_beta_row && v_prev_row)
+        g_beta_row[i] += gv * v_prev_row[i] * (Real{1} - reset_zero * z_prev_row[i]);
+    }
+  }
+}
+
+}  // namespace lif_detail
+
 // Forward over elements [begin, end) for one step. prev_* point at step t-1 (null for t = 0);
 // leaving_z at step t-W (null for t < W, or without a cap). Writes v, z, a (if adaptive) and the
 // open mask (if constrained) for step t; updates the per-element refractory counter and the
@@ -147,60 +235,25 @@ inline void lif_forward_step(const LifConstants<Real>& k, const Fire& fire, std:
     constexpr bool kConstrained = decltype(constrained)::value;
     lif_detail::for_each_row_run(
         k.neurons, begin, end, [&](std::size_t e0, std::size_t j0, std::size_t n) {
-          const Real* __restrict in = current + e0;
-          const Real* __restrict v_prev_row = kFirst ? nullptr : prev_v + e0;
-          const Real* __restrict z_prev_row = kFirst ? nullptr : prev_z + e0;
-          const Real* __restrict a_prev_row = kFirst || !kAdaptive ? nullptr : prev_a + e0;
-          const Real* __restrict beta = k.beta + j0;
-          const Real* __restrict theta0 = k.theta0 + j0;
-          const Real* __restrict scale = k.threshold_scale + j0;
-          Real* __restrict v_row = v + e0;
-          Real* __restrict z_row = z + e0;
-          Real* __restrict a_row = kAdaptive ? a + e0 : nullptr;
-          std::uint8_t* __restrict mask_row = kConstrained ? mask + e0 : nullptr;
-          std::uint16_t* __restrict left_row = kConstrained ? refractory_left + e0 : nullptr;
-          std::uint16_t* __restrict count_row = kConstrained ? window_count + e0 : nullptr;
           if constexpr (kConstrained) {
             // The spike at t-W leaves the window [t-W+1, t-1] (a separate pass keeps the main loop
             // free of the optional pointer).
             if (leaving_z) {
-              const Real* __restrict leaving = leaving_z + e0;
+              std::uint16_t* count_row = window_count + e0;
+              const Real* leaving = leaving_z + e0;
               for (std::size_t i = 0; i < n; ++i)
                 count_row[i] =
                     static_cast<std::uint16_t>(count_row[i] - (leaving[i] >= Real{0.5} ? 1 : 0));
             }
           }
-          for (std::size_t i = 0; i < n; ++i) {
-            const Real z_prev = kFirst ? Real{0} : z_prev_row[i];
-            const Real v_prev = kFirst ? Real{0} : v_prev_row[i];
-            Real a_prev = Real{0};
-            Real a_now = Real{0};
-            if constexpr (kAdaptive) {
-              a_prev = kFirst ? Real{0} : a_prev_row[i];
-              a_now = k.rho * a_prev + (Real{1} - k.rho) * z_prev;
-              a_row[i] = a_now;
-            }
-            const Real theta = scale[i] * (theta0[i] + k.beta_a * a_now);
-            const Real theta_prev = scale[i] * (theta0[i] + k.beta_a * a_prev);
-            bool open = true;
-            if constexpr (kConstrained) {
-              const bool fired = z_prev >= Real{0.5};
-              const std::uint16_t left = left_row[i];
-              const std::uint16_t left_now =
-                  fired ? refractory : static_cast<std::uint16_t>(left > 0 ? left - 1 : 0);
-              left_row[i] = left_now;
-              const auto count =
-                  static_cast<std::uint16_t>(count_row[i] + (fired ? cap_increment : 0));
-              count_row[i] = count;
-              open = left_now == 0 && count < cap_limit;
-              mask_row[i] = open ? 1 : 0;
-            }
-            const Real input = open ? in[i] : Real{0};
-            const Real v_now = beta[i] * v_prev * (Real{1} - reset.zero * z_prev) + input -
-                               reset.subtract * theta_prev * z_prev;
-            v_row[i] = v_now;
-            z_row[i] = open ? fire.fire(v_now - theta) : Real{0};
-          }
+          lif_detail::forward_run<kFirst, kAdaptive, kConstrained, Real>(
+              n, fire, k.rho, k.beta_a, reset.zero, reset.subtract, refractory, cap_limit,
+              cap_increment, current + e0, kFirst ? nullptr : prev_v + e0,
+              kFirst ? nullptr : prev_z + e0, kFirst || !kAdaptive ? nullptr : prev_a + e0,
+              k.beta + j0, k.theta0 + j0, k.threshold_scale + j0, v + e0, z + e0,
+              kAdaptive ? a + e0 : nullptr, kConstrained ? mask + e0 : nullptr,
+              kConstrained ? refractory_left + e0 : nullptr,
+              kConstrained ? window_count + e0 : nullptr);
         });
   };
   lif_detail::with_flags(body, prev_v == nullptr, k.adaptive, k.constrained());
@@ -226,42 +279,14 @@ inline void lif_backward_step(const LifConstants<Real>& k, const Spike& spike, s
     constexpr bool kLearn = decltype(learns)::value;
     lif_detail::for_each_row_run(
         k.neurons, begin, end, [&](std::size_t e0, std::size_t j0, std::size_t n) {
-          const Real* __restrict gz_row = grad_z + e0;
-          const Real* __restrict gz_uniform = uniform_grad_z + j0;
-          const Real* __restrict v_row = v + e0;
-          const Real* __restrict z_row = z + e0;
-          const Real* __restrict a_row = kAdaptive ? a + e0 : nullptr;
-          const std::uint8_t* __restrict mask_row = kMasked ? mask + e0 : nullptr;
-          const Real* __restrict beta = k.beta + j0;
-          const Real* __restrict theta0 = k.theta0 + j0;
-          const Real* __restrict scale = k.threshold_scale + j0;
-          Real* __restrict cv = carry_v + e0;
-          Real* __restrict ca = kAdaptive ? carry_a + e0 : nullptr;
-          Real* __restrict gi = grad_current + e0;
-          for (std::size_t i = 0; i < n; ++i) {
-            const Real a_now = kAdaptive ? a_row[i] : Real{0};
-            const Real theta = scale[i] * (theta0[i] + k.beta_a * a_now);
-            const Real g_v_next = cv[i];
-            const Real g_a_next = kAdaptive ? ca[i] : Real{0};
-            Real gz =
-                gz_row[i] + gz_uniform[i] -
-                reset_path * (reset.subtract * theta + reset.zero * beta[i] * v_row[i]) * g_v_next;
-            if constexpr (kAdaptive) gz += (Real{1} - k.rho) * g_a_next;
-            // mask: 1 open, 0 closed (no input, no spike), 2 spike removed by k-WTA.
-            const std::uint8_t state = kMasked ? mask_row[i] : std::uint8_t{1};
-            const Real gu = state == 1 ? gz * spike.slope(v_row[i] - theta) : Real{0};
-            const Real gv = gu + g_v_next * beta[i] * (Real{1} - reset.zero * z_row[i]);
-            const Real g_theta = -gu - reset.subtract * z_row[i] * g_v_next;
-            if constexpr (kAdaptive) ca[i] = scale[i] * k.beta_a * g_theta + k.rho * g_a_next;
-            cv[i] = gv;
-            gi[i] = state == 0 ? Real{0} : gv;
-            if constexpr (kLearn) {
-              const std::size_t e = e0 + i;
-              if (grad_theta_elem) grad_theta_elem[e] += scale[i] * g_theta;
-              if (grad_beta_elem && prev_v)
-                grad_beta_elem[e] += gv * prev_v[e] * (Real{1} - reset.zero * prev_z[e]);
-            }
-          }
+          lif_detail::backward_run<kAdaptive, kMasked, kLearn, Real>(
+              n, spike, k.rho, k.beta_a, reset.zero, reset.subtract, reset_path, grad_z + e0,
+              uniform_grad_z + j0, v + e0, z + e0, kAdaptive ? a + e0 : nullptr,
+              kMasked ? mask + e0 : nullptr, k.beta + j0, k.theta0 + j0, k.threshold_scale + j0,
+              prev_v ? prev_v + e0 : nullptr, prev_z ? prev_z + e0 : nullptr, carry_v + e0,
+              kAdaptive ? carry_a + e0 : nullptr, grad_current + e0,
+              grad_theta_elem ? grad_theta_elem + e0 : nullptr,
+              grad_beta_elem ? grad_beta_elem + e0 : nullptr);
         });
   };
   lif_detail::with_flags(body, k.adaptive, mask != nullptr, learn);
