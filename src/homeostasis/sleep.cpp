@@ -80,8 +80,12 @@ void Sleep<Real>::after_update(Network<Real>& network, const BatchActivity& acti
     double slept = 0.0;
     while (sum > params_.baseline_factor * initial &&
            slept < static_cast<double>(params_.max_steps)) {
+      const double before = sum;
       sum = sleep(network, chunk);
       slept += chunk;
+      // The decay's fixed point is sum = N w_tgt; a baseline below it is approached only
+      // asymptotically, so an episode that has stopped moving ends here, not at max_steps.
+      if (before - sum <= 1e-9 * before) break;
     }
   }
   last_sum_ratio_ = sum / initial;

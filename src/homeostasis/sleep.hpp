@@ -5,7 +5,7 @@
 // Episodes start on a schedule (every `interval` batches, round(interval x ratio x T) sleep
 // steps: `ratio` is the fraction of simulated time spent asleep) or when the weight sum
 // sum|w| exceeds max_factor x its initial value (then sleep lasts until it is back under
-// baseline_factor x the initial sum, or max_steps).
+// baseline_factor x the initial sum, or max_steps, or once an episode stops lowering the sum).
 // One implementation for both paradigms: the free functions below are what the local-learning
 // simulator's sleep uses too. In gradient training there is no label-free plasticity to keep
 // running during sleep, so a sleep episode reduces to the decay.
@@ -56,12 +56,14 @@ enum class SleepTrigger { schedule, weight_sum };
 
 struct SleepParams {
   SleepTrigger trigger = SleepTrigger::schedule;
-  double ratio = 0.1;              // schedule: fraction of time asleep
-  std::size_t interval = 100;      // schedule: batches between episodes
-  double lambda = 0.99997;         // per-step decay exponent
-  double target = 0.0;             // w_tgt; 0: each tensor's initial mean |w| (its baseline)
-  double max_factor = 1.5;         // weight_sum: sleep when sum|w| > max_factor x initial
-  double baseline_factor = 1.0;    // weight_sum: ... until sum|w| <= baseline_factor x initial
+  double ratio = 0.1;          // schedule: fraction of time asleep
+  std::size_t interval = 100;  // schedule: batches between episodes
+  double lambda = 0.99997;     // per-step decay exponent
+  double target = 0.0;         // w_tgt; 0: each tensor's initial mean |w| (its baseline)
+  double max_factor = 1.5;     // weight_sum: sleep when sum|w| > max_factor x initial
+  // weight_sum: ... until sum|w| <= baseline_factor x initial. The decay approaches the initial
+  // sum (its fixed point with the default target) only asymptotically, hence > 1.
+  double baseline_factor = 1.05;
   std::size_t max_steps = 100000;  // weight_sum: longest episode, in steps
 };
 

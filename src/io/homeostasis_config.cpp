@@ -107,6 +107,11 @@ struct ParamReader {
     p.target = s.number("target", p.target, 0.0, kInf);
     p.max_factor = s.number("max_factor", p.max_factor, 1.0, kInf);
     p.baseline_factor = s.number("baseline_factor", p.baseline_factor, 0.0, p.max_factor);
+    if (p.target == 0.0 && p.baseline_factor <= 1.0) {
+      throw s.error("baseline_factor",
+                    "must exceed 1 when 'target' is the initial mean |w| (the decay reaches the "
+                    "initial weight sum only asymptotically)");
+    }
     p.max_steps = count(s, "max_steps", p.max_steps, 1);
   }
 };
