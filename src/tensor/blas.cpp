@@ -16,10 +16,16 @@ blasint to_int(std::size_t value) { return static_cast<blasint>(value); }
 // Results must not depend on the thread count, and OpenBLAS's own threading does not promise
 // that. So OpenBLAS always runs single-threaded (its OpenMP build does so inside an active
 // parallel region, or when omp_get_max_threads() is 1), C is split into blocks of rows (or of
-// columns, when there are few rows) whose size depends on the shape only, each block is one BLAS
-// call, and OpenMP spreads the blocks over the threads. Every element of C is then reduced over K
-// by the same kernel in the same order whatever the thread count.
-constexpr std::size_t kBlocksPerCall = 16;
+// columns, when there are few rows) whose size depends on the shape and the machine's core count
+// only, each block is one BLAS call, and OpenMP spreads the blocks over the threads. Every
+// element of C is then reduced over K by the same kernel in the same order whatever the thread
+// count. Each call packs its share of the other operand again, so there are as few blocks as
+// the cores need: one per core (W1's weight-gradient GEMM packs its 10 MB input once per block;
+// 16 blocks cost 20% of a batch on 2 cores).
+std::size_t blocks_per_call() {
+  static const std::size_t blocks = static_cast<std::size_t>(std::max(1, omp_get_num_procs()));
+  return blocks;
+}
 constexpr std::size_t kMinBlockRows = 32;
 constexpr double kMinParallelFlops = 4e6;
 
@@ -28,7 +34,8 @@ template <typename Call>
 void for_each_block(std::size_t m, std::size_t n, std::size_t k, const Call& call) {
   const bool by_rows = m >= 2 * kMinBlockRows || m >= n;
   const std::size_t extent = by_rows ? m : n;
-  const std::size_t block = std::max(kMinBlockRows, (extent + kBlocksPerCall - 1) / kBlocksPerCall);
+  const std::size_t block =
+      std::max(kMinBlockRows, (extent + blocks_per_call() - 1) / blocks_per_call());
   const std::size_t blocks = (extent + block - 1) / block;
   const bool parallel = blocks > 1 && 2.0 * static_cast<double>(m) * static_cast<double>(n) *
                                               static_cast<double>(k) >=
