@@ -1,8 +1,7 @@
 // The Regulator interface: one stabilizer, attached to one or more layers, acting through one or
 // more channels (design notes, "Regulators: one interface, four channels"):
-//   loss        penalty(): adds a term to the training loss; add_spike_gradient(): its gradient
-//   with
-//               respect to a layer's spikes, added during the backward pass
+//   loss        penalty(): adds a term to the training loss; add_spike_gradient(): its
+//               gradient with respect to a layer's spikes, added during the backward pass
 //   threshold   after_forward(): scales thresholds outside the gradient (AHSAR, adaptive)
 //   weights     after_update(): transforms weights outside the optimizer (scaling, bounds, sleep)
 //   constraint  attach(): restricts spike generation itself (refractory, firing cap, k-WTA)
