@@ -110,7 +110,10 @@ Dataset saccade_events(const Dataset& images, const SaccadeSpec& spec) {
             // When, inside this interval, L crossed the new reference level.
             const double fraction =
                 change != 0.0 ? std::clamp((reference[p] - previous[p]) / change, 0.0, 1.0) : 1.0;
-            const auto time = static_cast<std::uint32_t>(start_us + fraction * step_us);
+            // Half-open intervals: a crossing at the very end belongs to the last microsecond.
+            const double end_us = start_us + step_us;
+            const auto time = static_cast<std::uint32_t>(
+                std::min(start_us + fraction * step_us, std::ceil(end_us) - 1.0));
             events.push_back(Event::make(static_cast<std::uint16_t>(p % sensor_width),
                                          static_cast<std::uint16_t>(p / sensor_width), time, on));
           }

@@ -49,8 +49,10 @@ void encode_batch(const ExperimentConfig& config, const Dataset& data,
     const bool augment = augment_rng && config.data.augment.any();
     bin_events(data.events, indices, binning, augment ? &config.data.augment : nullptr,
                augment ? *augment_rng : rng, scratch);
-    encode<float>(config.encoder, scratch, indices.size(), config.data.time_steps,
-                  shape_size(data.sample_shape), config.data.time_steps, rng, input);
+    const std::size_t frame_size =
+        shape_size(event_frame_shape(data.events.width, data.events.height, binning.downsample));
+    encode<float>(config.encoder, scratch, indices.size(), config.data.time_steps, frame_size,
+                  config.data.time_steps, rng, input);
   } else {
     gather_batch(data, indices, scratch);
     const ViewShape view = view_shape(config.data.view, data.sample_shape);
