@@ -1,5 +1,6 @@
-// The `homeostat` command: train, eval, bench, advise, reproduce, report. Errors map to exit
-// codes: 1 other, 2 config, 3 data or checkpoint, 4 training diverged, 5 stopped by an alarm.
+// The `homeostat` command: train, eval, bench, advise, reproduce, report, convert-events. Errors
+// map to exit codes: 1 other, 2 config, 3 data or checkpoint, 4 training diverged, 5 stopped by an
+// alarm.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -10,8 +11,10 @@
 
 #include "cli/advise.hpp"
 #include "cli/bench.hpp"
+#include "cli/convert_events.hpp"
 #include "cli/reproduce.hpp"
 #include "common/error.hpp"
+#include "data/corruption.hpp"
 #include "data/dataset.hpp"
 #include "io/experiment_config.hpp"
 #include "io/report.hpp"
@@ -80,12 +83,22 @@ std::pair<std::filesystem::path, std::string> parse_data_argument(const std::str
 }
 
 int run_eval(const std::string& checkpoint, const std::string& data_argument, std::size_t limit,
-             int threads) {
+             int threads, const std::string& corrupt_argument) {
   apply_threads(threads);
   LoadedModel model = load_model(checkpoint);
+  // Check the corruption list before any work, so a typo fails in milliseconds.
+  const std::vector<Corruption> corruptions = parse_corruptions(corrupt_argument);
+  const bool event_data = model.config.data.source == DataSource::events;
+  for (const Corruption& c : corruptions) check_corruption_applies(c, event_data);
   const auto [directory, split] = parse_data_argument(data_argument, model.config);
-  const Dataset data = data_argument.empty() ? load_data_split(model.config, "test", limit)
-                                             : load_idx_split(directory, split, limit);
+  Dataset data;
+  if (data_argument.empty()) {
+    data = load_data_split(model.config, "test", limit);
+  } else if (event_data) {
+    data = load_event_split(directory, split, model.config.data.event_files, limit);
+  } else {
+    data = load_idx_split(directory, split, limit);
+  }
   const EvaluationResult result = evaluate(model.network, model.config, data);
   std::printf("%s on %s:%s (%zu samples)\n", checkpoint.c_str(), directory.c_str(), split.c_str(),
               result.samples);
@@ -93,6 +106,18 @@ int run_eval(const std::string& checkpoint, const std::string& data_argument, st
   for (const LayerActivity& a : result.activity) {
     std::printf("  layer %-12s rate %.4f  dead %.3f  saturated %.3f\n", a.name.c_str(), a.rate,
                 a.dead_fraction, a.saturated_fraction);
+  }
+  if (corruptions.empty()) return 0;
+  // Out-of-distribution check (seed 004): the same samples under each corruption.
+  std::printf("\n%-22s %9s %9s %8s\n", "corruption", "accuracy", "change", "loss");
+  std::printf("%-22s %8.2f%% %9s %8.4f\n", "none", 100.0 * result.accuracy, "", result.loss);
+  for (const Corruption& c : corruptions) {
+    const EvaluationResult corrupted =
+        evaluate(model.network, model.config, corrupt(data, c, model.config.seed));
+    std::printf("%-22s %8.2f%% %+8.2f %8.4f\n", corruption_name(c).c_str(),
+                100.0 * corrupted.accuracy, 100.0 * (corrupted.accuracy - result.accuracy),
+                corrupted.loss);
+    std::fflush(stdout);
   }
   return 0;
 }
@@ -132,6 +157,24 @@ int main(int argc, char** argv) {
                        "fashion-mnist:test (default: the config's data), DIR:train or DIR:test");
   eval_cmd->add_option("--limit", limit, "evaluate only the first N samples");
   eval_cmd->add_option("--threads", threads, "threads (default: all cores)");
+  std::string corrupt_argument;
+  eval_cmd->add_option("--corrupt", corrupt_argument,
+                       "also evaluate under corruptions, e.g. "
+                       "gaussian:0.2,salt_pepper:0.1 (images) or drop_events:0.3 (event data)");
+
+  ConvertEventsOptions convert;
+  CLI::App* convert_cmd = app.add_subcommand(
+      "convert-events", "turn an IDX image set into a saccade-style event set (.hev)");
+  convert_cmd->add_option("--input", convert.input,
+                          "directory of IDX files (default: Debian's Fashion-MNIST)");
+  convert_cmd->add_option("--output", convert.output, "directory for train.hev.gz, test.hev.gz")
+      ->required();
+  convert_cmd->add_option("--limit", convert.limit, "convert only the first N samples per split");
+  convert_cmd->add_option("--contrast", convert.saccade.contrast,
+                          "contrast threshold C in log intensity (default 0.5)");
+  convert_cmd->add_option("--substeps", convert.saccade.substeps,
+                          "path samples per saccade (default 20)");
+  convert_cmd->add_option("--threads", threads, "threads (default: all cores)");
 
   BenchOptions bench;
   CLI::App* bench_cmd =
@@ -179,7 +222,11 @@ int main(int argc, char** argv) {
   try {
     if (*train_cmd)
       return run_train(config_path, overrides, resume, threads, no_progress, stop_after);
-    if (*eval_cmd) return run_eval(checkpoint, data_argument, limit, threads);
+    if (*eval_cmd) return run_eval(checkpoint, data_argument, limit, threads, corrupt_argument);
+    if (*convert_cmd) {
+      apply_threads(threads);
+      return run_convert_events(convert);
+    }
     if (*bench_cmd) return run_bench(bench);
     if (*advise_cmd) return run_advise(config_path, overrides, apply_path);
     if (*reproduce_cmd) return run_reproduce(reproduce);

@@ -22,9 +22,10 @@ struct KindInfo {
 };
 
 // Every kind, in enum order; a new kind adds one row here.
-constexpr std::array<KindInfo, 2> kKinds = {{
+constexpr std::array<KindInfo, 3> kKinds = {{
     {CorruptionKind::gaussian, "gaussian", std::numeric_limits<double>::infinity()},
     {CorruptionKind::salt_pepper, "salt_pepper", 1.0},
+    {CorruptionKind::drop_events, "drop_events", 1.0},
 }};
 
 std::string valid_names() {
@@ -121,9 +122,25 @@ std::string corruption_name(const Corruption& corruption) {
   return std::string(corruption_kind_name(corruption.kind)) + ":" + shortest(corruption.level);
 }
 
+void check_corruption_applies(const Corruption& corruption, bool event_data) {
+  const bool event_kind = corruption.kind == CorruptionKind::drop_events;
+  if (event_kind == event_data) return;
+  throw ConfigError("corruption '" + corruption_name(corruption) + "' applies to " +
+                    (event_kind ? "event data, but this model reads images (use gaussian or "
+                                  "salt_pepper)"
+                                : "images, but this model reads event data (use drop_events)"));
+}
+
 Dataset corrupt(const Dataset& data, const Corruption& corruption, std::uint64_t seed) {
   const KindInfo& info = kind_info(corruption.kind);
   check_level(info, corruption.level, corruption_name(corruption));
+  const auto kind_key = static_cast<std::uint64_t>(corruption.kind);
+  check_corruption_applies(corruption, data.has_events());
+  if (corruption.kind == CorruptionKind::drop_events) {
+    Dataset result = data;
+    result.events = drop_events(data.events, corruption.level, seed, kind_key);
+    return result;
+  }
   Dataset result = data;
   const std::size_t count = data.size();
   const std::size_t size = data.sample_size();
@@ -132,7 +149,6 @@ Dataset corrupt(const Dataset& data, const Corruption& corruption, std::uint64_t
                     " values, not labels x sample size = " + std::to_string(count * size));
   }
   const double level = corruption.level;
-  const auto kind_key = static_cast<std::uint64_t>(corruption.kind);
 #pragma omp parallel for schedule(static) if (count * size >= kMinParallelWork)
   for (std::size_t i = 0; i < count; ++i) {
     const CounterRng rng(seed, RngPurpose::corruption, {kind_key, i});
@@ -148,6 +164,8 @@ Dataset corrupt(const Dataset& data, const Corruption& corruption, std::uint64_t
           if (u < level) x = u < 0.5 * level ? 0.0 : 1.0;
           break;
         }
+        case CorruptionKind::drop_events:
+          break;  // handled above
       }
       values[j] = static_cast<float>(std::clamp(x, 0.0, 1.0));
     }

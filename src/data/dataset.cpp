@@ -116,7 +116,11 @@ Dataset subset(const Dataset& full, std::span<const std::size_t> indices) {
   Dataset part;
   part.sample_shape = full.sample_shape;
   part.num_classes = full.num_classes;
-  gather_batch(full, indices, part.samples);
+  if (full.has_events()) {
+    part.events = select_events(full.events, indices);
+  } else {
+    gather_batch(full, indices, part.samples);
+  }
   part.labels.reserve(indices.size());
   for (const std::size_t index : indices) part.labels.push_back(full.labels[index]);
   return part;
@@ -181,6 +185,9 @@ std::string_view data_view_name(DataView view) {
 
 void gather_batch(const Dataset& dataset, std::span<const std::size_t> indices,
                   std::vector<float>& out) {
+  if (dataset.has_events()) {
+    throw ConfigError("event data has no dense samples to gather; it is binned into frames");
+  }
   const std::size_t stride = dataset.sample_size();
   out.resize(indices.size() * stride);
   for (std::size_t b = 0; b < indices.size(); ++b) {

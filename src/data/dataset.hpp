@@ -14,13 +14,19 @@
 #include <utility>
 #include <vector>
 
+#include "data/events.hpp"
+
 namespace homeostat {
 
 struct Dataset {
-  std::vector<std::size_t> sample_shape;          // e.g. {28, 28}
-  std::vector<float> samples;                     // N * prod(sample_shape), pixel / 255 in [0, 1]
-  std::vector<std::int32_t> labels;               // N
-  std::size_t num_classes = 0;                    // max label + 1 over the whole label file
+  std::vector<std::size_t> sample_shape;  // e.g. {28, 28}
+  std::vector<float> samples;             // N * prod(sample_shape), pixel / 255 in [0, 1]
+  std::vector<std::int32_t> labels;       // N
+  std::size_t num_classes = 0;            // max label + 1 over the whole label file
+  // Event data (data/events.hpp): the samples' event streams; `samples` is then empty and
+  // sample_shape is {2, height, width}. Empty sensor for image data.
+  EventStreams events;
+  [[nodiscard]] bool has_events() const { return !events.empty_sensor(); }
   [[nodiscard]] std::size_t size() const;         // N
   [[nodiscard]] std::size_t sample_size() const;  // prod(sample_shape)
 };
@@ -71,7 +77,7 @@ std::string_view data_view_name(DataView view);
 
 // Copies the samples at `indices` into `out` as [batch][frames][features] (row-major floats).
 // Every view keeps a sample's row-major pixel order, so this layout serves all of them.
-// std::out_of_range if an index is not a sample.
+// std::out_of_range if an index is not a sample; ConfigError for event data (see bin_events).
 void gather_batch(const Dataset& dataset, std::span<const std::size_t> indices,
                   std::vector<float>& out);
 

@@ -1,5 +1,6 @@
 #include "io/experiment_config.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -136,15 +137,59 @@ LayerSpec read_layer(const ConfigSection& section, std::size_t index) {
   return spec;
 }
 
+// [data.events] and [data.augment] of an event data set (data/event_files.hpp, data/events.hpp).
+void read_event_data(const ConfigSection& data, DataSpec& spec) {
+  const ConfigSection events = data.table("events");
+  EventFileSpec& files = spec.event_files;
+  files.format =
+      parse_event_format(events.choice("format", "auto", {"auto", "hev", "nmnist", "npy"}));
+  files.width = static_cast<std::size_t>(events.integer("width", 34, 1, 65536));
+  files.height = static_cast<std::size_t>(events.integer("height", 34, 1, 65536));
+  files.columns = events.string("columns", "xytp");
+  std::string sorted = files.columns;
+  std::sort(sorted.begin(), sorted.end());
+  if (sorted.size() < 4 || sorted.find_first_not_of("_ptxy") != std::string::npos ||
+      std::count(sorted.begin(), sorted.end(), 'x') != 1 ||
+      std::count(sorted.begin(), sorted.end(), 'y') != 1 ||
+      std::count(sorted.begin(), sorted.end(), 't') != 1 ||
+      std::count(sorted.begin(), sorted.end(), 'p') != 1) {
+    throw events.error("columns",
+                       "must name each of x, y, t, p once ('_' skips a column), e.g. \"xytp\"");
+  }
+  EventBinning& binning = spec.event_binning;
+  binning.downsample = static_cast<std::size_t>(events.integer("downsample", 1, 1, 1024));
+  binning.value = events.choice("frame", "count", {"count", "binary"}) == "binary"
+                      ? FrameValue::binary
+                      : FrameValue::count;
+  binning.window_us = events.number("window_us", 0.0, 0.0, Event::kMaxTime);
+  events.reject_unknown_keys();
+
+  const ConfigSection augment = data.table("augment");
+  spec.augment.jitter = static_cast<std::size_t>(augment.integer("jitter", 0, 0, 1024));
+  spec.augment.drop_event = augment.number("drop_event", 0.0, 0.0, 1.0);
+  spec.augment.time_shift = augment.number("time_shift", 0.0, 0.0, 1.0);
+  augment.reject_unknown_keys();
+}
+
 }  // namespace
 
 Shape data_sample_shape(const DataSpec& data) {
   // IDX images are 28x28 (Fashion-MNIST, MNIST, KMNIST); the loader checks the files.
   if (data.source == DataSource::anomaly) return {data.anomaly.steps, data.anomaly.channels};
+  if (data.source == DataSource::events) {
+    return event_frame_shape(data.event_files.width, data.event_files.height,
+                             data.event_binning.downsample);
+  }
   return {28, 28};
 }
 
 Shape network_input_shape(const ExperimentConfig& config) {
+  if (config.data.source == DataSource::events) {
+    // One binned frame per step: {2, H, W} for conv nets, flattened otherwise.
+    const Shape frame = data_sample_shape(config.data);
+    if (config.data.view == DataView::image) return frame;
+    return {shape_size(frame)};
+  }
   // The view decides how a sample reaches the network.
   const ViewShape view = view_shape(config.data.view, data_sample_shape(config.data));
   Shape shape = view.feature_shape;
@@ -165,9 +210,11 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
   config.threads = static_cast<int>(root.integer("threads", 0, 0, 1024));
 
   const ConfigSection data = root.table("data");
-  config.data.source = data.choice("source", "idx", {"idx", "anomaly"}) == "anomaly"
-                           ? DataSource::anomaly
-                           : DataSource::idx;
+  const std::string source = data.choice("source", "idx", {"idx", "anomaly", "events"});
+  config.data.source = source == "anomaly"  ? DataSource::anomaly
+                       : source == "events" ? DataSource::events
+                                            : DataSource::idx;
+  if (config.data.source == DataSource::events) read_event_data(data, config.data);
   if (config.data.source == DataSource::anomaly) {
     const ConfigSection a = data.table("anomaly");
     AnomalySpec& spec = config.data.anomaly;
@@ -212,6 +259,9 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
   config.data.validation_fraction = data.number("validation_fraction", 0.0, 0.0, 0.9);
   config.data.num_classes = static_cast<std::size_t>(data.integer("classes", 10, 2, 1 << 20));
   const bool rows = config.data.view == DataView::rows;
+  if (rows && config.data.source == DataSource::events) {
+    throw data.error("view", "event data is binned into frames: use \"image\" (conv) or \"flat\"");
+  }
   const std::size_t sample_rows = data_sample_shape(config.data).front();
   config.data.time_steps = static_cast<std::size_t>(
       data.integer("time_steps", rows ? static_cast<std::int64_t>(sample_rows) : 25, 1, 100000));
@@ -222,8 +272,9 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
   data.reject_unknown_keys();
 
   const ConfigSection encoder = root.table("encoder");
+  const bool events = config.data.source == DataSource::events;
   config.encoder.kind = parse_encoder_kind(
-      encoder.choice("kind", rows ? "direct" : "rate",
+      encoder.choice("kind", rows || events ? "direct" : "rate",
                      {"rate", "poisson", "latency", "latency_log", "direct", "delta"}));
   config.encoder.gain = encoder.number("gain", 1.0, 0.0, kInf);
   config.encoder.threshold = encoder.number("threshold", 0.01, 0.0, 1.0);
@@ -234,6 +285,11 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
     validate_encoder_spec(config.encoder);
   } catch (const ConfigError& e) {
     throw encoder.error("kind", e.what());
+  }
+  if (events && config.encoder.kind != EncoderKind::direct &&
+      config.encoder.kind != EncoderKind::rate && config.encoder.kind != EncoderKind::poisson) {
+    throw encoder.error("kind",
+                        "event frames are presented one per step: use direct, rate or poisson");
   }
   if (config.encoder.kind == EncoderKind::delta && !rows) {
     throw encoder.error("kind", "delta encoding needs a sequence view: set data.view = \"rows\"");

@@ -12,6 +12,8 @@
 #include "data/anomaly.hpp"
 #include "data/dataset.hpp"
 #include "data/encoder.hpp"
+#include "data/event_files.hpp"
+#include "data/events.hpp"
 #include "io/config_reader.hpp"
 #include "io/homeostasis_config.hpp"
 #include "network/layer_spec.hpp"
@@ -21,11 +23,14 @@
 
 namespace homeostat {
 
-enum class DataSource { idx, anomaly };
+enum class DataSource { idx, anomaly, events };
 
 struct DataSpec {
   DataSource source = DataSource::idx;  // IDX files in `directory`, or the synthetic W5 task
   AnomalySpec anomaly;                  // source = "anomaly": [data.anomaly]
+  EventFileSpec event_files;            // source = "events": [data.events] (format, sensor size)
+  EventBinning event_binning;           // [data.events] downsample, frame, window_us
+  EventAugment augment;                 // [data.augment], training only
   std::filesystem::path directory = kDefaultFashionMnistDir;
   DataView view = DataView::flat;
   std::size_t train_limit = 0;  // 0: all samples

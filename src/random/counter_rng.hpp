@@ -21,6 +21,7 @@ enum class RngPurpose : std::uint64_t {
   noise = 7,
   anomaly = 8,     // synthetic anomaly-detection data (data/anomaly.hpp)
   corruption = 9,  // input corruptions (data/corruption.hpp)
+  augment = 10,    // training-time data augmentation (data/events.hpp)
 };
 
 class CounterRng {

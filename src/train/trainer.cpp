@@ -11,6 +11,8 @@
 #include "common/error.hpp"
 #include "data/dataset.hpp"
 #include "data/encoder.hpp"
+#include "data/event_files.hpp"
+#include "data/events.hpp"
 #include "io/checkpoint.hpp"
 #include "io/progress.hpp"
 #include "io/raster.hpp"
@@ -35,14 +37,28 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Gathers and encodes the samples at `indices` into input [T, B, features...].
+// Gathers and encodes the samples at `indices` into input [T, B, features...]. Event data is
+// binned into T frames first, augmented when `augment_rng` is given (training batches).
 void encode_batch(const ExperimentConfig& config, const Dataset& data,
                   std::span<const std::size_t> indices, const CounterRng& rng,
-                  const Shape& feature_shape, std::vector<float>& scratch, Tensor<float>& input) {
-  gather_batch(data, indices, scratch);
-  const ViewShape view = view_shape(config.data.view, data.sample_shape);
-  encode<float>(config.encoder, scratch, indices.size(), view.frames,
-                shape_size(view.feature_shape), config.data.time_steps, rng, input);
+                  const Shape& feature_shape, std::vector<float>& scratch, Tensor<float>& input,
+                  const CounterRng* augment_rng = nullptr) {
+  if (data.has_events()) {
+    EventBinning binning = config.data.event_binning;
+    binning.time_steps = config.data.time_steps;
+    const bool augment = augment_rng && config.data.augment.any();
+    bin_events(data.events, indices, binning, augment ? &config.data.augment : nullptr,
+               augment ? *augment_rng : rng, scratch);
+    const std::size_t frame_size =
+        shape_size(event_frame_shape(data.events.width, data.events.height, binning.downsample));
+    encode<float>(config.encoder, scratch, indices.size(), config.data.time_steps, frame_size,
+                  config.data.time_steps, rng, input);
+  } else {
+    gather_batch(data, indices, scratch);
+    const ViewShape view = view_shape(config.data.view, data.sample_shape);
+    encode<float>(config.encoder, scratch, indices.size(), view.frames,
+                  shape_size(view.feature_shape), config.data.time_steps, rng, input);
+  }
   Shape shape{config.data.time_steps, indices.size()};
   shape.insert(shape.end(), feature_shape.begin(), feature_shape.end());
   input.reshape(shape);
@@ -174,6 +190,16 @@ Dataset load_data_split(const ExperimentConfig& config, std::string_view split, 
     }
     return data;
   }
+  if (config.data.source == DataSource::events) {
+    Dataset data = load_event_split(config.data.directory, split, config.data.event_files, limit);
+    if (data.num_classes > config.data.num_classes) {
+      throw DataError("the " + std::string(split) + " labels in '" +
+                      config.data.directory.string() + "' go up to " +
+                      std::to_string(data.num_classes - 1) + " but data.classes is " +
+                      std::to_string(config.data.num_classes));
+    }
+    return data;
+  }
   Dataset data = load_idx_split(config.data.directory, split, limit);
   if (data.sample_shape != std::vector<std::size_t>{28, 28}) {
     throw DataError("data in '" + config.data.directory.string() + "' has samples of shape " +
@@ -236,8 +262,9 @@ TrainingStep::Outcome TrainingStep::run(const Dataset& data, std::span<const std
                                         const TrainingClock& clock, double learning_rate) {
   const std::uint64_t epoch = clock.epoch;
   const std::uint64_t batch = clock.batch;
+  const CounterRng augment_rng(config_.seed, RngPurpose::augment, {epoch, batch});
   encode_batch(config_, data, indices, CounterRng(config_.seed, RngPurpose::encode, {epoch, batch}),
-               features_, scratch_, input_);
+               features_, scratch_, input_, &augment_rng);
   network_.zero_grad();
   const Tensor<float>& output =
       network_.forward(input_, RunContext{true, config_.seed, epoch, batch});
