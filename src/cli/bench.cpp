@@ -38,10 +38,11 @@ double percentile(std::vector<double> values, double fraction) {
 // One workload set up for timing: its config, data, network, optimizer and regulators.
 class WorkloadBench {
  public:
-  WorkloadBench(const std::string& workload, const BenchOptions& options)
+  WorkloadBench(const std::string& workload, const BenchOptions& options,
+                const std::vector<std::string>& overrides = {})
       : workload_(workload),
         path_(config_path(workload, options)),
-        config_(load_experiment(path_)),
+        config_(load_experiment(path_, overrides)),
         data_(load_idx_split(
             config_.data.directory, "train",
             (options.warmup_batches + options.measured_batches) * config_.train.batch_size)),
@@ -73,12 +74,9 @@ class WorkloadBench {
   [[nodiscard]] nlohmann::json summary(const std::vector<double>& milliseconds,
                                        const BenchOptions& options) const {
     nlohmann::json densities = nlohmann::json::object();
-    for (const std::size_t i : network_.spiking_layers()) {
-      const Tensor<float>& spikes = network_.output(i);
-      double sum = 0;
-      for (std::size_t e = 0; e < spikes.size(); ++e) sum += spikes[e];
-      densities[network_.layer(i).name()] = sum / static_cast<double>(spikes.size());
-    }
+    const BatchActivity& last = monitor_.last_batch();
+    for (std::size_t k = 0; k < last.layers.size(); ++k)
+      densities[network_.layer(last.layers[k]).name()] = last.rates[k];
     return {{"workload", workload_},
             {"config", path_},
             {"batch_size", config_.train.batch_size},
@@ -91,6 +89,8 @@ class WorkloadBench {
             {"measured_batches", milliseconds.size()},
             {"warmup_batches", options.warmup_batches},
             {"peak_rss_mb", peak_rss_megabytes()},
+            {"method", std::string(train_method_name(config_.train.method))},
+            {"train_buffer_mb", static_cast<double>(step_.training_buffer_bytes()) / 1048576.0},
             {"spike_density", densities}};
   }
 
@@ -115,9 +115,10 @@ class WorkloadBench {
 };
 
 // Runs in the child process: one workload on its own, so peak RSS is its own.
-nlohmann::json measure(const std::string& workload, const BenchOptions& options) {
+nlohmann::json measure(const std::string& workload, const BenchOptions& options,
+                       const std::vector<std::string>& overrides = {}) {
   if (options.threads > 0) set_thread_count(options.threads);
-  WorkloadBench bench(workload, options);
+  WorkloadBench bench(workload, options, overrides);
   std::vector<double> milliseconds;
   for (std::size_t batch = 0; batch < options.warmup_batches + options.measured_batches; ++batch) {
     const double ms = bench.run_batch(batch);
@@ -194,6 +195,58 @@ nlohmann::json measure_in_child(const std::string& label, const Measure& measure
   return nlohmann::json::parse(text);
 }
 
+// --time-steps / --method: one fresh child process per (workload, T, method), so each peak RSS
+// is that configuration's own; also the bytes of the buffers kept for the backward pass.
+int run_sweep(const std::vector<std::string>& workloads, const BenchOptions& options) {
+  std::vector<std::string> steps_list;
+  for (const std::size_t t : options.time_steps) steps_list.push_back(std::to_string(t));
+  if (steps_list.empty()) steps_list.push_back("");
+  std::vector<std::string> methods = options.methods;
+  if (methods.empty()) methods.push_back("");
+  for (const std::string& m : methods) {
+    if (!m.empty()) parse_train_method(m);  // ConfigError naming the valid methods
+  }
+  if (!options.json) {
+    std::printf("%-12s %4s %6s %10s %10s %12s %16s\n", "workload", "T", "method", "median ms",
+                "p90 ms", "peak RSS MB", "backward buf MB");
+  }
+  nlohmann::json results = nlohmann::json::array();
+  bool failed = false;
+  for (const std::string& w : workloads) {
+    for (const std::string& steps : steps_list) {
+      for (const std::string& method : methods) {
+        std::vector<std::string> overrides;
+        if (!steps.empty()) overrides.push_back("data.time_steps=" + steps);
+        if (!method.empty()) overrides.push_back("train.method=\"" + method + "\"");
+        for (auto& r : measure_in_child(w, [&] { return measure(w, options, overrides); })) {
+          results.push_back(r);
+          if (options.json) continue;
+          if (r.contains("error")) {
+            std::printf("%-12s error: %s\n", w.c_str(), r["error"].get<std::string>().c_str());
+            failed = true;
+            continue;
+          }
+          std::printf("%-12s %4d %6s %10.1f %10.1f %12.1f %16.2f\n", w.c_str(),
+                      r["time_steps"].get<int>(), r["method"].get<std::string>().c_str(),
+                      r["median_ms"].get<double>(), r["p90_ms"].get<double>(),
+                      r["peak_rss_mb"].get<double>(), r["train_buffer_mb"].get<double>());
+          std::fflush(stdout);
+        }
+      }
+    }
+  }
+  if (options.json) std::printf("%s\n", results.dump(2).c_str());
+  if (!options.json && !failed && !results.empty()) {
+    std::printf(
+        "(batch %d, median over %zu batches after %zu warm-up, %d threads; peak RSS: the whole "
+        "child process, one per row; backward buf: the buffers kept for the backward pass, "
+        "TrainingStep::training_buffer_bytes)\n",
+        results[0]["batch_size"].get<int>(), options.measured_batches, options.warmup_batches,
+        results[0]["threads"].get<int>());
+  }
+  return failed ? 1 : 0;
+}
+
 }  // namespace
 
 int run_bench(const BenchOptions& options) {
@@ -211,6 +264,7 @@ int run_bench(const BenchOptions& options) {
                         " (valid: W1, W2, W3, W1_regulated)");
     }
   }
+  if (!options.time_steps.empty() || !options.methods.empty()) return run_sweep(workloads, options);
   nlohmann::json results = nlohmann::json::array();
   if (!options.json) {
     std::printf("%-4s %10s %10s %10s %12s %8s  %s\n", "", "median ms", "p10 ms", "p90 ms",
