@@ -3,10 +3,10 @@
 // finite-difference checks (double) of the rate pass against its own definition on dense, conv and
 // readout networks; backward buffers independent of T; config errors; learning on Fashion-MNIST.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
-#include <unistd.h>
 
 #include "gradient_check.hpp"
 #include "io/experiment_config.hpp"
@@ -196,10 +196,12 @@ TEST(RatePass, GradientOfDenseNetworkMatchesFiniteDifferences) {
   for (const ResetVariant& v : kVariants) {
     for (const LossKind loss : {LossKind::ce_count, LossKind::mse_count}) {
       Network<double> net;
-      net.add(std::make_unique<DenseLayer<double>>("fc1", Shape{6}, 5, true, normal_init(2.5), 1, 0));
+      net.add(
+          std::make_unique<DenseLayer<double>>("fc1", Shape{6}, 5, true, normal_init(2.5), 1, 0));
       net.add(std::make_unique<SpikingLayer<double>>("lif1", Shape{5}, variant_spec(v)));
       net.add(std::make_unique<DropoutLayer<double>>("drop", Shape{5}, 0.2, 2));
-      net.add(std::make_unique<DenseLayer<double>>("fc2", Shape{5}, 3, true, normal_init(2.5), 1, 3));
+      net.add(
+          std::make_unique<DenseLayer<double>>("fc2", Shape{5}, 3, true, normal_init(2.5), 1, 3));
       net.add(std::make_unique<SpikingLayer<double>>("lif2", Shape{3}, variant_spec(v)));
       LossSpec spec;
       spec.kind = loss;
@@ -217,7 +219,8 @@ TEST(RatePass, GradientOfConvNetworkMatchesFiniteDifferences) {
                                                   normal_init(2.0), 1, 0));
     net.add(std::make_unique<SpikingLayer<double>>("lif1", Shape{2, 6, 6}, variant_spec(v)));
     net.add(std::make_unique<Pool2dLayer<double>>("pool", Shape{2, 6, 6}, PoolKind::average, 2, 0));
-    net.add(std::make_unique<DenseLayer<double>>("fc", Shape{2, 3, 3}, 3, true, normal_init(3.0), 1, 3));
+    net.add(std::make_unique<DenseLayer<double>>("fc", Shape{2, 3, 3}, 3, true, normal_init(3.0), 1,
+                                                 3));
     net.add(std::make_unique<SpikingLayer<double>>("lif2", Shape{3}, variant_spec(v)));
     RatePass<double> pass(net, LossSpec{});
     expect_rate_pass_gradients(net, pass, bernoulli_input({5, 3, 1, 6, 6}, 12, 0.5),
@@ -254,8 +257,8 @@ TEST(RatePass, LossValueEqualsTheLossOnTheSpikeTrains) {
     LossSpec spec;
     spec.kind = kind;
     Tensor<double> grad;
-    const double bptt = compute_loss(spec, net.forward(input, RunContext{true, 3, 0, 0}), labels,
-                                     grad).loss;
+    const double bptt =
+        compute_loss(spec, net.forward(input, RunContext{true, 3, 0, 0}), labels, grad).loss;
     RatePass<double> pass(net, spec);
     pass.spike_pass(input, RunContext{true, 3, 0, 0});
     pass.rate_forward();
@@ -337,11 +340,11 @@ TEST(RatePass, W1LearnsFashionMnistSubsetWithRateTraining) {
     GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   const std::filesystem::path runs =
       std::filesystem::temp_directory_path() / ("homeostat_rate_" + std::to_string(::getpid()));
-  const ExperimentConfig config = load_experiment(
-      std::filesystem::path(HOMEOSTAT_SOURCE_DIR) / "experiments" / "w1.toml",
-      {"data.train_limit=3200", "data.test_limit=1000", "data.time_steps=8", "train.method=rate",
-       "output.directory=\"" + runs.string() + "\"", "output.checkpoint_every=0",
-       "diagnostics.report=false"});
+  const ExperimentConfig config =
+      load_experiment(std::filesystem::path(HOMEOSTAT_SOURCE_DIR) / "experiments" / "w1.toml",
+                      {"data.train_limit=3200", "data.test_limit=1000", "data.time_steps=8",
+                       "train.method=rate", "output.directory=\"" + runs.string() + "\"",
+                       "output.checkpoint_every=0", "diagnostics.report=false"});
   TrainOptions options;
   options.progress = false;
   options.quiet = true;

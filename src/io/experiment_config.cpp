@@ -310,7 +310,8 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
   if (config.train.method == TrainMethod::rate) {
     const std::string obstacle =
         rate_training_obstacle(config.layers, config.train.loss.kind, config.homeostasis);
-    if (!obstacle.empty()) throw train.error("method", "\"rate\" cannot train this network: " + obstacle);
+    if (!obstacle.empty())
+      throw train.error("method", "\"rate\" cannot train this network: " + obstacle);
   }
   train.reject_unknown_keys();
 

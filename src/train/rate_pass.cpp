@@ -117,10 +117,10 @@ void RatePass<Real>::spike_pass(std::size_t steps, std::size_t batch, const Step
   steps_ = steps;
   batch_ = batch;
   context_ = context;
-  summary_scale_ = (config_loss_.kind == LossKind::ce_count ||
-                    config_loss_.kind == LossKind::mse_count)
-                       ? static_cast<Real>(steps)
-                       : Real{1};
+  summary_scale_ =
+      (config_loss_.kind == LossKind::ce_count || config_loss_.kind == LossKind::mse_count)
+          ? static_cast<Real>(steps)
+          : Real{1};
   loss_ = config_loss_;
   if (loss_.kind == LossKind::mse_count) {
     // The summary holds spike counts in one step, so the target counts T r move into the rates.
@@ -229,7 +229,8 @@ void RatePass<Real>::neuron_step(std::size_t index, const Tensor<Real>& current)
         const Real v_now = keep * v_prev + in[e] - subtract * theta[j] * z_prev;
         const Real eps_now =
             Real{1} +
-            eps[e] * (keep - reset_path * (subtract * theta[j] + zero * beta[j] * v_prev) * slope[e]);
+            eps[e] *
+                (keep - reset_path * (subtract * theta[j] + zero * beta[j] * v_prev) * slope[e]);
         const Real x = v_now - theta[j];
         const Real z_now = spike.fire(x);
         const Real s_now = spike.slope(x);

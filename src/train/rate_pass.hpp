@@ -6,7 +6,8 @@
 //      rate  r_e    = (1/T) sum_t z_t
 //      elig  e_e    = (1/T) sum_t eps_t sg_t,   sg_t = f'(v_t - theta) (the surrogate slope),
 //    where eps_t = dv_t/dc is the membrane's sensitivity to a constant input current c, by the
-//    neuron's reset (lif.hpp: v_t = beta v_{t-1} (1 - [zero] z_{t-1}) + I_t - [subtract] theta z_{t-1}):
+//    neuron's reset (lif.hpp: v_t = beta v_{t-1} (1 - [zero] z_{t-1}) + I_t - [subtract] theta
+//    z_{t-1}):
 //      eps_0 = 1,
 //      eps_t = 1 + eps_{t-1} (beta (1 - [zero] z_{t-1})
 //                             - [not detached] ([subtract] theta + [zero] beta v_{t-1}) sg_{t-1})
@@ -77,7 +78,9 @@ class RatePass {
 
   [[nodiscard]] std::size_t steps() const { return steps_; }
   // Per-layer [1, B, N] rates and eligibilities (neuron and readout layers; empty for others).
-  [[nodiscard]] const Tensor<Real>& rates(std::size_t layer) const { return layers_.at(layer).rate; }
+  [[nodiscard]] const Tensor<Real>& rates(std::size_t layer) const {
+    return layers_.at(layer).rate;
+  }
   [[nodiscard]] const Tensor<Real>& eligibilities(std::size_t layer) const {
     return layers_.at(layer).elig;
   }
@@ -95,18 +98,18 @@ class RatePass {
     // Neuron/readout state over the spike pass, [B * N] each.
     std::vector<Real> v, z, eps, slope;
     std::vector<Real> theta, beta;  // [N] neuron constants of the pass
-    Tensor<Real> rate;    // [1, B, N] r (readout: mean or max membrane)
-    Tensor<Real> elig;    // [1, B, N] e
-    Tensor<Real> anchor;  // [1, B, N] c_0
-    Tensor<Real> value;   // [1, B, ...] rate-pass output
-    Tensor<Real> grad;    // [1, B, ...] dL/d(value)
+    Tensor<Real> rate;              // [1, B, N] r (readout: mean or max membrane)
+    Tensor<Real> elig;              // [1, B, N] e
+    Tensor<Real> anchor;            // [1, B, N] c_0
+    Tensor<Real> value;             // [1, B, ...] rate-pass output
+    Tensor<Real> grad;              // [1, B, ...] dL/d(value)
   };
   void neuron_step(std::size_t index, const Tensor<Real>& current);
   void readout_step(std::size_t index, const Tensor<Real>& current, std::size_t t);
 
   Network<Real>& network_;
-  LossSpec loss_;          // the spec to apply to summary_ (mse_count targets scaled by T)
-  LossSpec config_loss_;   // as configured
+  LossSpec loss_;           // the spec to apply to summary_ (mse_count targets scaled by T)
+  LossSpec config_loss_;    // as configured
   Real summary_scale_ = 1;  // T for loss on sums, 1 otherwise
   bool readout_max_ = false;
   std::vector<LayerState> layers_;

@@ -22,9 +22,9 @@ TrainingStep::Outcome TrainingStep::run_rate(const Dataset& data,
   const ViewShape view = view_shape(config_.data.view, data.sample_shape);
   const std::size_t features = shape_size(view.feature_shape);
   const EncoderKind kind = config_.encoder.kind;
-  const bool per_step = view.frames == 1 && (kind == EncoderKind::rate ||
-                                             kind == EncoderKind::poisson ||
-                                             kind == EncoderKind::direct);
+  const bool per_step =
+      view.frames == 1 &&
+      (kind == EncoderKind::rate || kind == EncoderKind::poisson || kind == EncoderKind::direct);
   Shape step_shape{1, samples};
   step_shape.insert(step_shape.end(), features_.begin(), features_.end());
   if (!per_step) {
