@@ -222,8 +222,8 @@ int run_sweep(const std::vector<std::string>& workloads, const BenchOptions& opt
     if (!m.empty()) parse_train_method(m);  // ConfigError naming the valid methods
   }
   if (!options.json) {
-    std::printf("%-12s %4s %6s %10s %10s %12s %14s %16s\n", "workload", "T", "method",
-                "median ms", "p90 ms", "peak RSS MB", "peak-setup MB", "backward buf MB");
+    std::printf("%-12s %4s %6s %10s %10s %12s %14s %16s\n", "workload", "T", "method", "median ms",
+                "p90 ms", "peak RSS MB", "peak-setup MB", "backward buf MB");
   }
   nlohmann::json results = nlohmann::json::array();
   bool failed = false;
