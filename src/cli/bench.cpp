@@ -96,6 +96,8 @@ class WorkloadBench {
     step_.run(data_, indices_, labels_,
               TrainingClock{0, batch % batches_per_epoch, batches_per_epoch},
               config_.train.optimizer.learning_rate);
+    if (const RatePass<float>* rate = step_.rate_pass())
+      rate_pass_ms_.push_back(rate->rate_pass_ms());
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
         .count();
   }
@@ -121,6 +123,7 @@ class WorkloadBench {
             {"setup_rss_mb", setup_rss_mb_},
             {"peak_rss_is_training_only", peak_reset_},
             {"method", std::string(train_method_name(config_.train.method))},
+            {"rate_pass_median_ms", rate_pass_ms_.empty() ? 0.0 : percentile(rate_pass_ms_, 0.5)},
             {"train_buffer_mb", static_cast<double>(step_.training_buffer_bytes()) / 1048576.0},
             {"spike_density", densities}};
   }
@@ -143,6 +146,7 @@ class WorkloadBench {
   TrainingStep step_;
   std::vector<std::size_t> indices_;
   std::vector<std::int32_t> labels_;
+  std::vector<double> rate_pass_ms_;  // rate method: rate_forward + backward per batch
   bool peak_reset_ = false;  // the peak RSS was reset after setup (else it includes setup's)
   double setup_rss_mb_;  // resident after loading data and building the network, before training
 };
@@ -241,8 +245,9 @@ int run_sweep(const std::vector<std::string>& workloads, const BenchOptions& opt
     if (!m.empty()) parse_train_method(m);  // ConfigError naming the valid methods
   }
   if (!options.json) {
-    std::printf("%-12s %4s %6s %10s %10s %12s %14s %16s\n", "workload", "T", "method", "median ms",
-                "p90 ms", "peak RSS MB", "peak-setup MB", "backward buf MB");
+    std::printf("%-12s %4s %6s %10s %10s %12s %14s %16s %13s\n", "workload", "T", "method",
+                "median ms", "p90 ms", "peak RSS MB", "peak-setup MB", "backward buf MB",
+                "rate pass ms");
   }
   nlohmann::json results = nlohmann::json::array();
   bool failed = false;
@@ -260,12 +265,16 @@ int run_sweep(const std::vector<std::string>& workloads, const BenchOptions& opt
             failed = true;
             continue;
           }
-          std::printf("%-12s %4d %6s %10.1f %10.1f %12.1f %14.1f %16.2f\n", w.c_str(),
+          char rate_pass[32] = "-";
+          if (r["method"] == "rate")
+            std::snprintf(rate_pass, sizeof rate_pass, "%.1f",
+                          r["rate_pass_median_ms"].get<double>());
+          std::printf("%-12s %4d %6s %10.1f %10.1f %12.1f %14.1f %16.2f %13s\n", w.c_str(),
                       r["time_steps"].get<int>(), r["method"].get<std::string>().c_str(),
                       r["median_ms"].get<double>(), r["p90_ms"].get<double>(),
                       r["peak_rss_mb"].get<double>(),
                       r["peak_rss_mb"].get<double>() - r["setup_rss_mb"].get<double>(),
-                      r["train_buffer_mb"].get<double>());
+                      r["train_buffer_mb"].get<double>(), rate_pass);
           std::fflush(stdout);
         }
       }
@@ -277,7 +286,8 @@ int run_sweep(const std::vector<std::string>& workloads, const BenchOptions& opt
         "(batch %d, median over %zu batches after %zu warm-up, %d threads; peak RSS: the whole "
         "child process, one per row, %s; peak-setup: peak RSS minus the RSS before the first "
         "batch; backward buf: the buffers kept for the backward pass, "
-        "TrainingStep::training_buffer_bytes)\n",
+        "TrainingStep::training_buffer_bytes; rate pass: its one-step forward + backward, the "
+        "part of a rate batch that does not grow with T)\n",
         results[0]["batch_size"].get<int>(), options.measured_batches, options.warmup_batches,
         results[0]["threads"].get<int>(),
         results[0]["peak_rss_is_training_only"].get<bool>()

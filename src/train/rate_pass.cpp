@@ -1,6 +1,7 @@
 #include "train/rate_pass.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 
 #include "common/error.hpp"
@@ -10,6 +11,12 @@
 
 namespace homeostat {
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double milliseconds_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
 
 ConfigError unsupported(const std::string& layer, const std::string& what) {
   return ConfigError("train.method = \"rate\": layer '" + layer + "' " + what +
@@ -114,6 +121,7 @@ template <typename Real>
 void RatePass<Real>::spike_pass(std::size_t steps, std::size_t batch, const StepInput& input,
                                 const RunContext& context) {
   if (steps == 0 || batch == 0) throw Error("rate pass: empty batch");
+  const Clock::time_point start = Clock::now();
   steps_ = steps;
   batch_ = batch;
   context_ = context;
@@ -195,6 +203,7 @@ void RatePass<Real>::spike_pass(std::size_t steps, std::size_t batch, const Step
       for (Real& e : state.elig.span()) e *= inverse;
     }
   }
+  spike_pass_ms_ = milliseconds_since(start);
 }
 
 template <typename Real>
@@ -275,6 +284,7 @@ void RatePass<Real>::readout_step(std::size_t index, const Tensor<Real>& current
 template <typename Real>
 void RatePass<Real>::rate_forward(bool anchor) {
   if (steps_ == 0) throw std::logic_error("RatePass::rate_forward called before spike_pass");
+  const Clock::time_point start = Clock::now();
   const Tensor<Real>* current = &mean_input_;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     LayerState& state = layers_[i];
@@ -300,11 +310,13 @@ void RatePass<Real>::rate_forward(bool anchor) {
   const std::size_t classes = last.size() / batch_;
   summary_.resize({1, batch_, classes});
   for (std::size_t k = 0; k < last.size(); ++k) summary_[k] = summary_scale_ * last[k];
+  rate_pass_ms_ = milliseconds_since(start);
 }
 
 template <typename Real>
 void RatePass<Real>::backward(const Tensor<Real>& grad_summary,
                               const typename Network<Real>::SpikeGradientHook& hook) {
+  const Clock::time_point start = Clock::now();
   LayerState& last = layers_.back();
   if (grad_summary.size() != last.value.size()) throw Error("rate pass: gradient size mismatch");
   last.grad.resize(last.value.shape());
@@ -335,6 +347,7 @@ void RatePass<Real>::backward(const Tensor<Real>& grad_summary,
     Real* gc = grad_input->data();
     for (std::size_t k = 0; k < size; ++k) gc[k] = g[k] * e[k];
   }
+  rate_pass_ms_ += milliseconds_since(start);
 }
 
 template <typename Real>

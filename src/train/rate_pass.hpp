@@ -77,6 +77,10 @@ class RatePass {
                 const typename Network<Real>::SpikeGradientHook& hook = {});
 
   [[nodiscard]] std::size_t steps() const { return steps_; }
+  // Milliseconds of the last spike pass, and of the last rate_forward + backward (the part that
+  // does not grow with T).
+  [[nodiscard]] double spike_pass_ms() const { return spike_pass_ms_; }
+  [[nodiscard]] double rate_pass_ms() const { return rate_pass_ms_; }
   // Per-layer [1, B, N] rates and eligibilities (neuron and readout layers; empty for others).
   [[nodiscard]] const Tensor<Real>& rates(std::size_t layer) const {
     return layers_.at(layer).rate;
@@ -119,7 +123,8 @@ class RatePass {
   Tensor<Real> step_input_;  // [1, B, features]
   Tensor<Real> mean_input_;  // [1, B, features] x_bar
   Tensor<Real> summary_;     // [1, B, C]
-  Tensor<Real> grad_scratch_;
+  double spike_pass_ms_ = 0.0;
+  double rate_pass_ms_ = 0.0;
 };
 
 }  // namespace homeostat
