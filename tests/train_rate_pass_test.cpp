@@ -238,20 +238,22 @@ TEST(RatePass, GradientThroughReadoutMatchesFiniteDifferences) {
     LossSpec spec;
     spec.kind = loss;
     RatePass<double> pass(net, spec);
-    expect_rate_pass_gradients(net, pass, bernoulli_input({6, 3, 6}, 13, 0.5),
+    // 11 steps: two chunks (8 + 3), the max may fall in either.
+    expect_rate_pass_gradients(net, pass, bernoulli_input({11, 3, 6}, 13, 0.5),
                                std::string("readout ") + std::string(loss_kind_name(loss)));
   }
 }
 
 // The loss the rate pass sees is the BPTT loss of the same spikes: ce_count on T r equals
-// ce_count on the spike trains of the ordinary forward pass.
+// ce_count on the spike trains of the ordinary forward pass, and the rates are those spikes'.
 TEST(RatePass, LossValueEqualsTheLossOnTheSpikeTrains) {
   Network<double> net;
   net.add(std::make_unique<DenseLayer<double>>("fc1", Shape{6}, 5, true, normal_init(2.5), 1, 0));
   net.add(std::make_unique<SpikingLayer<double>>("lif1", Shape{5}, variant_spec(kVariants[0])));
   net.add(std::make_unique<DenseLayer<double>>("fc2", Shape{5}, 3, true, normal_init(2.5), 1, 3));
   net.add(std::make_unique<SpikingLayer<double>>("lif2", Shape{3}, variant_spec(kVariants[0])));
-  const Tensor<double> input = bernoulli_input({8, 3, 6}, 14, 0.5);
+  // 19 steps: three chunks of the spike pass (8 + 8 + 3) must give BPTT's spikes exactly.
+  const Tensor<double> input = bernoulli_input({19, 3, 6}, 14, 0.5);
   const std::vector<std::int32_t> labels{1, 0, 2};
   for (const LossKind kind : {LossKind::ce_count, LossKind::mse_count}) {
     LossSpec spec;
@@ -264,12 +266,24 @@ TEST(RatePass, LossValueEqualsTheLossOnTheSpikeTrains) {
     pass.rate_forward();
     const double rate = compute_loss(pass.loss_spec(), pass.loss_output(), labels, grad).loss;
     EXPECT_NEAR(rate, bptt, 1e-12) << loss_kind_name(kind);
+    const Tensor<double>& spikes = net.output(1);
+    const std::size_t slice = spikes.stride0();
+    for (std::size_t e = 0; e < slice; ++e) {
+      double count = 0;
+      for (std::size_t t = 0; t < 19; ++t) count += spikes[t * slice + e];
+      EXPECT_NEAR(pass.rates(1)[e], count / 19, 1e-12);
+    }
   }
 }
 
-// A W1-shaped network: the rate pass's buffers are the same for T = 4 and T = 32, while BPTT's
-// grow with T (TrainingStep::training_buffer_bytes, as the bench reports them).
+// A W1-shaped network: the rate pass's backward buffers are the same for T = 4 and T = 32, and
+// with its chunk workspace (at most 8 steps) the same for T = 8 and T = 32, while BPTT's grow
+// with T (TrainingStep::training_buffer_bytes, as the bench reports them).
 TEST(RatePass, BackwardBuffersDoNotGrowWithTimeSteps) {
+  struct Bytes {
+    std::size_t total = 0;
+    std::size_t backward = 0;
+  };
   const auto bytes = [](std::size_t steps, const std::string& method) {
     const std::string toml =
         "seed = 1\n[data]\ntime_steps = " + std::to_string(steps) +
@@ -296,16 +310,22 @@ TEST(RatePass, BackwardBuffersDoNotGrowWithTimeSteps) {
     for (std::size_t i = 0; i < samples; ++i) indices[i] = i;
     step.run(data, indices, data.labels, TrainingClock{0, 0, 1}, 1e-3);
     EXPECT_EQ(step.rate_pass() != nullptr, method == "rate");
-    return step.training_buffer_bytes();
+    Bytes b;
+    b.total = step.training_buffer_bytes();
+    if (step.rate_pass()) b.backward = step.rate_pass()->backward_buffer_bytes();
+    return b;
   };
-  const std::size_t rate4 = bytes(4, "rate");
-  const std::size_t rate32 = bytes(32, "rate");
-  EXPECT_EQ(rate4, rate32);
-  EXPECT_GT(rate4, 0u);
-  const std::size_t bptt4 = bytes(4, "bptt");
-  const std::size_t bptt32 = bytes(32, "bptt");
-  EXPECT_EQ(bptt32, 8 * bptt4);  // every BPTT buffer is [T, B, ...]
-  EXPECT_LT(rate32, bptt4);
+  const Bytes rate4 = bytes(4, "rate");
+  const Bytes rate8 = bytes(8, "rate");
+  const Bytes rate32 = bytes(32, "rate");
+  EXPECT_EQ(rate4.backward, rate32.backward);
+  EXPECT_GT(rate4.backward, 0u);
+  EXPECT_EQ(rate8.total, rate32.total);
+  EXPECT_LT(rate4.total, rate8.total);  // a 4-step chunk
+  const Bytes bptt4 = bytes(4, "bptt");
+  const Bytes bptt32 = bytes(32, "bptt");
+  EXPECT_EQ(bptt32.total, 8 * bptt4.total);  // every BPTT buffer is [T, B, ...]
+  EXPECT_LT(rate32.total, bptt32.total / 4);
 }
 
 TEST(RatePass, ConfigErrorsNameTheKeyAndLine) {

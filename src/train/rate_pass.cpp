@@ -110,15 +110,17 @@ void RatePass<Real>::spike_pass(const Tensor<Real>& input, const RunContext& con
   const Shape features(input.shape().begin() + 2, input.shape().end());
   spike_pass(
       input.dim(0), input.dim(1),
-      [&](std::size_t t, Tensor<Real>& step) {
-        step.resize(step_shape<Real>(input.dim(1), features));
-        std::copy_n(input.data() + t * per_step, per_step, step.data());
+      [&](std::size_t t_begin, std::size_t count, Tensor<Real>& chunk) {
+        Shape shape = step_shape<Real>(input.dim(1), features);
+        shape[0] = count;
+        chunk.resize(shape);
+        std::copy_n(input.data() + t_begin * per_step, count * per_step, chunk.data());
       },
       context);
 }
 
 template <typename Real>
-void RatePass<Real>::spike_pass(std::size_t steps, std::size_t batch, const StepInput& input,
+void RatePass<Real>::spike_pass(std::size_t steps, std::size_t batch, const ChunkInput& input,
                                 const RunContext& context) {
   if (steps == 0 || batch == 0) throw Error("rate pass: empty batch");
   const Clock::time_point start = Clock::now();
@@ -147,7 +149,6 @@ void RatePass<Real>::spike_pass(std::size_t steps, std::size_t batch, const Step
     state.rate.zero();
     state.elig.resize(shape);
     state.elig.zero();
-    state.step_output.resize(shape);
     state.v.assign(size, Real{0});
     state.z.assign(size, Real{0});
     state.eps.assign(size, Real{0});
@@ -169,24 +170,29 @@ void RatePass<Real>::spike_pass(std::size_t steps, std::size_t batch, const Step
       state.beta[j] = population.decay(j);
     }
   }
-  for (std::size_t t = 0; t < steps; ++t) {
-    input(t, step_input_);
-    if (step_input_.size() != mean_input_.size()) {
-      throw Error("rate pass: step input of " + shape_string(step_input_.shape()) +
-                  " but the network expects " + shape_string(mean_input_.shape()));
+  const std::size_t per_step = mean_input_.size();
+  for (std::size_t t_begin = 0; t_begin < steps; t_begin += kChunkSteps) {
+    const std::size_t count = std::min(kChunkSteps, steps - t_begin);
+    input(t_begin, count, step_input_);
+    if (step_input_.size() != count * per_step) {
+      throw Error("rate pass: input chunk of " + shape_string(step_input_.shape()) + " for " +
+                  std::to_string(count) + " steps but the network expects " +
+                  shape_string(mean_input_.shape()) + " per step");
     }
     Real* mean = mean_input_.data();
-    const Real* x = step_input_.data();
-    for (std::size_t e = 0; e < mean_input_.size(); ++e) mean[e] += x[e];
+    for (std::size_t t = 0; t < count; ++t) {
+      const Real* x = step_input_.data() + t * per_step;
+      for (std::size_t e = 0; e < per_step; ++e) mean[e] += x[e];
+    }
     const Tensor<Real>* current = &step_input_;
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       LayerState& state = layers_[i];
       switch (state.role) {
         case Role::neuron:
-          neuron_step(i, *current);
+          neuron_chunk(i, *current, count);
           break;
         case Role::readout:
-          readout_step(i, *current, t);
+          readout_chunk(i, *current, t_begin, count);
           break;
         case Role::other:
           network_.layer(i).forward(*current, state.step_output, context);
@@ -207,12 +213,15 @@ void RatePass<Real>::spike_pass(std::size_t steps, std::size_t batch, const Step
 }
 
 template <typename Real>
-void RatePass<Real>::neuron_step(std::size_t index, const Tensor<Real>& current) {
+void RatePass<Real>::neuron_chunk(std::size_t index, const Tensor<Real>& current,
+                                  std::size_t count) {
   LayerState& state = layers_[index];
   NeuronPopulation<Real>& population = *network_.layer(index).neurons();
   const NeuronSpec& spec = population.spec();
   const std::size_t neurons = population.size();
-  if (current.size() != batch_ * neurons) throw Error("rate pass: neuron input size mismatch");
+  const std::size_t slice = batch_ * neurons;
+  if (current.size() != count * slice) throw Error("rate pass: neuron input size mismatch");
+  state.step_output.resize(current.shape());
   const Real subtract = spec.reset == ResetMode::subtract ? Real{1} : Real{0};
   const Real zero = spec.reset == ResetMode::zero ? Real{1} : Real{0};
   const Real reset_path = spec.detach_reset ? Real{0} : Real{1};
@@ -228,57 +237,64 @@ void RatePass<Real>::neuron_step(std::size_t index, const Tensor<Real>& current)
   Real* elig = state.elig.data();
   const std::size_t batch = batch_;
   with_spike_function<Real>(spec.surrogate, [&](const auto& spike) {
-#pragma omp parallel for schedule(static) if (batch * neurons >= kMinParallelWork)
+  // One sample's neurons per thread, its steps in order: the state stays in [B, N].
+#pragma omp parallel for schedule(static) if (count * slice >= kMinParallelWork)
     for (std::size_t b = 0; b < batch; ++b) {
-      for (std::size_t j = 0; j < neurons; ++j) {
-        const std::size_t e = b * neurons + j;
-        const Real v_prev = v[e];
-        const Real z_prev = z[e];
-        const Real keep = beta[j] * (Real{1} - zero * z_prev);
-        const Real v_now = keep * v_prev + in[e] - subtract * theta[j] * z_prev;
-        const Real eps_now =
-            Real{1} +
-            eps[e] *
-                (keep - reset_path * (subtract * theta[j] + zero * beta[j] * v_prev) * slope[e]);
-        const Real x = v_now - theta[j];
-        const Real z_now = spike.fire(x);
-        const Real s_now = spike.slope(x);
-        v[e] = v_now;
-        z[e] = z_now;
-        eps[e] = eps_now;
-        slope[e] = s_now;
-        out[e] = z_now;
-        rate[e] += z_now;
-        elig[e] += eps_now * s_now;
+      for (std::size_t t = 0; t < count; ++t) {
+        for (std::size_t j = 0; j < neurons; ++j) {
+          const std::size_t e = b * neurons + j;
+          const std::size_t te = t * slice + e;
+          const Real v_prev = v[e];
+          const Real z_prev = z[e];
+          const Real keep = beta[j] * (Real{1} - zero * z_prev);
+          const Real v_now = keep * v_prev + in[te] - subtract * theta[j] * z_prev;
+          const Real eps_now =
+              Real{1} +
+              eps[e] *
+                  (keep - reset_path * (subtract * theta[j] + zero * beta[j] * v_prev) * slope[e]);
+          const Real x = v_now - theta[j];
+          const Real z_now = spike.fire(x);
+          const Real s_now = spike.slope(x);
+          v[e] = v_now;
+          z[e] = z_now;
+          eps[e] = eps_now;
+          slope[e] = s_now;
+          out[te] = z_now;
+          rate[e] += z_now;
+          elig[e] += eps_now * s_now;
+        }
       }
     }
   });
 }
 
 template <typename Real>
-void RatePass<Real>::readout_step(std::size_t index, const Tensor<Real>& current, std::size_t t) {
+void RatePass<Real>::readout_chunk(std::size_t index, const Tensor<Real>& current,
+                                   std::size_t t_begin, std::size_t count) {
   LayerState& state = layers_[index];
   const auto& readout = dynamic_cast<const ReadoutLayer<Real>&>(network_.layer(index));
   const Real beta = readout.decay();
   const std::size_t size = state.v.size();
-  if (current.size() != size) throw Error("rate pass: readout input size mismatch");
-  const Real* in = current.data();
-  for (std::size_t e = 0; e < size; ++e) {
-    const Real v_now = beta * state.v[e] + in[e];
-    const Real eps_now = Real{1} + beta * state.eps[e];
-    state.v[e] = v_now;
-    state.eps[e] = eps_now;
-    state.step_output[e] = v_now;
-    if (readout_max_) {
-      if (t == 0 || v_now > state.rate[e]) {
-        state.rate[e] = v_now;
-        state.elig[e] = eps_now;
+  if (current.size() != count * size) throw Error("rate pass: readout input size mismatch");
+  state.step_output.resize(current.shape());
+  for (std::size_t t = 0; t < count; ++t)
+    for (std::size_t e = 0; e < size; ++e) {
+      const std::size_t te = t * size + e;
+      const Real v_now = beta * state.v[e] + current[te];
+      const Real eps_now = Real{1} + beta * state.eps[e];
+      state.v[e] = v_now;
+      state.eps[e] = eps_now;
+      state.step_output[te] = v_now;
+      if (readout_max_) {
+        if (t_begin + t == 0 || v_now > state.rate[e]) {
+          state.rate[e] = v_now;
+          state.elig[e] = eps_now;
+        }
+      } else {
+        state.rate[e] += v_now;
+        state.elig[e] += eps_now;
       }
-    } else {
-      state.rate[e] += v_now;
-      state.elig[e] += eps_now;
     }
-  }
 }
 
 template <typename Real>
@@ -361,12 +377,19 @@ std::vector<const Tensor<Real>*> RatePass<Real>::spiking_rates() const {
 
 template <typename Real>
 std::size_t RatePass<Real>::backward_buffer_bytes() const {
-  std::size_t elements = step_input_.size() + mean_input_.size() + summary_.size();
+  std::size_t elements = mean_input_.size() + summary_.size();
   for (const LayerState& state : layers_) {
-    elements += state.step_output.size() + state.v.size() + state.z.size() + state.eps.size() +
-                state.slope.size() + state.rate.size() + state.elig.size() + state.anchor.size() +
-                state.value.size() + state.grad.size();
+    elements += state.v.size() + state.z.size() + state.eps.size() + state.slope.size() +
+                state.rate.size() + state.elig.size() + state.anchor.size() + state.value.size() +
+                state.grad.size();
   }
+  return elements * sizeof(Real);
+}
+
+template <typename Real>
+std::size_t RatePass<Real>::workspace_bytes() const {
+  std::size_t elements = step_input_.size();
+  for (const LayerState& state : layers_) elements += state.step_output.size();
   return elements * sizeof(Real);
 }
 

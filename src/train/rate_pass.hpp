@@ -1,7 +1,7 @@
 // Rate-based backpropagation (Yu et al., NeurIPS 2024; papers.md 5c), for feed-forward and conv
 // networks (dense, conv2d, pooling, dropout, lif, readout layers).
 //
-// 1. Spike pass, no gradients: the network runs step by step, t = 0..T-1, on [1, B, ...] slices.
+// 1. Spike pass, no gradients: the network runs through t = 0..T-1 in chunks of at most 8 steps.
 //    Each LIF layer keeps only its [B, N] state and accumulates, per neuron e,
 //      rate  r_e    = (1/T) sum_t z_t
 //      elig  e_e    = (1/T) sum_t eps_t sg_t,   sg_t = f'(v_t - theta) (the surrogate slope),
@@ -56,10 +56,14 @@ class RatePass {
   // neurons, learnable thresholds or decays) or the loss does not fit the last layer.
   RatePass(Network<Real>& network, const LossSpec& loss);
 
-  // Fills `step` with the network input of step t, [1, B, features...].
-  using StepInput = std::function<void(std::size_t t, Tensor<Real>& step)>;
+  // The spike pass runs time in chunks of at most kChunkSteps steps (one GEMM and one parallel
+  // region per layer and chunk instead of per step); its workspace is [min(T, K), B, ...].
+  static constexpr std::size_t kChunkSteps = 8;
+  // Fills `chunk` with the network input of steps [t_begin, t_begin + count), [count, B, ...].
+  using ChunkInput =
+      std::function<void(std::size_t t_begin, std::size_t count, Tensor<Real>& chunk)>;
   // The spike pass over `steps` steps of a batch of `batch` samples.
-  void spike_pass(std::size_t steps, std::size_t batch, const StepInput& input,
+  void spike_pass(std::size_t steps, std::size_t batch, const ChunkInput& input,
                   const RunContext& context);
   // The same on a whole time-major input [T, B, features...] (tests, tools).
   void spike_pass(const Tensor<Real>& input, const RunContext& context);
@@ -91,14 +95,18 @@ class RatePass {
   // Rates of the spiking layers (Network::spiking_layers() order), for the activity monitor.
   [[nodiscard]] std::vector<const Tensor<Real>*> spiking_rates() const;
   // Bytes of the buffers that the backward uses: everything kept from the spike pass (rates,
-  // eligibilities, x_bar) and the rate pass's activations and gradients; independent of T.
+  // eligibilities, x_bar, the [B, N] neuron state) and the rate pass's activations and
+  // gradients; independent of T.
   [[nodiscard]] std::size_t backward_buffer_bytes() const;
+  // Bytes of the spike pass's chunk buffers (input and layer outputs of up to kChunkSteps
+  // steps): the same for every T >= kChunkSteps.
+  [[nodiscard]] std::size_t workspace_bytes() const;
 
  private:
   enum class Role { neuron, readout, other };
   struct LayerState {
     Role role = Role::other;
-    Tensor<Real> step_output;  // [1, B, ...] output of the current step (spike pass)
+    Tensor<Real> step_output;  // [count, B, ...] output of the current chunk (spike pass)
     // Neuron/readout state over the spike pass, [B * N] each.
     std::vector<Real> v, z, eps, slope;
     std::vector<Real> theta, beta;  // [N] neuron constants of the pass
@@ -108,8 +116,9 @@ class RatePass {
     Tensor<Real> value;             // [1, B, ...] rate-pass output
     Tensor<Real> grad;              // [1, B, ...] dL/d(value)
   };
-  void neuron_step(std::size_t index, const Tensor<Real>& current);
-  void readout_step(std::size_t index, const Tensor<Real>& current, std::size_t t);
+  void neuron_chunk(std::size_t index, const Tensor<Real>& current, std::size_t count);
+  void readout_chunk(std::size_t index, const Tensor<Real>& current, std::size_t t_begin,
+                     std::size_t count);
 
   Network<Real>& network_;
   LossSpec loss_;           // the spec to apply to summary_ (mse_count targets scaled by T)
@@ -120,7 +129,7 @@ class RatePass {
   RunContext context_;
   std::size_t steps_ = 0;
   std::size_t batch_ = 0;
-  Tensor<Real> step_input_;  // [1, B, features]
+  Tensor<Real> step_input_;  // [count, B, features] input of the current chunk
   Tensor<Real> mean_input_;  // [1, B, features] x_bar
   Tensor<Real> summary_;     // [1, B, C]
   double spike_pass_ms_ = 0.0;

@@ -1,7 +1,8 @@
-// TrainingStep::run for train.method = "rate": the batch is encoded one step at a time where the
-// encoder allows it (rate, poisson and direct codes of static data: step t draws from the stream
-// keyed by (epoch, batch, t)), so not even the network input grows with T; latency, delta and
-// sequence codes are encoded whole (the input alone is [T, B, F]) and fed step by step.
+// TrainingStep::run for train.method = "rate": the batch is encoded one chunk of steps at a time
+// where the encoder allows it (rate, poisson and direct codes of static data: the chunk starting
+// at step t draws from the stream keyed by (epoch, batch, t)), so not even the network input
+// grows with T; latency, delta and sequence codes are encoded whole (the input alone is
+// [T, B, F]) and fed chunk by chunk.
 #include <algorithm>
 #include <cmath>
 
@@ -25,24 +26,25 @@ TrainingStep::Outcome TrainingStep::run_rate(const Dataset& data,
   const bool per_step =
       view.frames == 1 &&
       (kind == EncoderKind::rate || kind == EncoderKind::poisson || kind == EncoderKind::direct);
-  Shape step_shape{1, samples};
-  step_shape.insert(step_shape.end(), features_.begin(), features_.end());
+  Shape chunk_shape{1, samples};
+  chunk_shape.insert(chunk_shape.end(), features_.begin(), features_.end());
   if (!per_step) {
     encode<float>(config_.encoder, scratch_, samples, view.frames, features, steps,
                   CounterRng(config_.seed, RngPurpose::encode, {epoch, batch}), input_);
   }
-  const auto step_input = [&](std::size_t t, Tensor<float>& step) {
+  const auto chunk_input = [&](std::size_t t_begin, std::size_t count, Tensor<float>& chunk) {
+    chunk_shape[0] = count;
     if (per_step) {
-      encode<float>(config_.encoder, scratch_, samples, 1, features, 1,
-                    CounterRng(config_.seed, RngPurpose::encode, {epoch, batch, t}), step);
-      step.reshape(step_shape);
+      encode<float>(config_.encoder, scratch_, samples, 1, features, count,
+                    CounterRng(config_.seed, RngPurpose::encode, {epoch, batch, t_begin}), chunk);
+      chunk.reshape(chunk_shape);
     } else {
-      step.resize(step_shape);
+      chunk.resize(chunk_shape);
       const std::size_t per = input_.stride0();
-      std::copy_n(input_.data() + t * per, per, step.data());
+      std::copy_n(input_.data() + t_begin * per, count * per, chunk.data());
     }
   };
-  rate_->spike_pass(steps, samples, step_input, RunContext{true, config_.seed, epoch, batch});
+  rate_->spike_pass(steps, samples, chunk_input, RunContext{true, config_.seed, epoch, batch});
   monitor_.observe_rates(rate_->spiking_rates(), steps);
   const BatchActivity& activity = monitor_.last_batch();
   network_.zero_grad();
@@ -64,7 +66,7 @@ namespace homeostat {
 
 std::size_t TrainingStep::training_buffer_bytes() const {
   std::size_t bytes = input_.size() * sizeof(float);
-  if (rate_) return bytes + rate_->backward_buffer_bytes();
+  if (rate_) return bytes + rate_->backward_buffer_bytes() + rate_->workspace_bytes();
   bytes += network_.activation_bytes();
   for (const std::size_t i : network_.spiking_layers())
     bytes += network_.layer(i).neurons()->membrane().size() * sizeof(float);

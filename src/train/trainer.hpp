@@ -38,8 +38,9 @@ class TrainingStep {
   // train.method = "rate": the rate pass (null for BPTT), for bench and tests.
   [[nodiscard]] const RatePass<float>* rate_pass() const { return rate_.get(); }
   // Bytes of the buffers the last step kept for its backward pass: BPTT the input, every
-  // layer's output and output gradient and the membranes ([T, B, ...] each); rate the input
-  // slices and RatePass::backward_buffer_bytes() ([B, ...] each).
+  // layer's output and output gradient and the membranes ([T, B, ...] each); rate
+  // RatePass::backward_buffer_bytes() ([B, ...] each) and the spike pass's chunk workspace
+  // ([min(T, 8), B, ...]).
   [[nodiscard]] std::size_t training_buffer_bytes() const;
 
  private:
