@@ -246,7 +246,7 @@ int run_sweep(const std::vector<std::string>& workloads, const BenchOptions& opt
   }
   if (!options.json) {
     std::printf("%-12s %4s %6s %10s %10s %12s %14s %16s %13s\n", "workload", "T", "method",
-                "median ms", "p90 ms", "peak RSS MB", "peak-setup MB", "backward buf MB",
+                "median ms", "p90 ms", "peak RSS MB", "peak-setup MB", "train buf MB",
                 "rate pass ms");
   }
   nlohmann::json results = nlohmann::json::array();
@@ -285,7 +285,7 @@ int run_sweep(const std::vector<std::string>& workloads, const BenchOptions& opt
     std::printf(
         "(batch %d, median over %zu batches after %zu warm-up, %d threads; peak RSS: the whole "
         "child process, one per row, %s; peak-setup: peak RSS minus the RSS before the first "
-        "batch; backward buf: the buffers kept for the backward pass, "
+        "batch; train buf: the buffers the method allocates for a batch, "
         "TrainingStep::training_buffer_bytes; rate pass: its one-step forward + backward, the "
         "part of a rate batch that does not grow with T)\n",
         results[0]["batch_size"].get<int>(), options.measured_batches, options.warmup_batches,

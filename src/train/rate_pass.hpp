@@ -1,7 +1,7 @@
 // Rate-based backpropagation (Yu et al., NeurIPS 2024; papers.md 5c), for feed-forward and conv
 // networks (dense, conv2d, pooling, dropout, lif, readout layers).
 //
-// 1. Spike pass, no gradients: the network runs through t = 0..T-1 in chunks of at most 8 steps.
+// 1. Spike pass, no gradients: the network runs through t = 0..T-1 in chunks of at most 4 steps.
 //    Each LIF layer keeps only its [B, N] state and accumulates, per neuron e,
 //      rate  r_e    = (1/T) sum_t z_t
 //      elig  e_e    = (1/T) sum_t eps_t sg_t,   sg_t = f'(v_t - theta) (the surrogate slope),
@@ -58,7 +58,7 @@ class RatePass {
 
   // The spike pass runs time in chunks of at most kChunkSteps steps (one GEMM and one parallel
   // region per layer and chunk instead of per step); its workspace is [min(T, K), B, ...].
-  static constexpr std::size_t kChunkSteps = 8;
+  static constexpr std::size_t kChunkSteps = 4;
   // Fills `chunk` with the network input of steps [t_begin, t_begin + count), [count, B, ...].
   using ChunkInput =
       std::function<void(std::size_t t_begin, std::size_t count, Tensor<Real>& chunk)>;

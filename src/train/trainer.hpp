@@ -40,7 +40,7 @@ class TrainingStep {
   // Bytes of the buffers the last step kept for its backward pass: BPTT the input, every
   // layer's output and output gradient and the membranes ([T, B, ...] each); rate
   // RatePass::backward_buffer_bytes() ([B, ...] each) and the spike pass's chunk workspace
-  // ([min(T, 8), B, ...]).
+  // ([min(T, 4), B, ...]).
   [[nodiscard]] std::size_t training_buffer_bytes() const;
 
  private:
