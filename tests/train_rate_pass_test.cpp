@@ -16,6 +16,7 @@
 #include "layer/pool.hpp"
 #include "layer/readout.hpp"
 #include "layer/spiking.hpp"
+#include "metrics/activity.hpp"
 #include "network/builder.hpp"
 #include "train/loss.hpp"
 #include "train/rate_pass.hpp"
@@ -272,6 +273,16 @@ TEST(RatePass, LossValueEqualsTheLossOnTheSpikeTrains) {
       double count = 0;
       for (std::size_t t = 0; t < 19; ++t) count += spikes[t * slice + e];
       EXPECT_NEAR(pass.rates(1)[e], count / 19, 1e-12);
+    }
+    // The activity monitor sees the same counts from the rates as from the spike trains.
+    ActivityMonitor<double> from_spikes(net);
+    ActivityMonitor<double> from_rates(net);
+    from_spikes.observe(net);
+    from_rates.observe_rates(pass.spiking_rates(), 19);
+    EXPECT_EQ(from_rates.neuron_spike_sums(), from_spikes.neuron_spike_sums());
+    EXPECT_EQ(from_rates.step_sample_counts(), from_spikes.step_sample_counts());
+    for (std::size_t k = 0; k < 2; ++k) {
+      EXPECT_NEAR(from_rates.last_batch().rates[k], from_spikes.last_batch().rates[k], 1e-12);
     }
   }
 }
