@@ -28,6 +28,28 @@ double peak_rss_megabytes() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
+// Resident set size now (not the peak), from /proc/self/statm; 0 where unavailable.
+double current_rss_megabytes() {
+  std::FILE* file = std::fopen("/proc/self/statm", "r");
+  if (!file) return 0.0;
+  unsigned long size = 0;
+  unsigned long resident = 0;
+  const int read = std::fscanf(file, "%lu %lu", &size, &resident);
+  std::fclose(file);
+  if (read != 2) return 0.0;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / 1048576.0;
+}
+
+// Resets the process's peak RSS (VmHWM, ru_maxrss) to its current RSS (Linux >= 4.0), so the
+// peak that follows is that of training, not of setup (reading an IDX file is a transient
+// peak of its own). Returns whether it worked.
+bool reset_peak_rss() {
+  std::FILE* file = std::fopen("/proc/self/clear_refs", "w");
+  if (!file) return false;
+  const bool ok = std::fputs("5", file) >= 0;
+  return std::fclose(file) == 0 && ok;
+}
+
 double percentile(std::vector<double> values, double fraction) {
   std::sort(values.begin(), values.end());
   const auto index =
@@ -38,10 +60,11 @@ double percentile(std::vector<double> values, double fraction) {
 // One workload set up for timing: its config, data, network, optimizer and regulators.
 class WorkloadBench {
  public:
-  WorkloadBench(const std::string& workload, const BenchOptions& options)
+  WorkloadBench(const std::string& workload, const BenchOptions& options,
+                const std::vector<std::string>& overrides = {})
       : workload_(workload),
         path_(config_path(workload, options)),
-        config_(load_experiment(path_)),
+        config_(load_experiment(path_, overrides)),
         data_(load_idx_split(
             config_.data.directory, "train",
             (options.warmup_batches + options.measured_batches) * config_.train.batch_size)),
@@ -52,7 +75,14 @@ class WorkloadBench {
         homeostasis_(config_.homeostasis, network_),
         step_(config_, network_, optimizer_, monitor_, homeostasis_),
         indices_(config_.train.batch_size),
-        labels_(config_.train.batch_size) {}
+        labels_(config_.train.batch_size),
+        setup_rss_mb_(current_rss_megabytes()) {}
+
+  // Sweeps (--time-steps, --method): the peak RSS that follows is that of training alone.
+  void reset_peak() {
+    peak_reset_ = reset_peak_rss();
+    setup_rss_mb_ = current_rss_megabytes();
+  }
 
   // Trains batch `batch` and returns its wall-clock milliseconds.
   double run_batch(std::size_t batch) {
@@ -66,6 +96,8 @@ class WorkloadBench {
     step_.run(data_, indices_, labels_,
               TrainingClock{0, batch % batches_per_epoch, batches_per_epoch},
               config_.train.optimizer.learning_rate);
+    if (const RatePass<float>* rate = step_.rate_pass())
+      rate_pass_ms_.push_back(rate->rate_pass_ms());
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
         .count();
   }
@@ -73,12 +105,9 @@ class WorkloadBench {
   [[nodiscard]] nlohmann::json summary(const std::vector<double>& milliseconds,
                                        const BenchOptions& options) const {
     nlohmann::json densities = nlohmann::json::object();
-    for (const std::size_t i : network_.spiking_layers()) {
-      const Tensor<float>& spikes = network_.output(i);
-      double sum = 0;
-      for (std::size_t e = 0; e < spikes.size(); ++e) sum += spikes[e];
-      densities[network_.layer(i).name()] = sum / static_cast<double>(spikes.size());
-    }
+    const BatchActivity& last = monitor_.last_batch();
+    for (std::size_t k = 0; k < last.layers.size(); ++k)
+      densities[network_.layer(last.layers[k]).name()] = last.rates[k];
     return {{"workload", workload_},
             {"config", path_},
             {"batch_size", config_.train.batch_size},
@@ -91,6 +120,11 @@ class WorkloadBench {
             {"measured_batches", milliseconds.size()},
             {"warmup_batches", options.warmup_batches},
             {"peak_rss_mb", peak_rss_megabytes()},
+            {"setup_rss_mb", setup_rss_mb_},
+            {"peak_rss_is_training_only", peak_reset_},
+            {"method", std::string(train_method_name(config_.train.method))},
+            {"rate_pass_median_ms", rate_pass_ms_.empty() ? 0.0 : percentile(rate_pass_ms_, 0.5)},
+            {"train_buffer_mb", static_cast<double>(step_.training_buffer_bytes()) / 1048576.0},
             {"spike_density", densities}};
   }
 
@@ -112,12 +146,17 @@ class WorkloadBench {
   TrainingStep step_;
   std::vector<std::size_t> indices_;
   std::vector<std::int32_t> labels_;
+  std::vector<double> rate_pass_ms_;  // rate method: rate_forward + backward per batch
+  bool peak_reset_ = false;  // the peak RSS was reset after setup (else it includes setup's)
+  double setup_rss_mb_;  // resident after loading data and building the network, before training
 };
 
 // Runs in the child process: one workload on its own, so peak RSS is its own.
-nlohmann::json measure(const std::string& workload, const BenchOptions& options) {
+nlohmann::json measure(const std::string& workload, const BenchOptions& options,
+                       const std::vector<std::string>& overrides = {}) {
   if (options.threads > 0) set_thread_count(options.threads);
-  WorkloadBench bench(workload, options);
+  WorkloadBench bench(workload, options, overrides);
+  if (!overrides.empty()) bench.reset_peak();
   std::vector<double> milliseconds;
   for (std::size_t batch = 0; batch < options.warmup_batches + options.measured_batches; ++batch) {
     const double ms = bench.run_batch(batch);
@@ -194,6 +233,70 @@ nlohmann::json measure_in_child(const std::string& label, const Measure& measure
   return nlohmann::json::parse(text);
 }
 
+// --time-steps / --method: one fresh child process per (workload, T, method), so each peak RSS
+// is that configuration's own; also the bytes of the buffers kept for the backward pass.
+int run_sweep(const std::vector<std::string>& workloads, const BenchOptions& options) {
+  std::vector<std::string> steps_list;
+  for (const std::size_t t : options.time_steps) steps_list.push_back(std::to_string(t));
+  if (steps_list.empty()) steps_list.push_back("");
+  std::vector<std::string> methods = options.methods;
+  if (methods.empty()) methods.push_back("");
+  for (const std::string& m : methods) {
+    if (!m.empty()) parse_train_method(m);  // ConfigError naming the valid methods
+  }
+  if (!options.json) {
+    std::printf("%-12s %4s %6s %10s %10s %12s %14s %16s %13s\n", "workload", "T", "method",
+                "median ms", "p90 ms", "peak RSS MB", "peak-setup MB", "train buf MB",
+                "rate pass ms");
+  }
+  nlohmann::json results = nlohmann::json::array();
+  bool failed = false;
+  for (const std::string& w : workloads) {
+    for (const std::string& steps : steps_list) {
+      for (const std::string& method : methods) {
+        std::vector<std::string> overrides;
+        if (!steps.empty()) overrides.push_back("data.time_steps=" + steps);
+        if (!method.empty()) overrides.push_back("train.method=\"" + method + "\"");
+        for (auto& r : measure_in_child(w, [&] { return measure(w, options, overrides); })) {
+          results.push_back(r);
+          if (options.json) continue;
+          if (r.contains("error")) {
+            std::printf("%-12s error: %s\n", w.c_str(), r["error"].get<std::string>().c_str());
+            failed = true;
+            continue;
+          }
+          char rate_pass[32] = "-";
+          if (r["method"] == "rate")
+            std::snprintf(rate_pass, sizeof rate_pass, "%.1f",
+                          r["rate_pass_median_ms"].get<double>());
+          std::printf("%-12s %4d %6s %10.1f %10.1f %12.1f %14.1f %16.2f %13s\n", w.c_str(),
+                      r["time_steps"].get<int>(), r["method"].get<std::string>().c_str(),
+                      r["median_ms"].get<double>(), r["p90_ms"].get<double>(),
+                      r["peak_rss_mb"].get<double>(),
+                      r["peak_rss_mb"].get<double>() - r["setup_rss_mb"].get<double>(),
+                      r["train_buffer_mb"].get<double>(), rate_pass);
+          std::fflush(stdout);
+        }
+      }
+    }
+  }
+  if (options.json) std::printf("%s\n", results.dump(2).c_str());
+  if (!options.json && !failed && !results.empty()) {
+    std::printf(
+        "(batch %d, median over %zu batches after %zu warm-up, %d threads; peak RSS: the whole "
+        "child process, one per row, %s; peak-setup: peak RSS minus the RSS before the first "
+        "batch; train buf: the buffers the method allocates for a batch, "
+        "TrainingStep::training_buffer_bytes; rate pass: its one-step forward + backward, the "
+        "part of a rate batch that does not grow with T)\n",
+        results[0]["batch_size"].get<int>(), options.measured_batches, options.warmup_batches,
+        results[0]["threads"].get<int>(),
+        results[0]["peak_rss_is_training_only"].get<bool>()
+            ? "reset after setup (training batches only)"
+            : "including setup (clear_refs unavailable)");
+  }
+  return failed ? 1 : 0;
+}
+
 }  // namespace
 
 int run_bench(const BenchOptions& options) {
@@ -211,6 +314,7 @@ int run_bench(const BenchOptions& options) {
                         " (valid: W1, W2, W3, W1_regulated)");
     }
   }
+  if (!options.time_steps.empty() || !options.methods.empty()) return run_sweep(workloads, options);
   nlohmann::json results = nlohmann::json::array();
   if (!options.json) {
     std::printf("%-4s %10s %10s %10s %12s %8s  %s\n", "", "median ms", "p10 ms", "p90 ms",

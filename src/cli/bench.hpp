@@ -16,6 +16,11 @@ struct BenchOptions {
   bool json = false;
   // All workloads in one process with alternating batches (overhead comparisons under drift).
   bool interleave = false;
+  // Sweeps (empty: the configs' own): every workload is measured for each (T, method) pair,
+  // each in its own child process, with the buffer bytes kept for backward (--time-steps,
+  // --method).
+  std::vector<std::size_t> time_steps;
+  std::vector<std::string> methods;
 };
 
 int run_bench(const BenchOptions& options);

@@ -189,6 +189,9 @@ int main(int argc, char** argv) {
   bench_cmd->add_option("--experiments", bench.experiments_directory,
                         "directory holding w1.toml, w2.toml, w3.toml");
   bench_cmd->add_flag("--json", bench.json, "print JSON instead of a table");
+  bench_cmd->add_option("--time-steps", bench.time_steps,
+                        "sweep T (e.g. 4 8 16 32): one child process per (T, method)");
+  bench_cmd->add_option("--method", bench.methods, "sweep train.method: bptt rate");
 
   std::string apply_path;
   CLI::App* advise_cmd = app.add_subcommand(

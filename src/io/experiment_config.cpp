@@ -5,6 +5,7 @@
 #include <set>
 
 #include "network/builder.hpp"
+#include "train/rate_pass.hpp"
 
 namespace homeostat {
 namespace {
@@ -361,6 +362,13 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
   schedule.step_epochs = train.integer("step_epochs", 1, 1);
   schedule.gamma = train.number("step_gamma", 0.1, 0.0, 1.0);
   schedule.warmup_steps = train.integer("warmup_steps", 0, 0);
+  config.train.method = parse_train_method(train.choice("method", "bptt", {"bptt", "rate"}));
+  if (config.train.method == TrainMethod::rate) {
+    const std::string obstacle =
+        rate_training_obstacle(config.layers, config.train.loss.kind, config.homeostasis);
+    if (!obstacle.empty())
+      throw train.error("method", "\"rate\" cannot train this network: " + obstacle);
+  }
   train.reject_unknown_keys();
 
   const ConfigSection output = root.table("output");

@@ -18,6 +18,7 @@
 #include "io/homeostasis_config.hpp"
 #include "network/layer_spec.hpp"
 #include "train/loss.hpp"
+#include "train/method.hpp"
 #include "train/optimizer.hpp"
 #include "train/schedule.hpp"
 
@@ -47,6 +48,7 @@ struct TrainSpec {
   LossSpec loss;
   OptimizerSpec optimizer;
   ScheduleSpec schedule;
+  TrainMethod method = TrainMethod::bptt;  // train.method: "bptt" | "rate"
 };
 
 struct OutputSpec {

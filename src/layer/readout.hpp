@@ -13,6 +13,7 @@ class ReadoutLayer final : public Layer<Real> {
       : Layer<Real>(name, input_shape, input_shape), decay_(static_cast<Real>(decay)) {}
 
   [[nodiscard]] std::string_view kind() const override { return "readout"; }
+  [[nodiscard]] Real decay() const { return decay_; }
 
   void forward(const Tensor<Real>& input, Tensor<Real>& output, const RunContext&) override {
     output.resize(input.shape());

@@ -1,6 +1,8 @@
 #include "metrics/activity.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <stdexcept>
 
 #include "tensor/parallel.hpp"
 
@@ -61,6 +63,38 @@ void ActivityMonitor<Real>::observe(const Network<Real>& network) {
       last_batch_.steps = spikes.dim(0);
       last_batch_.samples = spikes.dim(1);
     }
+  }
+}
+
+template <typename Real>
+void ActivityMonitor<Real>::observe_rates(const std::vector<const Tensor<Real>*>& rates,
+                                          std::size_t steps) {
+  if (rates.size() != layers_.size()) throw std::logic_error("observe_rates: layer count");
+  last_batch_.layers = layers_;
+  last_batch_.rates.resize(layers_.size());
+  last_batch_.neuron_rates.resize(layers_.size());
+  for (std::size_t k = 0; k < layers_.size(); ++k) {
+    const Tensor<Real>& rate = *rates[k];
+    std::vector<double>& sums = neuron_spikes_[k];
+    std::vector<double>& batch_rates = last_batch_.neuron_rates[k];
+    const std::size_t neurons = sums.size();
+    const std::size_t samples = rate.size() / neurons;
+    batch_rates.assign(neurons, 0.0);
+    for (std::size_t b = 0; b < samples; ++b) {
+      const Real* row = rate.data() + b * neurons;
+      for (std::size_t j = 0; j < neurons; ++j) batch_rates[j] += static_cast<double>(row[j]);
+    }
+    double total = 0.0;
+    for (std::size_t j = 0; j < neurons; ++j) {
+      // Rates are counts / T: round back to whole spike counts.
+      sums[j] += std::round(batch_rates[j] * static_cast<double>(steps));
+      batch_rates[j] = samples ? batch_rates[j] / static_cast<double>(samples) : 0.0;
+      total += batch_rates[j];
+    }
+    last_batch_.rates[k] = neurons ? total / static_cast<double>(neurons) : 0.0;
+    step_samples_[k] += static_cast<double>(steps * samples);
+    last_batch_.steps = steps;
+    last_batch_.samples = samples;
   }
 }
 

@@ -31,6 +31,9 @@ class ActivityMonitor {
   void reset();
   // Adds the spikes of the last forward pass; last_batch() then holds that pass's rates.
   void observe(const Network<Real>& network);
+  // The same from per-neuron rates [1, B, N] of each spiking layer over `steps` steps (rate-based
+  // training keeps no spike trains): counts T r are added, exactly as observe() would.
+  void observe_rates(const std::vector<const Tensor<Real>*>& rates, std::size_t steps);
   [[nodiscard]] const BatchActivity& last_batch() const { return last_batch_; }
   [[nodiscard]] std::vector<LayerActivity> summary() const;
   [[nodiscard]] const std::vector<std::size_t>& layer_indices() const { return layers_; }

@@ -65,6 +65,14 @@ void Network<Real>::backward(const Tensor<Real>& grad_output, const SpikeGradien
 }
 
 template <typename Real>
+std::size_t Network<Real>::activation_bytes() const {
+  std::size_t elements = 0;
+  for (const Tensor<Real>& t : outputs_) elements += t.size();
+  for (const Tensor<Real>& t : gradients_) elements += t.size();
+  return elements * sizeof(Real);
+}
+
+template <typename Real>
 std::vector<Parameter<Real>*> Network<Real>::parameters() {
   std::vector<Parameter<Real>*> list;
   for (auto& layer : layers_) {

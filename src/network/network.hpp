@@ -34,6 +34,10 @@ class Network {
   // Output of layer `index` in the last forward pass.
   [[nodiscard]] const Tensor<Real>& output(std::size_t index) const { return outputs_.at(index); }
 
+  // Bytes of the per-layer outputs and output gradients ([T, B, ...] each) the network keeps
+  // for its backward pass (train.method = "bptt"; the bench reports it).
+  [[nodiscard]] std::size_t activation_bytes() const;
+
   std::vector<Parameter<Real>*> parameters();
   std::vector<StateBuffer<Real>> state_buffers();
   void zero_grad();

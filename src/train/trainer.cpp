@@ -255,11 +255,15 @@ TrainingStep::TrainingStep(const ExperimentConfig& config, Network<float>& netwo
       optimizer_(optimizer),
       monitor_(monitor),
       homeostasis_(homeostasis),
-      features_(network.input_shape()) {}
+      features_(network.input_shape()) {
+  if (config.train.method == TrainMethod::rate)
+    rate_ = std::make_unique<RatePass<float>>(network, config.train.loss);
+}
 
 TrainingStep::Outcome TrainingStep::run(const Dataset& data, std::span<const std::size_t> indices,
                                         std::span<const std::int32_t> labels,
                                         const TrainingClock& clock, double learning_rate) {
+  if (rate_) return run_rate(data, indices, labels, clock, learning_rate);
   const std::uint64_t epoch = clock.epoch;
   const std::uint64_t batch = clock.batch;
   const CounterRng augment_rng(config_.seed, RngPurpose::augment, {epoch, batch});

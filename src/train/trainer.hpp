@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "network/network.hpp"
 #include "train/loss.hpp"
 #include "train/optimizer.hpp"
+#include "train/rate_pass.hpp"
 
 namespace homeostat {
 
@@ -33,8 +35,20 @@ class TrainingStep {
   Outcome run(const Dataset& data, std::span<const std::size_t> indices,
               std::span<const std::int32_t> labels, const TrainingClock& clock,
               double learning_rate);
+  // train.method = "rate": the rate pass (null for BPTT), for bench and tests.
+  [[nodiscard]] const RatePass<float>* rate_pass() const { return rate_.get(); }
+  // Bytes of the buffers the last step kept for its backward pass: BPTT the input, every
+  // layer's output and output gradient and the membranes ([T, B, ...] each); rate
+  // RatePass::backward_buffer_bytes() ([B, ...] each) and the spike pass's chunk workspace
+  // ([min(T, 4), B, ...]).
+  [[nodiscard]] std::size_t training_buffer_bytes() const;
 
  private:
+  // The same step by rate-based backpropagation (train/rate_step.cpp).
+  Outcome run_rate(const Dataset& data, std::span<const std::size_t> indices,
+                   std::span<const std::int32_t> labels, const TrainingClock& clock,
+                   double learning_rate);
+
   const ExperimentConfig& config_;
   Network<float>& network_;
   Optimizer<float>& optimizer_;
@@ -44,6 +58,7 @@ class TrainingStep {
   std::vector<float> scratch_;
   Tensor<float> input_;
   Tensor<float> grad_output_;
+  std::unique_ptr<RatePass<float>> rate_;
 };
 
 // The samples of `split` ("train" | "test") from the config's data source, the first `limit`
