@@ -1,5 +1,6 @@
 #include "io/experiment_config.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -78,6 +79,19 @@ NeuronSpec read_neuron(const ConfigSection& section) {
   spec.surrogate.sharpness = section.number("sharpness", 1.0, 1e-9, kInf);
   spec.surrogate.tail = section.number("tail", 2.0, 1.0 + 1e-9, kInf);
   return spec;
+}
+
+// The counting losses' targets (count, count_plus; train/loss.hpp).
+void read_counting_loss(const ConfigSection& train, LossSpec& loss, std::size_t steps) {
+  const auto t_steps = static_cast<double>(steps);
+  loss.desired_count = train.number("desired_count", std::min(10.0, t_steps), 0.0, t_steps);
+  loss.undesired_count = train.number("undesired_count", 1.0, 0.0, t_steps);
+  loss.count_ratio_scale = train.number("count_ratio_scale", 10.0, 1e-9, kInf);
+  const bool counting = loss.kind == LossKind::count || loss.kind == LossKind::count_plus;
+  if (counting && loss.undesired_count >= loss.desired_count) {
+    throw train.error("undesired_count", "undesired_count must be below desired_count (" +
+                                             std::to_string(loss.desired_count) + ")");
+  }
 }
 
 LayerSpec read_layer(const ConfigSection& section, std::size_t index) {
@@ -284,9 +298,11 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
   config.train.eval_batch_size =
       static_cast<std::size_t>(train.integer("eval_batch_size", 256, 1, 1 << 20));
   config.train.loss.kind = parse_loss_kind(train.choice(
-      "loss", "ce_count", {"ce_count", "ce_mean_membrane", "ce_max_membrane", "mse_count"}));
+      "loss", "ce_count",
+      {"ce_count", "ce_mean_membrane", "ce_max_membrane", "mse_count", "count", "count_plus"}));
   config.train.loss.on_rate = train.number("target_on_rate", 0.8, 0.0, 1.0);
   config.train.loss.off_rate = train.number("target_off_rate", 0.2, 0.0, 1.0);
+  read_counting_loss(train, config.train.loss, config.data.time_steps);
   OptimizerSpec& opt = config.train.optimizer;
   opt.kind = parse_optimizer_kind(train.choice("optimizer", "adam", {"sgd", "adam", "adamw"}));
   opt.learning_rate = train.number("lr", 1e-3, 0.0, kInf);
