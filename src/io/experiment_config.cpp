@@ -99,11 +99,12 @@ LayerSpec read_layer(const ConfigSection& section, std::size_t index) {
   if (!section.has("kind")) {
     throw section.error("",
                         "every layer needs a 'kind' (dense, lif, recurrent, conv2d, maxpool, "
-                        "avgpool, dropout, tebn, readout)");
+                        "avgpool, dropout, tebn, readout, moderate_dropout)");
   }
-  spec.kind = parse_layer_kind(section.choice(
-      "kind", "dense",
-      {"dense", "lif", "recurrent", "conv2d", "maxpool", "avgpool", "dropout", "tebn", "readout"}));
+  spec.kind =
+      parse_layer_kind(section.choice("kind", "dense",
+                                      {"dense", "lif", "recurrent", "conv2d", "maxpool", "avgpool",
+                                       "dropout", "tebn", "readout", "moderate_dropout"}));
   spec.name =
       section.string("name", std::string(layer_kind_name(spec.kind)) + std::to_string(index));
   switch (spec.kind) {
@@ -137,6 +138,9 @@ LayerSpec read_layer(const ConfigSection& section, std::size_t index) {
       break;
     case LayerKind::dropout:
       spec.drop_probability = section.number("p", 0.5, 0.0, 0.999);
+      break;
+    case LayerKind::moderate_dropout:
+      spec.drop_probability = section.number("p", 0.2, 0.0, 0.999);
       break;
     case LayerKind::tebn:
       spec.epsilon = section.number("epsilon", 1e-5, 1e-12, 1.0);
@@ -303,6 +307,8 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
   config.train.loss.on_rate = train.number("target_on_rate", 0.8, 0.0, 1.0);
   config.train.loss.off_rate = train.number("target_off_rate", 0.2, 0.0, 1.0);
   read_counting_loss(train, config.train.loss, config.data.time_steps);
+  config.train.two_pass = train.boolean("two_pass", false);
+  config.train.two_pass_weight = train.number("two_pass_weight", 0.5, 0.0, kInf);
   OptimizerSpec& opt = config.train.optimizer;
   opt.kind = parse_optimizer_kind(train.choice("optimizer", "adam", {"sgd", "adam", "adamw"}));
   opt.learning_rate = train.number("lr", 1e-3, 0.0, kInf);

@@ -42,6 +42,8 @@ struct TrainSpec {
   LossSpec loss;
   OptimizerSpec optimizer;
   ScheduleSpec schedule;
+  bool two_pass = false;         // LTMD's two-pass objective (train/two_pass.hpp)
+  double two_pass_weight = 0.5;  // weight of its symmetric KL term
 };
 
 struct OutputSpec {

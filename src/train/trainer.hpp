@@ -14,6 +14,7 @@
 #include "network/network.hpp"
 #include "train/loss.hpp"
 #include "train/optimizer.hpp"
+#include "train/two_pass.hpp"
 
 namespace homeostat {
 
@@ -44,6 +45,8 @@ class TrainingStep {
   std::vector<float> scratch_;
   Tensor<float> input_;
   Tensor<float> grad_output_;
+  Tensor<float> stacked_;  // train.two_pass: the batch twice
+  TwoPassObjective<float> two_pass_;
 };
 
 // The samples of `split` ("train" | "test") from the config's data source, the first `limit`
