@@ -153,5 +153,15 @@ TEST(TwoPass, ConfigKeysAndErrors) {
   EXPECT_NE(e.find("two_passes"), std::string::npos) << e;
 }
 
+// The ready config: W1 with moderate dropout after the hidden layer and the two-pass objective.
+TEST(TwoPass, LtmdConfigLoads) {
+  const ExperimentConfig c = load_experiment(HOMEOSTAT_SOURCE_DIR "/experiments/w1_ltmd.toml", {});
+  EXPECT_TRUE(c.train.two_pass);
+  EXPECT_EQ(c.train.two_pass_weight, 0.5);
+  ASSERT_EQ(c.layers.size(), 5u);
+  EXPECT_EQ(c.layers[2].kind, LayerKind::moderate_dropout);
+  EXPECT_EQ(c.layers[2].drop_probability, 0.2);
+}
+
 }  // namespace
 }  // namespace homeostat
