@@ -2,7 +2,8 @@
 // parameter gradient of homeostat's BPTT agree with the same network rebuilt in PyTorch
 // (tests/oracle/torch_oracle.py: float64, an explicit time loop, autograd through a
 // torch.autograd.Function per surrogate), to 1e-4 relative, for feed-forward, recurrent and conv
-// networks in double precision on both sides.
+// networks in double precision on both sides; and LTMD's two-pass objective through moderate
+// dropout (its Bernoulli draws handed to torch, the keep probabilities recomputed there).
 //
 // SetUpTestSuite builds and runs every case, writes them all into ONE case file in a fresh
 // temporary directory and hands it to ONE python process (importing torch costs seconds); each
@@ -34,12 +35,14 @@
 #include "gradient_check.hpp"
 #include "layer/conv2d.hpp"
 #include "layer/dense.hpp"
+#include "layer/moderate_dropout.hpp"
 #include "layer/pool.hpp"
 #include "layer/readout.hpp"
 #include "layer/recurrent.hpp"
 #include "layer/spiking.hpp"
 #include "network/network.hpp"
 #include "train/loss.hpp"
+#include "train/two_pass.hpp"
 
 namespace homeostat {
 namespace {
@@ -191,13 +194,21 @@ class CaseBuilder {
          {"stride", stride}});
   }
 
+  // The keep bits come from the forward pass (run_homeostat fills them in).
+  void moderate_dropout(const std::string& name, double drop_rate) {
+    add(std::make_unique<ModerateDropoutLayer<double>>(name, shape_, drop_rate, index_),
+        {{"kind", "moderate_dropout"}, {"name", name}, {"drop_rate", drop_rate}});
+  }
+
   Network<double>& network() { return network_; }
   const json& layers() const { return layers_; }
+  json& layers() { return layers_; }
   const Shape& shape() const { return shape_; }
 
   Tensor<double> input;
   std::vector<std::int32_t> labels;
   LossSpec loss;
+  double two_pass_weight = -1.0;  // >= 0: LTMD's two-pass objective on the input stacked twice
 
  private:
   void add(LayerPtr<double> layer, json description) {
@@ -389,6 +400,32 @@ std::vector<OracleCase> make_cases() {
                      {1, 20, 20},
                      8});
   }
+  // LTMD's two-pass objective (train/two_pass.hpp) through moderate dropout after the first
+  // spiking layer (papers.md 5b): one pass over the batch stacked twice, different masks per
+  // copy; the spike-count CE of both passes plus 0.7 x the symmetric KL of their counts.
+  for (const LossKind loss : {LossKind::ce_count, LossKind::ce_mean_membrane}) {
+    NeuronSpec spec = base_spec();
+    spec.learn_threshold = NeuronSpec::Learn::layer;
+    const bool count = loss == LossKind::ce_count;
+    cases.push_back({count ? "TwoPassModerateDropout" : "TwoPassModerateDropoutReadout",
+                     [spec, loss, count](CaseBuilder& b) {
+                       b.dense("fc1", 12, 2.5);
+                       b.lif("lif1", spec);
+                       b.moderate_dropout("drop", 0.3);
+                       b.dense("fc2", 4, 3.0);
+                       if (count) {
+                         b.lif("lif2", spec);
+                       } else {
+                         b.readout("out", 0.9);
+                       }
+                       b.input = random_tensor({10, 3, 6}, 14, -1.0, 1.0);
+                       b.labels = {1, 3, 0};
+                       b.loss.kind = loss;
+                       b.two_pass_weight = 0.7;
+                     },
+                     {6},
+                     9});
+  }
   return cases;
 }
 
@@ -473,10 +510,29 @@ class TorchOracle : public ::testing::TestWithParam<std::string> {
     c.build(builder);
     Network<double>& network = builder.network();
     network.zero_grad();
-    const Tensor<double>& output = network.forward(builder.input, RunContext{true, 7, 0, 0});
+    const bool two_pass = builder.two_pass_weight >= 0.0;
+    Tensor<double> stacked;
+    if (two_pass) stack_twice(builder.input, stacked);
+    const Tensor<double>& output =
+        network.forward(two_pass ? stacked : builder.input, RunContext{true, 7, 0, 0});
     Tensor<double> grad_output;
-    outcome.loss = compute_loss(builder.loss, output, builder.labels, grad_output).loss;
+    if (two_pass) {
+      TwoPassObjective<double> objective;
+      outcome.loss =
+          objective
+              .compute(builder.loss, builder.two_pass_weight, output, builder.labels, grad_output)
+              .total.loss;
+    } else {
+      outcome.loss = compute_loss(builder.loss, output, builder.labels, grad_output).loss;
+    }
     network.backward(grad_output);
+    for (std::size_t i = 0; i < network.layer_count(); ++i) {
+      if (const auto* dropout = dynamic_cast<ModerateDropoutLayer<double>*>(&network.layer(i))) {
+        json keep = json::array();
+        for (const double m : dropout->mask()) keep.push_back(m != 0.0 ? 1 : 0);
+        builder.layers()[i]["keep"] = keep;
+      }
+    }
 
     for (std::size_t i = 0; i < network.layer_count(); ++i) {
       const std::string_view kind = network.layer(i).kind();
@@ -513,7 +569,9 @@ class TorchOracle : public ::testing::TestWithParam<std::string> {
             {"loss",
              {{"kind", std::string(loss_kind_name(builder.loss.kind))},
               {"on_rate", builder.loss.on_rate},
-              {"off_rate", builder.loss.off_rate}}}};
+              {"off_rate", builder.loss.off_rate},
+              {"two_pass", builder.two_pass_weight >= 0.0},
+              {"two_pass_weight", builder.two_pass_weight}}}};
   }
 
   // Reads a finished run's results if it was made from exactly this case file and script.

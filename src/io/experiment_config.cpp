@@ -82,16 +82,30 @@ NeuronSpec read_neuron(const ConfigSection& section) {
   return spec;
 }
 
+// The counting losses' targets (count, count_plus; train/loss.hpp).
+void read_counting_loss(const ConfigSection& train, LossSpec& loss, std::size_t steps) {
+  const auto t_steps = static_cast<double>(steps);
+  loss.desired_count = train.number("desired_count", std::min(10.0, t_steps), 0.0, t_steps);
+  loss.undesired_count = train.number("undesired_count", 1.0, 0.0, t_steps);
+  loss.count_ratio_scale = train.number("count_ratio_scale", 10.0, 1e-9, kInf);
+  const bool counting = loss.kind == LossKind::count || loss.kind == LossKind::count_plus;
+  if (counting && loss.undesired_count >= loss.desired_count) {
+    throw train.error("undesired_count", "undesired_count must be below desired_count (" +
+                                             std::to_string(loss.desired_count) + ")");
+  }
+}
+
 LayerSpec read_layer(const ConfigSection& section, std::size_t index) {
   LayerSpec spec;
   if (!section.has("kind")) {
     throw section.error("",
                         "every layer needs a 'kind' (dense, lif, recurrent, conv2d, maxpool, "
-                        "avgpool, dropout, tebn, readout)");
+                        "avgpool, dropout, tebn, readout, moderate_dropout)");
   }
-  spec.kind = parse_layer_kind(section.choice(
-      "kind", "dense",
-      {"dense", "lif", "recurrent", "conv2d", "maxpool", "avgpool", "dropout", "tebn", "readout"}));
+  spec.kind =
+      parse_layer_kind(section.choice("kind", "dense",
+                                      {"dense", "lif", "recurrent", "conv2d", "maxpool", "avgpool",
+                                       "dropout", "tebn", "readout", "moderate_dropout"}));
   spec.name =
       section.string("name", std::string(layer_kind_name(spec.kind)) + std::to_string(index));
   switch (spec.kind) {
@@ -125,6 +139,9 @@ LayerSpec read_layer(const ConfigSection& section, std::size_t index) {
       break;
     case LayerKind::dropout:
       spec.drop_probability = section.number("p", 0.5, 0.0, 0.999);
+      break;
+    case LayerKind::moderate_dropout:
+      spec.drop_probability = section.number("p", 0.2, 0.0, 0.999);
       break;
     case LayerKind::tebn:
       spec.epsilon = section.number("epsilon", 1e-5, 1e-12, 1.0);
@@ -341,9 +358,13 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
   config.train.eval_batch_size =
       static_cast<std::size_t>(train.integer("eval_batch_size", 256, 1, 1 << 20));
   config.train.loss.kind = parse_loss_kind(train.choice(
-      "loss", "ce_count", {"ce_count", "ce_mean_membrane", "ce_max_membrane", "mse_count"}));
+      "loss", "ce_count",
+      {"ce_count", "ce_mean_membrane", "ce_max_membrane", "mse_count", "count", "count_plus"}));
   config.train.loss.on_rate = train.number("target_on_rate", 0.8, 0.0, 1.0);
   config.train.loss.off_rate = train.number("target_off_rate", 0.2, 0.0, 1.0);
+  read_counting_loss(train, config.train.loss, config.data.time_steps);
+  config.train.two_pass = train.boolean("two_pass", false);
+  config.train.two_pass_weight = train.number("two_pass_weight", 0.5, 0.0, kInf);
   OptimizerSpec& opt = config.train.optimizer;
   opt.kind = parse_optimizer_kind(train.choice("optimizer", "adam", {"sgd", "adam", "adamw"}));
   opt.learning_rate = train.number("lr", 1e-3, 0.0, kInf);
@@ -368,6 +389,9 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
         rate_training_obstacle(config.layers, config.train.loss.kind, config.homeostasis);
     if (!obstacle.empty())
       throw train.error("method", "\"rate\" cannot train this network: " + obstacle);
+    if (config.train.two_pass) {
+      throw train.error("two_pass", "the two-pass objective needs train.method = \"bptt\"");
+    }
   }
   train.reject_unknown_keys();
 

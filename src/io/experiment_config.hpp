@@ -49,6 +49,8 @@ struct TrainSpec {
   OptimizerSpec optimizer;
   ScheduleSpec schedule;
   TrainMethod method = TrainMethod::bptt;  // train.method: "bptt" | "rate"
+  bool two_pass = false;                   // LTMD's two-pass objective (train/two_pass.hpp)
+  double two_pass_weight = 0.5;            // weight of its symmetric KL term
 };
 
 struct OutputSpec {

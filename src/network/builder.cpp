@@ -6,6 +6,7 @@
 #include "layer/conv2d.hpp"
 #include "layer/dense.hpp"
 #include "layer/dropout.hpp"
+#include "layer/moderate_dropout.hpp"
 #include "layer/pool.hpp"
 #include "layer/readout.hpp"
 #include "layer/recurrent.hpp"
@@ -15,8 +16,9 @@
 namespace homeostat {
 namespace {
 
-constexpr std::string_view kLayerNames[] = {"dense",   "lif",     "recurrent", "conv2d", "maxpool",
-                                            "avgpool", "dropout", "tebn",      "readout"};
+constexpr std::string_view kLayerNames[] = {
+    "dense",   "lif",     "recurrent", "conv2d",  "maxpool",
+    "avgpool", "dropout", "tebn",      "readout", "moderate_dropout"};
 
 }  // namespace
 
@@ -64,6 +66,9 @@ LayerPtr<Real> make_layer(const LayerSpec& spec, const Shape& input_shape, std::
                                                spec.momentum);
     case LayerKind::readout:
       return std::make_unique<ReadoutLayer<Real>>(spec.name, input_shape, spec.readout_decay);
+    case LayerKind::moderate_dropout:
+      return std::make_unique<ModerateDropoutLayer<Real>>(spec.name, input_shape,
+                                                          spec.drop_probability, layer_index);
   }
   throw ConfigError("unhandled layer kind");
 }

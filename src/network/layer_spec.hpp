@@ -10,7 +10,18 @@
 
 namespace homeostat {
 
-enum class LayerKind { dense, lif, recurrent, conv2d, maxpool, avgpool, dropout, tebn, readout };
+enum class LayerKind {
+  dense,
+  lif,
+  recurrent,
+  conv2d,
+  maxpool,
+  avgpool,
+  dropout,
+  tebn,
+  readout,
+  moderate_dropout
+};
 LayerKind parse_layer_kind(std::string_view name);  // ConfigError lists valid kinds
 std::string_view layer_kind_name(LayerKind kind);
 
@@ -28,7 +39,7 @@ struct LayerSpec {
   InitSpec recurrent_init;        // recurrent matrix
   bool zero_diagonal = true;      // recurrent
   NeuronSpec neuron;              // lif, recurrent
-  double drop_probability = 0.0;  // dropout
+  double drop_probability = 0.0;  // dropout; moderate_dropout's drop rate r
   double epsilon = 1e-5;          // tebn
   double momentum = 0.1;          // tebn running statistics
   double readout_decay = 0.95;    // readout

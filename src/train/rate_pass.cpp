@@ -41,6 +41,7 @@ std::string rate_training_obstacle(const std::vector<LayerSpec>& layers, LossKin
     switch (layer.kind) {
       case LayerKind::recurrent:
       case LayerKind::tebn:
+      case LayerKind::moderate_dropout:
         return name + "is of kind '" + std::string(layer_kind_name(layer.kind)) +
                "'; rate-based training covers dense, conv2d, maxpool, avgpool, dropout, lif and "
                "readout layers";
@@ -55,6 +56,12 @@ std::string rate_training_obstacle(const std::vector<LayerSpec>& layers, LossKin
       default:
         break;
     }
+  }
+  if (loss == LossKind::count || loss == LossKind::count_plus) {
+    // The counting losses place their error on individual time steps, which the rate pass
+    // does not have.
+    return "loss '" + std::string(loss_kind_name(loss)) +
+           "' is time-based; use ce_count, mse_count or a readout loss";
   }
   if (loss == LossKind::ce_max_membrane &&
       (layers.empty() || layers.back().kind != LayerKind::readout)) {

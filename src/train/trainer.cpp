@@ -270,12 +270,19 @@ TrainingStep::Outcome TrainingStep::run(const Dataset& data, std::span<const std
   encode_batch(config_, data, indices, CounterRng(config_.seed, RngPurpose::encode, {epoch, batch}),
                features_, scratch_, input_, &augment_rng);
   network_.zero_grad();
-  const Tensor<float>& output =
-      network_.forward(input_, RunContext{true, config_.seed, epoch, batch});
+  // train.two_pass: one forward pass over the batch stacked twice (train/two_pass.hpp).
+  if (config_.train.two_pass) stack_twice(input_, stacked_);
+  const Tensor<float>& output = network_.forward(config_.train.two_pass ? stacked_ : input_,
+                                                 RunContext{true, config_.seed, epoch, batch});
   monitor_.observe(network_);
   const BatchActivity& activity = monitor_.last_batch();
   Outcome outcome;
-  outcome.loss = compute_loss(config_.train.loss, output, labels, grad_output_);
+  outcome.loss = config_.train.two_pass
+                     ? two_pass_
+                           .compute(config_.train.loss, config_.train.two_pass_weight, output,
+                                    labels, grad_output_)
+                           .total
+                     : compute_loss(config_.train.loss, output, labels, grad_output_);
   if (!std::isfinite(outcome.loss.loss)) return outcome;
   // Backward uses the thresholds of this forward pass: a new scale takes effect at the next
   // begin_forward, so updating it here is safe.

@@ -16,6 +16,7 @@
 #include "train/loss.hpp"
 #include "train/optimizer.hpp"
 #include "train/rate_pass.hpp"
+#include "train/two_pass.hpp"
 
 namespace homeostat {
 
@@ -59,6 +60,8 @@ class TrainingStep {
   Tensor<float> input_;
   Tensor<float> grad_output_;
   std::unique_ptr<RatePass<float>> rate_;
+  Tensor<float> stacked_;  // train.two_pass: the batch twice
+  TwoPassObjective<float> two_pass_;
 };
 
 // The samples of `split` ("train" | "test") from the config's data source, the first `limit`

@@ -7,7 +7,8 @@ CASES.json holds {"cases": [case, ...]}; each case describes a network (its laye
 hyper-parameter and every parameter tensor by name), an input [T, B, features...], labels and a
 loss. This script rebuilds each network in PyTorch, in float64, with an explicit loop over time
 and autograd doing the backward pass, and writes {"cases": {name: result}} with the loss, the
-gradient of every parameter by name, and the spike count of every spiking layer.
+gradient of every parameter by name, and the spike count of every spiking layer. A loss with
+"two_pass" runs the input stacked twice along the batch and scores LTMD's two-pass objective.
 
 The neuron model is written from the equations in the header comment of src/neuron/lif.hpp and
 the surrogate shapes from src/neuron/surrogate.hpp; nothing of homeostat is imported or called.
@@ -275,7 +276,25 @@ def pool2d_layer(layer, x, params, stats):
     return y.reshape(steps, batch, *y.shape[1:])
 
 
+def moderate_dropout_layer(layer, x, params, stats):
+    """LTMD's moderate dropout (papers.md 5b) with the C++ side's Bernoulli draws: keep[e] tells
+    which of the B * F elements the uniforms kept; q is recomputed here from the rates of x and
+    treated as a constant (detached), as homeostat does."""
+    steps, batch = x.shape[0], x.shape[1]
+    flat = x.reshape(steps, batch, -1)
+    r = float(layer["drop_rate"])
+    d = flat.detach().mean(dim=0)
+    span = d.max() - d.min()
+    p = (d - d.min()) / span if span > 0 else torch.zeros_like(d)
+    q = torch.clamp(1.0 - (1.0 - p) * r / (1.0 - p.mean()), 0.0, 1.0)
+    keep = torch.tensor(layer["keep"], dtype=DTYPE).reshape(d.shape)
+    mask = keep / torch.where(q > 0, q, torch.ones_like(q))
+    stats[layer["name"] + ".kept"] = int(keep.sum().item())
+    return (flat * mask.unsqueeze(0)).reshape(x.shape)
+
+
 LAYERS = {
+    "moderate_dropout": moderate_dropout_layer,
     "dense": dense_layer,
     "lif": lif_layer,
     "recurrent": recurrent_layer,
@@ -308,9 +327,37 @@ def compute_loss(spec, output, labels):
     raise ValueError("unknown loss %r" % kind)
 
 
+def symmetric_kl(z1, z2):
+    """LTMD's kl_div_p12 (trialnew.py): each KL averaged over the B * C elements."""
+    kl_12 = F.kl_div(F.log_softmax(z1, dim=-1), F.softmax(z2, dim=-1), reduction="none").mean()
+    kl_21 = F.kl_div(F.log_softmax(z2, dim=-1), F.softmax(z1, dim=-1), reduction="none").mean()
+    return (kl_12 + kl_21) / 2.0
+
+
+def loss_logits(spec, output):
+    kind = spec["kind"]
+    if kind == "ce_mean_membrane":
+        return output.mean(dim=0)
+    if kind == "ce_max_membrane":
+        return output.max(dim=0).values
+    return output.sum(dim=0)
+
+
+def two_pass_loss(spec, output, labels):
+    """LTMD's objective on the output of the stacked batch [T, 2B, C]:
+    0.5 (L(y1) + L(y2)) + w * symmetric KL of the two passes' logits."""
+    batch = labels.shape[0]
+    y1, y2 = output[:, :batch], output[:, batch:]
+    task = 0.5 * (compute_loss(spec, y1, labels) + compute_loss(spec, y2, labels))
+    weight = float(spec["two_pass_weight"])
+    return task + weight * symmetric_kl(loss_logits(spec, y1), loss_logits(spec, y2))
+
+
 def run_case(case):
     params = ParameterStore(case["parameters"])
     x = torch.tensor(case["input"]["values"], dtype=DTYPE).reshape(case["input"]["shape"])
+    if case["loss"].get("two_pass", False):  # both passes in one: the batch stacked twice
+        x = torch.cat((x, x), dim=1)
     labels = torch.tensor(case["labels"], dtype=torch.long)
     stats = {}
     for layer in case["layers"]:
@@ -319,7 +366,10 @@ def run_case(case):
         x = LAYERS[layer["kind"]](layer, x, params, stats)
     params.check_all_used()
     output = x.reshape(x.shape[0], x.shape[1], -1)
-    loss = compute_loss(case["loss"], output, labels)
+    if case["loss"].get("two_pass", False):
+        loss = two_pass_loss(case["loss"], output, labels)
+    else:
+        loss = compute_loss(case["loss"], output, labels)
     loss.backward()
     gradients = {}
     for name, tensor in params.tensors.items():
