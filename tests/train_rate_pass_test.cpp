@@ -381,7 +381,7 @@ TEST(RatePass, W1LearnsFashionMnistSubsetWithRateTraining) {
   const TrainResult result = train(config, options);
   std::filesystem::remove_all(runs);
   std::printf("w1 rate T=8: test accuracy %.4f\n", result.test_accuracy);
-  EXPECT_GT(result.test_accuracy, 0.60);  // measured 0.724 (seeds 2, 3: 0.744, 0.757), ~20 s
+  EXPECT_GT(result.test_accuracy, 0.60);  // measured 0.691 (seeds 2, 3: 0.754, 0.695), 6-20 s
 }
 
 }  // namespace
