@@ -361,6 +361,21 @@ TEST(RatePass, ConfigErrorsNameTheKeyAndLine) {
     EXPECT_NE(message.find("line 5"), std::string::npos) << message;
     EXPECT_NE(message.find("recurrent"), std::string::npos) << message;
   }
+  // Seed 001's time-based pieces need the time steps that the rate pass does not keep.
+  const auto rejected = [&](const std::string& text, const std::string& expected) {
+    try {
+      parse_experiment(parse_config_string(text, "other.toml"));
+      ADD_FAILURE() << "no error for:\n" << text;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+  };
+  rejected(base + "[train]\nmethod = \"rate\"\nloss = \"count_plus\"\n", "time-based");
+  rejected(base + "[train]\nmethod = \"rate\"\ntwo_pass = true\n", "train.two_pass");
+  rejected("[[network.layers]]\nkind = \"dense\"\nunits = 10\n[[network.layers]]\nkind = "
+           "\"moderate_dropout\"\n[[network.layers]]\nkind = \"lif\"\n[train]\nmethod = "
+           "\"rate\"\n",
+           "moderate_dropout");
   // The default stays BPTT.
   EXPECT_EQ(parse_experiment(parse_config_string(base, "ok.toml")).train.method, TrainMethod::bptt);
 }
