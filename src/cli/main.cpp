@@ -11,6 +11,7 @@
 #include "cli/advise.hpp"
 #include "cli/bench.hpp"
 #include "cli/reproduce.hpp"
+#include "cli/simulate.hpp"
 #include "common/error.hpp"
 #include "data/dataset.hpp"
 #include "io/experiment_config.hpp"
@@ -123,6 +124,14 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--stop-after-batches", stop_after,
                         "stop after N batches as if killed (to test --resume)");
 
+  CLI::App* simulate_cmd =
+      app.add_subcommand("simulate", "local learning (STDP) with the clock-driven simulator");
+  simulate_cmd->add_option("config", config_path, "simulation config (TOML)")->required();
+  simulate_cmd->add_option("--set", overrides,
+                           "override a config key: --set data.train_images=100");
+  simulate_cmd->add_option("--threads", threads, "threads (default: config 'threads', else all)");
+  simulate_cmd->add_flag("--no-progress", no_progress, "no progress line");
+
   std::string checkpoint;
   std::string data_argument;
   std::size_t limit = 0;
@@ -179,6 +188,7 @@ int main(int argc, char** argv) {
   try {
     if (*train_cmd)
       return run_train(config_path, overrides, resume, threads, no_progress, stop_after);
+    if (*simulate_cmd) return run_simulate(config_path, overrides, threads, no_progress);
     if (*eval_cmd) return run_eval(checkpoint, data_argument, limit, threads);
     if (*bench_cmd) return run_bench(bench);
     if (*advise_cmd) return run_advise(config_path, overrides, apply_path);

@@ -36,6 +36,7 @@ Population::Population(std::string name, std::size_t size, bool input, const Lif
     theta.assign(size_, 0.0f);
     adapt.assign(size_, 0.0f);
     refractory.assign(size_, 0);
+    candidates_.reserve(size_);
   }
 }
 
@@ -142,13 +143,27 @@ std::size_t Population::step(std::uint64_t step, double dt, bool adapt_threshold
       --refractory[i];
       continue;
     }
-    if (vv[i] > threshold + th[i]) {
-      spikes[count++] = static_cast<std::uint32_t>(i);
-      vv[i] = reset;
-      th[i] += theta_plus;
-      av[i] += adapt_delta;
-      refractory[i] = refractory_steps;
-    }
+    if (vv[i] > threshold + th[i]) spikes[count++] = static_cast<std::uint32_t>(i);
+  }
+  if (p.k_wta > 0 && count > p.k_wta) {
+    // Keep the k most depolarized (ties: lower index), in index order.
+    candidates_.resize(count);
+    for (std::size_t s = 0; s < count; ++s)
+      candidates_[s] = {-(vv[spikes[s]] - threshold - th[spikes[s]]), spikes[s]};
+    std::nth_element(candidates_.begin(),
+                     candidates_.begin() + static_cast<std::ptrdiff_t>(p.k_wta - 1),
+                     candidates_.end());
+    std::sort(candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(p.k_wta),
+              [](const auto& a, const auto& b) { return a.second < b.second; });
+    count = p.k_wta;
+    for (std::size_t s = 0; s < count; ++s) spikes[s] = candidates_[s].second;
+  }
+  for (std::size_t s = 0; s < count; ++s) {
+    const std::uint32_t i = spikes[s];
+    vv[i] = reset;
+    th[i] += theta_plus;
+    av[i] += adapt_delta;
+    refractory[i] = refractory_steps;
   }
   return count;
 }

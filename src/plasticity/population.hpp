@@ -19,6 +19,7 @@
 #include <limits>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace homeostat {
@@ -37,11 +38,12 @@ struct LifParams {
   double tau_inh = 2.0;  // ms
   double e_exc = 0.0;    // mV (conductance synapses)
   double e_inh = -100.0;
-  double noise_mv = 0.0;                                    // stationary sd of the membrane noise
-  double theta_plus = 0.0;                                  // mV per spike
-  double tau_theta = 1e7;                                   // ms
-  double adapt_delta = 0.0;                                 // mV per spike
-  double tau_adapt = 100.0;                                 // ms
+  double noise_mv = 0.0;     // stationary sd of the membrane noise
+  double theta_plus = 0.0;   // mV per spike
+  double tau_theta = 1e7;    // ms
+  double adapt_delta = 0.0;  // mV per spike
+  double tau_adapt = 100.0;  // ms
+  std::size_t k_wta = 0;     // > 0: at most k spikes per step, the k most depolarized (k-WTA)
   double v_min = -std::numeric_limits<double>::infinity();  // clamp of v
   double v_max = std::numeric_limits<double>::infinity();
 };
@@ -88,7 +90,8 @@ class Population {
   std::size_t size_;
   bool input_;
   LifParams params_;
-  double rate_dt_ = 0.0;  // dt of the rates' probabilities
+  double rate_dt_ = 0.0;                                     // dt of the rates' probabilities
+  std::vector<std::pair<float, std::uint32_t>> candidates_;  // k-WTA scratch
 };
 
 // exp(x) for x <= 0 in float, branch-free and vectorizable (relative error < 2e-7).
