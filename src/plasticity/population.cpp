@@ -29,6 +29,7 @@ Population::Population(std::string name, std::size_t size, bool input, const Lif
   if (input_) {
     rates_hz.assign(size_, 0.0f);
     next_spike.assign(size_, kNever);
+    buckets_.resize(kBuckets);
   } else {
     v.assign(size_, static_cast<float>(params_.v_init));
     ge.assign(size_, 0.0f);
@@ -37,6 +38,7 @@ Population::Population(std::string name, std::size_t size, bool input, const Lif
     adapt.assign(size_, 0.0f);
     refractory.assign(size_, 0);
     candidates_.reserve(size_);
+    fired_.assign(size_, 0);
   }
 }
 
@@ -69,11 +71,18 @@ void Population::set_rates(std::span<const float> rates, std::uint64_t step, dou
     const std::uint64_t gap = geometric_gap(p, rng.uniform(step * size_ + i));
     next_spike[i] = gap == kNever ? kNever : step + gap;
   }
+  for (auto& bucket : buckets_) bucket.clear();
+  for (std::size_t i = 0; i < size_; ++i) schedule(static_cast<std::uint32_t>(i));
 }
 
 void Population::silence() {
   std::fill(rates_hz.begin(), rates_hz.end(), 0.0f);
   std::fill(next_spike.begin(), next_spike.end(), kNever);
+  for (auto& bucket : buckets_) bucket.clear();
+}
+
+void Population::schedule(std::uint32_t i) {
+  if (next_spike[i] != kNever) buckets_[next_spike[i] % kBuckets].push_back(i);
 }
 
 std::size_t Population::step(std::uint64_t step, double dt, bool adapt_threshold,
@@ -82,12 +91,24 @@ std::size_t Population::step(std::uint64_t step, double dt, bool adapt_threshold
   std::size_t count = 0;
   if (input_) {
     const CounterRng rng(seed, RngPurpose::encode, {population_index, 1});
-    for (std::size_t i = 0; i < size_; ++i) {
-      if (next_spike[i] != step) continue;
-      spikes[count++] = static_cast<std::uint32_t>(i);
+    std::vector<std::uint32_t>& bucket = buckets_[step % kBuckets];
+    due_.swap(bucket);
+    bucket.clear();
+    for (const std::uint32_t i : due_) {
+      if (next_spike[i] == step) {
+        spikes[count++] = i;
+      } else {
+        schedule(i);  // a gap longer than the calendar: not yet
+      }
+    }
+    due_.clear();
+    std::sort(spikes, spikes + count);
+    for (std::size_t s = 0; s < count; ++s) {
+      const std::uint32_t i = spikes[s];
       const double p = static_cast<double>(rates_hz[i]) * rate_dt_ * 1e-3;
       const std::uint64_t gap = geometric_gap(p, rng.uniform(step * size_ + i));
       next_spike[i] = gap == kNever ? kNever : step + 1 + gap;
+      schedule(i);
     }
     return count;
   }
@@ -138,12 +159,24 @@ std::size_t Population::step(std::uint64_t step, double dt, bool adapt_threshold
   if (decay_theta != 1.0f) {
     for (std::size_t i = 0; i < size_; ++i) th[i] *= decay_theta;
   }
-  for (std::size_t i = 0; i < size_; ++i) {
-    if (refractory[i] > 0) {
-      --refractory[i];
-      continue;
+  std::uint32_t* __restrict refv = refractory.data();
+  std::uint8_t* __restrict fired = fired_.data();
+  const float* __restrict vr = v.data();
+  const float* __restrict thr = theta.data();
+  const std::size_t n = size_;
+  std::uint32_t any = 0;
+  for (std::size_t i = 0; i < n; ++i) {  // vectorized; most steps have no spike
+    const std::uint32_t r = refv[i];
+    const std::uint32_t f = (r == 0) & (vr[i] > threshold + thr[i]);
+    fired[i] = static_cast<std::uint8_t>(f);
+    any |= f;
+    refv[i] = r - (r > 0);
+  }
+  if (any) {
+    for (std::size_t i = 0; i < size_; ++i) {  // branch-free compaction
+      spikes[count] = static_cast<std::uint32_t>(i);
+      count += fired[i];
     }
-    if (vv[i] > threshold + th[i]) spikes[count++] = static_cast<std::uint32_t>(i);
   }
   if (p.k_wta > 0 && count > p.k_wta) {
     // Keep the k most depolarized (ties: lower index), in index order.

@@ -92,6 +92,12 @@ class Population {
   LifParams params_;
   double rate_dt_ = 0.0;                                     // dt of the rates' probabilities
   std::vector<std::pair<float, std::uint32_t>> candidates_;  // k-WTA scratch
+  std::vector<std::uint8_t> fired_;                          // threshold scratch
+  // Poisson: a calendar of the next spikes, bucket = step % kBuckets.
+  static constexpr std::size_t kBuckets = 1024;
+  void schedule(std::uint32_t i);
+  std::vector<std::vector<std::uint32_t>> buckets_;
+  std::vector<std::uint32_t> due_;
 };
 
 // exp(x) for x <= 0 in float, branch-free and vectorizable (relative error < 2e-7).
