@@ -6,6 +6,7 @@
 #include "data/dataset.hpp"
 #include "io/simulation_config.hpp"
 #include "plasticity/diehl_cook.hpp"
+#include "plasticity/recurrent_network.hpp"
 #include "tensor/blas.hpp"
 
 namespace homeostat {
@@ -28,7 +29,9 @@ int run_simulate(const std::string& config_path, const std::vector<std::string>&
   std::fflush(stdout);
   SimulationOptions options;
   options.progress = !no_progress;
-  const SimulationResult r = run_diehl_cook(config, train, test, options);
+  const SimulationResult r = config.protocol == SimulationProtocol::diehl_cook
+                                 ? run_diehl_cook(config, train, test, options)
+                                 : run_recurrent(config, train, test, options);
   std::printf("run directory: %s\n", r.run_directory.c_str());
   std::printf(
       "training: %zu images (%zu presentations) in %.1f s: %.1f images/s; running "
@@ -37,7 +40,16 @@ int run_simulate(const std::string& config_path, const std::vector<std::string>&
       100.0 * r.running_train_accuracy);
   std::printf("neurons per class:");
   for (const std::size_t n : r.neurons_per_class) std::printf(" %zu", n);
-  std::printf("\ntest accuracy: %.2f%%\n", 100.0 * r.test_accuracy);
+  std::printf("\n");
+  if (!r.weight_sum_trajectory.empty()) {
+    std::printf(
+        "weight sum (plastic): %.1f -> %.1f (x%.2f); %zu sleep steps; %.3f of weights at "
+        "their bounds; readout train accuracy %.2f%%\n",
+        r.weight_sum_trajectory.front(), r.weight_sum_trajectory.back(),
+        r.weight_sum_trajectory.back() / r.weight_sum_trajectory.front(), r.sleep_steps,
+        r.fraction_at_bounds, 100.0 * r.running_train_accuracy);
+  }
+  std::printf("test accuracy: %.2f%%\n", 100.0 * r.test_accuracy);
   return 0;
 }
 

@@ -38,16 +38,20 @@ LifParams read_lif(const ConfigSection& s, LifParams p) {
 }
 
 StdpParams read_stdp(const ConfigSection& s, StdpParams p) {
-  const std::string rule = s.choice("rule", "pair", {"none", "pair", "triplet", "target"});
+  const std::string rule = s.choice("rule", p.kind == StdpKind::target ? "target" : "pair",
+                                    {"none", "pair", "triplet", "target"});
   p.kind = rule == "none"      ? StdpKind::none
            : rule == "pair"    ? StdpKind::pair
            : rule == "triplet" ? StdpKind::triplet
                                : StdpKind::target;
-  p.pairing = s.choice("pairing", "all_to_all", {"all_to_all", "nearest"}) == "nearest"
+  p.pairing = s.choice("pairing", p.pairing == TracePairing::nearest ? "nearest" : "all_to_all",
+                       {"all_to_all", "nearest"}) == "nearest"
                   ? TracePairing::nearest
                   : TracePairing::all_to_all;
   const std::string dependence =
-      s.choice("dependence", "additive", {"additive", "multiplicative", "mixed"});
+      s.choice("dependence",
+               p.soft_potentiation ? (p.soft_depression ? "multiplicative" : "mixed") : "additive",
+               {"additive", "multiplicative", "mixed"});
   p.soft_potentiation = dependence != "additive";
   p.soft_depression = dependence == "multiplicative";
   p.tau_plus = s.number("tau_plus", p.tau_plus, 1e-6, kInf);
@@ -55,6 +59,7 @@ StdpParams read_stdp(const ConfigSection& s, StdpParams p) {
   p.tau_x = s.number("tau_x", p.tau_x, 1e-6, kInf);
   p.tau_y = s.number("tau_y", p.tau_y, 1e-6, kInf);
   p.a_plus = s.number("a_plus", p.a_plus);
+  p.tau_target = s.number("tau_target", p.tau_target, 0.0, kInf);
   p.a_minus = s.number("a_minus", p.a_minus);
   p.a3_plus = s.number("a3_plus", p.a3_plus);
   p.a3_minus = s.number("a3_minus", p.a3_minus);
@@ -90,9 +95,10 @@ SimulationConfig parse_simulation(ConfigDocument document) {
                    ? SimulationProtocol::recurrent
                    : SimulationProtocol::diehl_cook;
   const bool recurrent = c.protocol == SimulationProtocol::recurrent;
-  c.dt = sim.number("dt", c.dt, 1e-4, 100.0);
-  c.presentation_ms = sim.number("presentation_ms", c.presentation_ms, c.dt, kInf);
-  c.rest_ms = sim.number("rest_ms", c.rest_ms, 0.0, kInf);
+  c.dt = sim.number("dt", recurrent ? 1.0 : c.dt, 1e-4, 100.0);
+  c.presentation_ms =
+      sim.number("presentation_ms", recurrent ? 100.0 : c.presentation_ms, c.dt, kInf);
+  c.rest_ms = sim.number("rest_ms", recurrent ? 0.0 : c.rest_ms, 0.0, kInf);
   c.fast_rest = sim.boolean("fast_rest", c.fast_rest);
   c.min_spikes = static_cast<std::size_t>(sim.integer("min_spikes", 5, 0));
   c.max_retries = static_cast<std::size_t>(sim.integer("max_retries", 8, 0, 1000));
@@ -100,19 +106,22 @@ SimulationConfig parse_simulation(ConfigDocument document) {
 
   const ConfigSection data = root.table("data");
   c.data_directory = data.string("directory", kDefaultFashionMnistDir);
-  c.train_images = static_cast<std::size_t>(data.integer("train_images", 60000, 1));
-  c.label_images = static_cast<std::size_t>(data.integer("label_images", 10000, 1));
-  c.test_images = static_cast<std::size_t>(data.integer("test_images", 10000, 1));
+  c.train_images =
+      static_cast<std::size_t>(data.integer("train_images", recurrent ? 3000 : 60000, 1));
+  c.label_images =
+      static_cast<std::size_t>(data.integer("label_images", recurrent ? 2000 : 10000, 1));
+  c.test_images =
+      static_cast<std::size_t>(data.integer("test_images", recurrent ? 1000 : 10000, 1));
   c.epochs = static_cast<std::size_t>(data.integer("epochs", 1, 1, 1000));
   c.shuffle = data.boolean("shuffle", false);
   c.downsample = static_cast<std::size_t>(data.integer("downsample", recurrent ? 2 : 1, 1, 28));
   data.reject_unknown_keys();
 
   const ConfigSection input = root.table("input");
-  c.max_rate_hz = input.number("max_rate_hz", c.max_rate_hz, 0.0, 1e5);
+  c.max_rate_hz = input.number("max_rate_hz", recurrent ? 50.0 : c.max_rate_hz, 0.0, 1e5);
   c.intensity_step_hz = input.number("intensity_step_hz", c.intensity_step_hz, 0.0, 1e5);
   c.input.name = "input";
-  c.input.init_high = 0.3;
+  c.input.init_high = recurrent ? 2.0 : 0.3;
   c.input.normalize_total = recurrent ? 0.0 : 78.0;
   read_projection(input, c.input);
   input.reject_unknown_keys();
@@ -123,15 +132,42 @@ SimulationConfig parse_simulation(ConfigDocument document) {
   stdp.soft_potentiation = true;
   stdp.a_plus = 0.01;
   stdp.a_minus = 1e-4;
+  if (recurrent) {  // seed 002's older kernel: no soft bound, clipped to [0.01, 25]
+    stdp.kind = StdpKind::target;
+    stdp.pairing = TracePairing::all_to_all;
+    stdp.tau_plus = 25.0;
+    stdp.tau_target = 1000.0;
+    stdp.a_plus = 8e-4;
+    stdp.mu_plus = 0.0;
+    stdp.w_min = 0.01;
+    stdp.w_max = 25.0;
+  }
   const ConfigSection stdp_section = root.table("stdp");
   c.input.stdp = read_stdp(stdp_section, stdp);
   stdp_section.reject_unknown_keys();
 
   LifParams exc;  // W4 excitatory
   exc.v_init = -105.0;
-  const ConfigSection e = root.table("excitatory");
-  c.excitatory_count = static_cast<std::size_t>(e.integer("count", 400, 1, 1 << 20));
   exc.theta_plus = 0.05;
+  LifParams seed002;  // seed 002's LIF (membrane.LIF, older kernel)
+  seed002.synapses = SynapseModel::current;
+  seed002.v_rest = -70.0;
+  seed002.v_reset = -80.0;
+  seed002.v_th = -55.0;
+  seed002.v_init = -70.0;
+  seed002.tau_m = 30.0;
+  seed002.refractory_ms = 2.0;
+  seed002.tau_exc = 5.0;
+  seed002.tau_inh = 5.0;
+  seed002.noise_mv = 1.0;
+  seed002.adapt_delta = 1.0;
+  seed002.tau_adapt = 100.0;
+  seed002.v_min = -100.0;
+  seed002.v_max = 40.0;
+  if (recurrent) exc = seed002;
+  const ConfigSection e = root.table("excitatory");
+  c.excitatory_count =
+      static_cast<std::size_t>(e.integer("count", recurrent ? 200 : 400, 1, 1 << 20));
   c.excitatory = read_lif(e, exc);
   e.reject_unknown_keys();
 
@@ -142,8 +178,13 @@ SimulationConfig parse_simulation(ConfigDocument document) {
   inh.v_init = -100.0;
   inh.tau_m = 10.0;
   inh.refractory_ms = 2.0;
+  if (recurrent) {
+    inh = seed002;
+    inh.adapt_delta = 0.0;
+  }
   const ConfigSection i = root.table("inhibitory");
-  c.inhibitory_count = static_cast<std::size_t>(i.integer("count", 400, 1, 1 << 20));
+  c.inhibitory_count =
+      static_cast<std::size_t>(i.integer("count", recurrent ? 50 : 400, 1, 1 << 20));
   c.inhibitory = read_lif(i, inh);
   i.reject_unknown_keys();
 
@@ -160,6 +201,37 @@ SimulationConfig parse_simulation(ConfigDocument document) {
                   "must equal excitatory.count (one-to-one E -> I) for competition "
                   "kind 'inhibitory'");
   }
+
+  const ConfigSection rec = root.table("recurrent");
+  c.recurrent_ee.name = "excitatory_to_excitatory";
+  c.recurrent_ee.init_low = rec.number("ee_weight_low", 0.0);
+  c.recurrent_ee.init_high = rec.number("ee_weight_high", 0.5);
+  if (c.recurrent_ee.init_high < c.recurrent_ee.init_low)
+    throw rec.error("ee_weight_high", "must not be below ee_weight_low");
+  c.recurrent_ei.name = "excitatory_to_inhibitory";
+  c.recurrent_ei.init_low = c.recurrent_ei.init_high = rec.number("ei_weight", 1.0, 0.0, kInf);
+  c.recurrent_ie.name = "inhibitory_to_excitatory";
+  c.recurrent_ie.init_low = c.recurrent_ie.init_high = rec.number("ie_weight", 2.0, 0.0, kInf);
+  const auto delay = static_cast<std::size_t>(rec.integer("delay", 1, 1, 1000));
+  c.recurrent_ee.delay = c.recurrent_ei.delay = c.recurrent_ie.delay = delay;
+  c.readout_lambda = rec.number("readout_lambda", c.readout_lambda, 0.0, kInf);
+  rec.reject_unknown_keys();
+
+  const ConfigSection sl = root.table("sleep");
+  c.sleep_enabled = sl.boolean("enabled", false);
+  c.sleep.trigger = sl.choice("trigger", "schedule", {"schedule", "weight_sum"}) == "weight_sum"
+                        ? SleepTrigger::weight_sum
+                        : SleepTrigger::schedule;
+  c.sleep.ratio = sl.number("ratio", 0.1, 0.0, 100.0);
+  c.sleep.interval = static_cast<std::size_t>(sl.integer("interval", 100, 1));
+  c.sleep.lambda = sl.number("lambda", 0.99997, 0.0, 1.0);
+  c.sleep.target = sl.number("target", 0.0, 0.0, kInf);
+  c.sleep.max_factor = sl.number("max_factor", 1.5, 1.0, kInf);
+  c.sleep.baseline_factor = sl.number("baseline_factor", 1.05, 0.0, kInf);
+  c.sleep.max_steps = static_cast<std::size_t>(sl.integer("max_steps", 100000, 1));
+  c.sleep_noise_mv = sl.number("noise_mv", 5.0, 0.0, kInf);
+  sl.reject_unknown_keys();
+  if (!c.sleep_enabled) c.sleep.ratio = 0.0, c.sleep.trigger = SleepTrigger::schedule;
 
   const ConfigSection output = root.table("output");
   c.output_directory = output.string("directory", "runs");

@@ -67,7 +67,8 @@ struct SimulationConfig {
   ProjectionSpec recurrent_ie;  // I -> E
   bool sleep_enabled = false;   // [sleep]
   SleepParams sleep;
-  double sleep_noise_mv = 0.0;  // membrane noise during sleep (spontaneous activity)
+  double sleep_noise_mv = 0.0;    // membrane noise during sleep (spontaneous activity)
+  double readout_lambda = 100.0;  // ridge penalty of the linear readout
 
   // [output]
   std::filesystem::path output_directory = "runs";

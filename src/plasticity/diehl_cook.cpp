@@ -130,6 +130,7 @@ SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& t
   std::size_t window_spikes = 0;
   std::size_t window_presentations = 0;
   std::size_t window_images = 0;
+  std::vector<std::uint8_t> window_active(n_exc, 0);
   net.set_learning(true);
   const auto start = std::chrono::steady_clock::now();
   auto window_start = start;
@@ -151,7 +152,10 @@ SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& t
       }
       running.decay(0.9995);
       running.observe(counts, label);
-      for (const std::uint32_t c : counts) window_spikes += c;
+      for (std::size_t j = 0; j < n_exc; ++j) {
+        window_spikes += counts[j];
+        window_active[j] |= counts[j] > 0;
+      }
       ++done;
       ++window_images;
       if (done % 250 == 0) running.assign();
@@ -193,6 +197,12 @@ SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& t
                                    static_cast<double>(window_presentations) * presentation_s);
           record["retries"] = window_presentations - window_images;
           record["mean_theta_mv"] = theta / static_cast<double>(n_exc);
+          std::size_t active = 0;
+          for (std::uint8_t& flag : window_active) {
+            active += flag;
+            flag = 0;
+          }
+          record["dead"] = 1.0 - static_cast<double>(active) / static_cast<double>(n_exc);
           record["input_weight_sum"] =
               net.simulator().projection(net.input_projection()).weight_sum();
           if (metrics.is_open()) metrics << record.dump() << '\n' << std::flush;
@@ -242,6 +252,7 @@ SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& t
     record["test_images"] = test_n;
     record["test_accuracy"] = result.test_accuracy;
     record["neurons_per_class"] = result.neurons_per_class;
+    record["label_silent_neurons"] = labels.silent_neurons();
     metrics << record.dump() << '\n';
   }
   return result;

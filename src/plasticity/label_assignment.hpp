@@ -68,6 +68,16 @@ class LabelAssignment {
     return best;
   }
   [[nodiscard]] const std::vector<std::size_t>& neurons_per_class() const { return per_class_; }
+  // Neurons that never responded to a labelled image.
+  [[nodiscard]] std::size_t silent_neurons() const {
+    std::size_t silent = 0;
+    for (std::size_t j = 0; j < neurons_; ++j) {
+      double total = 0.0;
+      for (std::size_t c = 0; c < classes_; ++c) total += sums_[c * neurons_ + j];
+      silent += total == 0.0;
+    }
+    return silent;
+  }
   [[nodiscard]] const std::vector<std::size_t>& neuron_class() const { return neuron_class_; }
 
  private:

@@ -59,6 +59,7 @@ class Population {
   [[nodiscard]] std::size_t size() const { return size_; }
   [[nodiscard]] bool is_input() const { return input_; }
   [[nodiscard]] const LifParams& params() const { return params_; }
+  void set_noise(double noise_mv) { params_.noise_mv = noise_mv; }  // e.g. for sleep
 
   // Poisson: sets the rates (Hz) from step `step` on (dt in ms).
   void set_rates(std::span<const float> rates_hz, std::uint64_t step, double dt, std::uint64_t seed,

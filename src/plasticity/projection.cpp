@@ -56,7 +56,20 @@ void Projection::decay_traces(double steps, double dt) {
 }
 
 void Projection::relax(std::size_t steps, double dt) {
-  if (traces_needed_ && steps > 0) decay_traces(static_cast<double>(steps), dt);
+  if (!traces_needed_ || steps == 0) return;
+  // The running target follows the decaying mean trace: exact for x_tar' = (m - x_tar) / tau_t
+  // with m = m0 e^{-t / tau_plus}.
+  if (spec_.stdp.kind == StdpKind::target && spec_.stdp.tau_target > 0.0) {
+    const double m0 = population_mean_trace();
+    const double t = static_cast<double>(steps) * dt;
+    const double a = 1.0 / spec_.stdp.tau_target;
+    const double b = 1.0 / spec_.stdp.tau_plus;
+    const double particular = std::fabs(a - b) > 1e-12
+                                  ? m0 * a / (a - b) * (std::exp(-b * t) - std::exp(-a * t))
+                                  : m0 * a * t * std::exp(-a * t);
+    x_target_ = x_target_ * std::exp(-a * t) + particular;
+  }
+  decay_traces(static_cast<double>(steps), dt);
 }
 
 void Projection::deliver_dense(std::span<const std::uint32_t> arriving, float* post_input,
@@ -97,11 +110,7 @@ void Projection::deliver_dense(std::span<const std::uint32_t> arriving, float* p
 void Projection::potentiate(std::span<const std::uint32_t> post_spikes) {
   const StdpParams& p = spec_.stdp;
   const std::size_t n = post_size_;
-  double x_target = 0.0;
-  if (p.kind == StdpKind::target) {
-    for (const float x : x1) x_target += x;
-    x_target /= static_cast<double>(std::max<std::size_t>(pre_size_, 1));
-  }
+  const double x_target = p.tau_target > 0.0 ? x_target_ : population_mean_trace();
   const bool simple = p.kind == StdpKind::pair && p.soft_potentiation && p.mu_plus == 1.0;
   const auto a_plus = static_cast<float>(p.a_plus);
   const auto w_min = static_cast<float>(p.w_min);
@@ -125,6 +134,12 @@ void Projection::potentiate(std::span<const std::uint32_t> post_spikes) {
   }
 }
 
+double Projection::population_mean_trace() const {
+  double sum = 0.0;
+  for (const float x : x1) sum += x;
+  return sum / static_cast<double>(std::max<std::size_t>(pre_size_, 1));
+}
+
 void Projection::step(std::span<const std::uint32_t> arriving,
                       std::span<const std::uint32_t> post_spikes, float* post_input, bool plastic,
                       double dt) {
@@ -140,6 +155,10 @@ void Projection::step(std::span<const std::uint32_t> arriving,
   for (const std::uint32_t i : arriving) {
     x1[i] = static_cast<float>(trace_jump(x1[i], pairing));
     if (triplet) x2[i] = static_cast<float>(trace_jump(x2[i], pairing));
+  }
+  if (spec_.stdp.kind == StdpKind::target && spec_.stdp.tau_target > 0.0) {
+    const double alpha = 1.0 - std::exp(-dt / spec_.stdp.tau_target);
+    x_target_ += alpha * (population_mean_trace() - x_target_);
   }
   if (plastic && !post_spikes.empty()) potentiate(post_spikes);
   for (const std::uint32_t j : post_spikes) {

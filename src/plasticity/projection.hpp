@@ -56,6 +56,9 @@ class Projection {
   // Scales each postsynaptic neuron's incoming weights to sum to spec.normalize_total.
   void normalize();
   [[nodiscard]] double weight_sum() const;  // sum |w|
+  // Seed 002's x_tar: the running population-mean pre trace (tau_target > 0).
+  [[nodiscard]] double x_target() const { return x_target_; }
+  [[nodiscard]] double population_mean_trace() const;
 
   // Traces (read by tests).
   std::vector<float> x1, x2, y1, y2;
@@ -70,6 +73,7 @@ class Projection {
   std::size_t pre_size_;
   std::size_t post_size_;
   bool traces_needed_;
+  double x_target_ = 0.0;
   std::vector<double> column_sums_;  // scratch of normalize()
   std::vector<float> column_factors_;
 };

@@ -7,7 +7,8 @@
 //   triplet  pre : dw = -y1 (A2- + A3- x2') f-(w)     post: dw = x1 (A2+ + A3+ y2') f+(w)
 //            (x2', y2': the own second trace just before this spike)
 //   target   post: dw = eta (x1 - x_tar) max(w_max - w, 0)^mu   (seed 002; x_tar = mean of x1
-//            over the presynaptic population), no pre side
+//            over the presynaptic population, instantaneous when tau_target = 0, else its
+//            running average with time constant tau_target: a moving set point), no pre side
 // with f+(w) = 1 (hard bound) or (w_max - w)^mu_plus (soft), f-(w) = 1 or (w - w_min)^mu_minus,
 // and w clipped to [w_min, w_max] after every change. Within one step the pre side runs first,
 // with the post traces from before the step's post spikes; the post side sees the pre traces
@@ -35,6 +36,7 @@ struct StdpParams {
   double a_minus = 0.0001;         // pair / triplet A2- (a magnitude: depression is -A-)
   double a3_plus = 0.0;            // triplet
   double a3_minus = 0.0;           // triplet
+  double tau_target = 0.0;         // ms, seed 002's running x_tar (0: instantaneous mean)
   double mu_plus = 1.0;            // soft-bound exponent of potentiation (seed 002: mu)
   double mu_minus = 1.0;
   double w_min = 0.0;
