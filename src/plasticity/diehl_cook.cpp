@@ -253,6 +253,7 @@ SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& t
     record["test_accuracy"] = result.test_accuracy;
     record["neurons_per_class"] = result.neurons_per_class;
     record["label_silent_neurons"] = labels.silent_neurons();
+    record["label_silent_neurons"] = labels.silent_neurons();
     metrics << record.dump() << '\n';
   }
   return result;

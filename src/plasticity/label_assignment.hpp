@@ -1,7 +1,9 @@
 // Label assignment for unsupervised competitive networks (Diehl & Cook 2015): each neuron takes
 // the class of its highest mean response over labelled images; an image is classified as the
 // class whose assigned neurons have the highest mean spike count (a class without neurons scores
-// 0; ties go to the lower class).
+// 0; ties go to the lower class). A neuron that never responded to a labelled image gets no class
+// (Brian2's reference gives it class 0, where it dilutes class 0's mean: with W4's adaptive
+// thresholds half of the neurons can be silent once plasticity and theta decay stop).
 #pragma once
 
 #include <algorithm>
@@ -14,6 +16,7 @@ namespace homeostat {
 
 class LabelAssignment {
  public:
+  static constexpr std::size_t kNoClass = static_cast<std::size_t>(-1);
   LabelAssignment(std::size_t classes, std::size_t neurons)
       : classes_(classes),
         neurons_(neurons),
@@ -41,13 +44,13 @@ class LabelAssignment {
       double best_mean = -1.0;
       for (std::size_t c = 0; c < classes_; ++c) {
         const double mean = seen_[c] > 0 ? sums_[c * neurons_ + j] / seen_[c] : 0.0;
-        if (mean > best_mean) {
+        if (mean > 0.0 && mean > best_mean) {
           best_mean = mean;
           best = c;
         }
       }
-      neuron_class_[j] = best;
-      ++per_class_[best];
+      neuron_class_[j] = best_mean > 0.0 ? best : kNoClass;
+      if (best_mean > 0.0) ++per_class_[best];
     }
   }
   [[nodiscard]] std::size_t predict(std::span<const std::uint32_t> counts) const {

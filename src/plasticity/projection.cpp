@@ -7,7 +7,6 @@
 #include <stdexcept>
 
 #include "random/counter_rng.hpp"
-#include "tensor/parallel.hpp"
 
 namespace homeostat {
 
@@ -84,7 +83,7 @@ void Projection::deliver_dense(std::span<const std::uint32_t> arriving, float* p
   const auto w_max = static_cast<float>(p.w_max);
   float* w = weights.data();
   const float* y = y1.data();
-  const bool parallel = arriving.size() * n >= kMinParallelWork && blocks > 1;
+  const bool parallel = arriving.size() * n >= parallel_min_work && blocks > 1;
 #pragma omp parallel for schedule(static) if (parallel)
   for (std::size_t b = 0; b < blocks; ++b) {
     const std::size_t j0 = b * kPostBlock;
@@ -117,7 +116,7 @@ void Projection::potentiate(std::span<const std::uint32_t> post_spikes) {
   const auto w_max = static_cast<float>(p.w_max);
   float* w = weights.data();
   const std::size_t count = post_spikes.size();
-  const bool parallel = count * pre_size_ >= kMinParallelWork && count > 1;
+  const bool parallel = count * pre_size_ >= parallel_min_work && count > 1;
 #pragma omp parallel for schedule(static) if (parallel)
   for (std::size_t s = 0; s < count; ++s) {
     const std::size_t j = post_spikes[s];
