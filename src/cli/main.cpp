@@ -165,8 +165,8 @@ int main(int argc, char** argv) {
 
   ReproduceOptions reproduce;
   CLI::App* reproduce_cmd = app.add_subcommand(
-      "reproduce", "reproduce a published finding: saturation, sg-stability, ahsar");
-  reproduce_cmd->add_option("study", reproduce.name, "saturation | sg-stability | ahsar")
+      "reproduce", "reproduce a published finding: saturation, sg-stability, ahsar, sleep");
+  reproduce_cmd->add_option("study", reproduce.name, "saturation | sg-stability | ahsar | sleep")
       ->required();
   reproduce_cmd->add_flag("--quick", reproduce.quick, "reduced grid on data subsets (CI)");
   reproduce_cmd->add_option("--threads", reproduce.threads, "threads (default: all cores)");
