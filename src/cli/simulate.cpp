@@ -6,6 +6,7 @@
 #include "data/dataset.hpp"
 #include "io/simulation_config.hpp"
 #include "plasticity/diehl_cook.hpp"
+#include "plasticity/ncg.hpp"
 #include "plasticity/recurrent_network.hpp"
 #include "tensor/blas.hpp"
 
@@ -23,7 +24,9 @@ int run_simulate(const std::string& config_path, const std::vector<std::string>&
       "homeostat %s: simulating '%s' (%s, %zu excitatory, dt %.3g ms, %zu train images x "
       "%zu epochs, %d threads)\n",
       HOMEOSTAT_VERSION, config.name.c_str(),
-      config.protocol == SimulationProtocol::diehl_cook ? "diehl_cook" : "recurrent",
+      config.protocol == SimulationProtocol::diehl_cook ? "diehl_cook"
+      : config.protocol == SimulationProtocol::ncg      ? "ncg"
+                                                        : "recurrent",
       config.excitatory_count, config.dt, std::min(config.train_images, train.size()),
       config.epochs, thread_count());
   std::fflush(stdout);
@@ -31,6 +34,8 @@ int run_simulate(const std::string& config_path, const std::vector<std::string>&
   options.progress = !no_progress;
   const SimulationResult r = config.protocol == SimulationProtocol::diehl_cook
                                  ? run_diehl_cook(config, train, test, options)
+                             : config.protocol == SimulationProtocol::ncg
+                                 ? run_ncg(config, train, test, options)
                                  : run_recurrent(config, train, test, options);
   std::printf("run directory: %s\n", r.run_directory.c_str());
   std::printf(

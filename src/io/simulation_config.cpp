@@ -91,9 +91,11 @@ SimulationConfig parse_simulation(ConfigDocument document) {
   c.threads = static_cast<int>(root.integer("threads", 0, 0, 1024));
 
   const ConfigSection sim = root.table("simulation");
-  c.protocol = sim.choice("protocol", "diehl_cook", {"diehl_cook", "recurrent"}) == "recurrent"
-                   ? SimulationProtocol::recurrent
-                   : SimulationProtocol::diehl_cook;
+  const std::string protocol =
+      sim.choice("protocol", "diehl_cook", {"diehl_cook", "recurrent", "ncg"});
+  c.protocol = protocol == "recurrent" ? SimulationProtocol::recurrent
+               : protocol == "ncg"     ? SimulationProtocol::ncg
+                                       : SimulationProtocol::diehl_cook;
   const bool recurrent = c.protocol == SimulationProtocol::recurrent;
   c.dt = sim.number("dt", recurrent ? 1.0 : c.dt, 1e-4, 100.0);
   c.presentation_ms =
@@ -113,7 +115,7 @@ SimulationConfig parse_simulation(ConfigDocument document) {
   c.test_images =
       static_cast<std::size_t>(data.integer("test_images", recurrent ? 1000 : 10000, 1));
   c.epochs = static_cast<std::size_t>(data.integer("epochs", 1, 1, 1000));
-  c.shuffle = data.boolean("shuffle", false);
+  c.shuffle = data.boolean("shuffle", c.protocol == SimulationProtocol::ncg);
   c.downsample = static_cast<std::size_t>(data.integer("downsample", recurrent ? 2 : 1, 1, 28));
   data.reject_unknown_keys();
 
@@ -232,6 +234,28 @@ SimulationConfig parse_simulation(ConfigDocument document) {
   c.sleep_noise_mv = sl.number("noise_mv", 5.0, 0.0, kInf);
   sl.reject_unknown_keys();
   if (!c.sleep_enabled) c.sleep.ratio = 0.0, c.sleep.trigger = SleepTrigger::schedule;
+
+  const ConfigSection n = root.table("ncg");
+  NcgParams& g = c.ncg;
+  g.per_class = static_cast<std::size_t>(n.integer("per_class", 5, 1, 10000));
+  g.steps = static_cast<std::size_t>(n.integer("steps", 100, 2, 100000));
+  g.threshold = n.number("threshold", 100.0, 0.0, kInf);
+  g.threshold_min = n.number("threshold_min", 10.0, 0.0, kInf);
+  g.threshold_lr = n.number("threshold_lr", 1.0, 0.0, kInf);
+  g.gap = n.number("gap", 20.0, 0.0, kInf);
+  g.a_plus = n.number("a_plus", 0.05, 0.0, kInf);
+  g.a_minus = n.number("a_minus", -0.05, -kInf, 0.0);
+  g.beta = n.number("beta", 1.0, 0.0, kInf);
+  g.w_min = n.number("w_min", 0.0);
+  g.w_max = n.number("w_max", 1.0);
+  if (g.w_min >= g.w_max) throw n.error("w_min", "must be below w_max");
+  g.init_low = n.number("weight_low", 0.0);
+  g.init_high = n.number("weight_high", 1.0);
+  g.anneal = n.number("anneal", 0.5, 0.0, 1.0);
+  g.normalize = n.number("normalize", 392.0, 0.0, kInf);
+  n.reject_unknown_keys();
+  g.epochs = c.epochs;
+  g.seed = c.seed;
 
   const ConfigSection output = root.table("output");
   c.output_directory = output.string("directory", "runs");

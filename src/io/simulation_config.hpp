@@ -14,12 +14,13 @@
 #include "data/dataset.hpp"
 #include "homeostasis/sleep.hpp"
 #include "io/config_reader.hpp"
+#include "plasticity/ncg.hpp"
 #include "plasticity/population.hpp"
 #include "plasticity/projection.hpp"
 
 namespace homeostat {
 
-enum class SimulationProtocol { diehl_cook, recurrent };
+enum class SimulationProtocol { diehl_cook, recurrent, ncg };
 enum class CompetitionKind { inhibitory, direct };
 
 struct SimulationConfig {
@@ -69,6 +70,9 @@ struct SimulationConfig {
   SleepParams sleep;
   double sleep_noise_mv = 0.0;    // membrane noise during sleep (spontaneous activity)
   double readout_lambda = 100.0;  // ridge penalty of the linear readout
+
+  // [ncg] (supervised STDP with neuronal competition groups; epochs and seed from [data] / top)
+  NcgParams ncg;
 
   // [output]
   std::filesystem::path output_directory = "runs";
