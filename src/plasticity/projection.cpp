@@ -121,6 +121,19 @@ void Projection::potentiate(std::span<const std::uint32_t> post_spikes) {
   for (std::size_t s = 0; s < count; ++s) {
     const std::size_t j = post_spikes[s];
     const double y2_before = y2[j];
+    if (p.kind == StdpKind::target && (p.mu_plus == 0.0 || p.mu_plus == 1.0)) {
+      // Seed 002's rule without pow: (w_max - w)^0 = 1, (w_max - w)^1.
+      const auto eta = static_cast<float>(p.a_plus);
+      const auto xt = static_cast<float>(x_target);
+      const bool soft = p.mu_plus == 1.0;
+      for (std::size_t i = 0; i < pre_size_; ++i) {
+        float& wij = w[i * n + j];
+        const float f = soft ? std::max(w_max - wij, 0.0f) : 1.0f;
+        wij = std::clamp(wij + eta * (x1[i] - xt) * f, w_min, w_max);
+      }
+      if (spec_.exclude_self && j < pre_size_) w[j * n + j] = 0.0f;
+      continue;
+    }
     for (std::size_t i = 0; i < pre_size_; ++i) {
       float& wij = w[i * n + j];
       if (simple) {
