@@ -211,6 +211,9 @@ int reproduce_sleep(const ReproduceOptions& options) {
       text(" (%.1f min)", minutes);
   md << "\n" << verdict << "\n";
   json["verdict_line"] = verdict;
+  json["verdict"] = stdp_helps && sg_flat   ? "confirmed"
+                    : stdp_helps || sg_flat ? "mixed"
+                                            : "not confirmed";
   std::ofstream(directory / "summary.md", std::ios::trunc) << md.str();
   std::ofstream(directory / "summary.json", std::ios::trunc) << json.dump(2) << '\n';
   std::printf("\n%s\nwritten: %s/summary.md, summary.json\n", md.str().c_str(), directory.c_str());
