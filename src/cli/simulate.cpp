@@ -20,15 +20,21 @@ int run_simulate(const std::string& config_path, const std::vector<std::string>&
   const Dataset train = load_idx_split(config.data_directory, "train",
                                        std::max(config.train_images, config.label_images));
   const Dataset test = load_idx_split(config.data_directory, "test", config.test_images);
-  std::printf(
-      "homeostat %s: simulating '%s' (%s, %zu excitatory, dt %.3g ms, %zu train images x "
-      "%zu epochs, %d threads)\n",
-      HOMEOSTAT_VERSION, config.name.c_str(),
-      config.protocol == SimulationProtocol::diehl_cook ? "diehl_cook"
-      : config.protocol == SimulationProtocol::ncg      ? "ncg"
-                                                        : "recurrent",
-      config.excitatory_count, config.dt, std::min(config.train_images, train.size()),
-      config.epochs, thread_count());
+  if (config.protocol == SimulationProtocol::ncg) {
+    std::printf(
+        "homeostat %s: simulating '%s' (ncg, %zu neurons per class, T %zu, %zu train images "
+        "x %zu epochs)\n",
+        HOMEOSTAT_VERSION, config.name.c_str(), config.ncg.per_class, config.ncg.steps,
+        std::min(config.train_images, train.size()), config.epochs);
+  } else {
+    std::printf(
+        "homeostat %s: simulating '%s' (%s, %zu excitatory, dt %.3g ms, %zu train images x "
+        "%zu epochs, %d threads)\n",
+        HOMEOSTAT_VERSION, config.name.c_str(),
+        config.protocol == SimulationProtocol::diehl_cook ? "diehl_cook" : "recurrent",
+        config.excitatory_count, config.dt, std::min(config.train_images, train.size()),
+        config.epochs, thread_count());
+  }
   std::fflush(stdout);
   SimulationOptions options;
   options.progress = !no_progress;
@@ -43,9 +49,11 @@ int run_simulate(const std::string& config_path, const std::vector<std::string>&
       "accuracy %.2f%%\n",
       r.train_images, r.presentations, r.train_seconds, r.train_images_per_second,
       100.0 * r.running_train_accuracy);
-  std::printf("neurons per class:");
-  for (const std::size_t n : r.neurons_per_class) std::printf(" %zu", n);
-  std::printf("\n");
+  if (!r.neurons_per_class.empty()) {
+    std::printf("neurons per class:");
+    for (const std::size_t n : r.neurons_per_class) std::printf(" %zu", n);
+    std::printf("\n");
+  }
   if (!r.weight_sum_trajectory.empty()) {
     std::printf(
         "weight sum (plastic): %.1f -> %.1f (x%.2f); %zu sleep steps; %.3f of weights at "
