@@ -237,21 +237,21 @@ SimulationConfig parse_simulation(ConfigDocument document) {
 
   const ConfigSection n = root.table("ncg");
   NcgParams& g = c.ncg;
-  g.per_class = static_cast<std::size_t>(n.integer("per_class", 5, 1, 10000));
+  g.per_class = static_cast<std::size_t>(n.integer("per_class", 10, 1, 10000));
   g.steps = static_cast<std::size_t>(n.integer("steps", 100, 2, 100000));
   g.threshold = n.number("threshold", 100.0, 0.0, kInf);
   g.threshold_min = n.number("threshold_min", 10.0, 0.0, kInf);
   g.threshold_lr = n.number("threshold_lr", 1.0, 0.0, kInf);
-  g.gap = n.number("gap", 20.0, 0.0, kInf);
-  g.a_plus = n.number("a_plus", 0.05, 0.0, kInf);
-  g.a_minus = n.number("a_minus", -0.05, -kInf, 0.0);
-  g.beta = n.number("beta", 1.0, 0.0, kInf);
+  g.gap = n.number("gap", 10.0, 0.0, kInf);
+  g.a_plus = n.number("a_plus", 0.1, 0.0, kInf);
+  g.a_minus = n.number("a_minus", -0.1, -kInf, 0.0);
+  g.beta = n.number("beta", 0.0, 0.0, kInf);
   g.w_min = n.number("w_min", 0.0);
   g.w_max = n.number("w_max", 1.0);
   if (g.w_min >= g.w_max) throw n.error("w_min", "must be below w_max");
   g.init_low = n.number("weight_low", 0.0);
   g.init_high = n.number("weight_high", 1.0);
-  g.anneal = n.number("anneal", 0.5, 0.0, 1.0);
+  g.anneal = n.number("anneal", 0.7, 0.0, 1.0);
   g.normalize = n.number("normalize", 392.0, 0.0, kInf);
   n.reject_unknown_keys();
   g.epochs = c.epochs;
