@@ -63,6 +63,9 @@ int run_simulate(const std::string& config_path, const std::vector<std::string>&
         r.fraction_at_bounds, 100.0 * r.running_train_accuracy);
   }
   std::printf("test accuracy: %.2f%%\n", 100.0 * r.test_accuracy);
+  if (config.protocol == SimulationProtocol::diehl_cook)
+    std::printf("test accuracy, proportion-weighted vote: %.2f%%\n",
+                100.0 * r.test_accuracy_proportion);
   return 0;
 }
 

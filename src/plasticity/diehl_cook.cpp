@@ -231,12 +231,28 @@ SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& t
   labels.assign();
   const std::size_t test_n = std::min(config.test_images, test.size());
   std::size_t correct = 0;
+  std::size_t correct_proportion = 0;
+  std::ofstream responses;
+  if (options.write_run) {
+    // Test responses (uint32 counts per image, then the label), for other readouts offline.
+    responses.open(result.run_directory / "test_responses.bin", std::ios::binary | std::ios::trunc);
+  }
   for (std::size_t k = 0; k < test_n; ++k) {
     net.present(std::span<const float>(test.samples.data() + k * n_in, n_in), counts);
     const std::size_t predicted = labels.predict(counts);
     result.test_predictions.push_back(predicted);
-    correct += predicted == static_cast<std::size_t>(test.labels[k]);
+    const auto label = static_cast<std::size_t>(test.labels[k]);
+    correct += predicted == label;
+    correct_proportion += labels.predict_proportion(counts) == label;
+    if (responses.is_open()) {
+      responses.write(reinterpret_cast<const char*>(counts.data()),
+                      static_cast<std::streamsize>(counts.size() * sizeof(std::uint32_t)));
+      const auto l = static_cast<std::uint32_t>(label);
+      responses.write(reinterpret_cast<const char*>(&l), sizeof l);
+    }
   }
+  result.test_accuracy_proportion =
+      test_n ? static_cast<double>(correct_proportion) / static_cast<double>(test_n) : 0.0;
   result.test_accuracy = test_n ? static_cast<double>(correct) / static_cast<double>(test_n) : 0.0;
   result.neurons_per_class = labels.neurons_per_class();
   result.final_weights = net.simulator().projection(net.input_projection()).weights;
@@ -251,6 +267,7 @@ SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& t
     record["label_images"] = label_n;
     record["test_images"] = test_n;
     record["test_accuracy"] = result.test_accuracy;
+    record["test_accuracy_proportion"] = result.test_accuracy_proportion;
     record["neurons_per_class"] = result.neurons_per_class;
     record["label_silent_neurons"] = labels.silent_neurons();
     record["label_silent_neurons"] = labels.silent_neurons();

@@ -53,6 +53,7 @@ struct SimulationOptions {
 struct SimulationResult {
   std::filesystem::path run_directory;
   double test_accuracy = 0.0;
+  double test_accuracy_proportion = 0.0;  // W4: the proportion-weighted vote
   double train_seconds = 0.0;
   double train_images_per_second = 0.0;
   std::size_t train_images = 0;

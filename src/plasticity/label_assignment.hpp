@@ -70,6 +70,29 @@ class LabelAssignment {
     }
     return best;
   }
+  // Proportion weighting (BindsNET's variant of the vote): each assigned neuron votes for its
+  // class with count x its share of its mean responses that belongs to that class; scores are
+  // summed, not averaged.
+  [[nodiscard]] std::size_t predict_proportion(std::span<const std::uint32_t> counts) const {
+    std::size_t best = 0;
+    double best_score = -1.0;
+    for (std::size_t c = 0; c < classes_; ++c) {
+      double score = 0.0;
+      for (std::size_t j = 0; j < neurons_; ++j) {
+        if (neuron_class_[j] != c || counts[j] == 0) continue;
+        double total = 0.0;
+        for (std::size_t k = 0; k < classes_; ++k)
+          total += seen_[k] > 0 ? sums_[k * neurons_ + j] / seen_[k] : 0.0;
+        const double own = seen_[c] > 0 ? sums_[c * neurons_ + j] / seen_[c] : 0.0;
+        if (total > 0) score += counts[j] * own / total;
+      }
+      if (score > best_score) {
+        best_score = score;
+        best = c;
+      }
+    }
+    return best;
+  }
   [[nodiscard]] const std::vector<std::size_t>& neurons_per_class() const { return per_class_; }
   // Neurons that never responded to a labelled image.
   [[nodiscard]] std::size_t silent_neurons() const {
