@@ -241,6 +241,12 @@ TEST(LabelAssignment, MeanResponsePerClassAndSilentNeurons) {
   const std::vector<std::uint32_t> q{1, 3, 9};
   EXPECT_EQ(a.predict(q), 1u);
   EXPECT_EQ(a.silent_neurons(), 1u);
+  // Proportion vote: neuron 0 gives 4 / (4 + 1) = 0.8 of its count to class 0, neuron 1 all of
+  // its count to class 1: {1, 3, 9} -> 0.8 vs 3; {5, 1, 0} -> 4 vs 1.
+  EXPECT_EQ(a.predict_proportion(q), 1u);
+  const std::vector<std::uint32_t> q2{5, 1, 0};
+  EXPECT_EQ(a.predict_proportion(q2), 0u);
+  EXPECT_EQ(a.predict(q2), 0u);
 }
 
 TEST(SimulationConfig, ErrorsNameKeyAndLine) {
