@@ -39,7 +39,7 @@ class Projection {
  public:
   // Work (spikes x postsynaptic neurons) from which a step is split over threads; tests lower it
   // to exercise the parallel path on small networks.
-  static inline std::size_t parallel_min_work = 1 << 15;
+  static inline std::size_t parallel_min_work = 1 << 18;
 
   Projection(ProjectionSpec spec, std::size_t pre_size, std::size_t post_size, std::uint64_t seed,
              std::size_t index);
