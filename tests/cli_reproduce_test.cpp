@@ -61,7 +61,7 @@ TEST_P(Reproduce, QuickFormRunsEndToEndWithAVerdict) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Studies, Reproduce,
-                         ::testing::Values("saturation", "sg-stability", "ahsar"),
+                         ::testing::Values("saturation", "sg-stability", "ahsar", "sleep"),
                          [](const auto& param_info) {
                            std::string name = param_info.param;
                            std::replace(name.begin(), name.end(), '-', '_');

@@ -13,6 +13,7 @@
 #include "cli/bench.hpp"
 #include "cli/convert_events.hpp"
 #include "cli/reproduce.hpp"
+#include "cli/simulate.hpp"
 #include "common/error.hpp"
 #include "data/corruption.hpp"
 #include "data/dataset.hpp"
@@ -148,6 +149,14 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--stop-after-batches", stop_after,
                         "stop after N batches as if killed (to test --resume)");
 
+  CLI::App* simulate_cmd =
+      app.add_subcommand("simulate", "local learning (STDP) with the clock-driven simulator");
+  simulate_cmd->add_option("config", config_path, "simulation config (TOML)")->required();
+  simulate_cmd->add_option("--set", overrides,
+                           "override a config key: --set data.train_images=100");
+  simulate_cmd->add_option("--threads", threads, "threads (default: config 'threads', else all)");
+  simulate_cmd->add_flag("--no-progress", no_progress, "no progress line");
+
   std::string checkpoint;
   std::string data_argument;
   std::size_t limit = 0;
@@ -202,8 +211,8 @@ int main(int argc, char** argv) {
 
   ReproduceOptions reproduce;
   CLI::App* reproduce_cmd = app.add_subcommand(
-      "reproduce", "reproduce a published finding: saturation, sg-stability, ahsar");
-  reproduce_cmd->add_option("study", reproduce.name, "saturation | sg-stability | ahsar")
+      "reproduce", "reproduce a published finding: saturation, sg-stability, ahsar, sleep");
+  reproduce_cmd->add_option("study", reproduce.name, "saturation | sg-stability | ahsar | sleep")
       ->required();
   reproduce_cmd->add_flag("--quick", reproduce.quick, "reduced grid on data subsets (CI)");
   reproduce_cmd->add_option("--threads", reproduce.threads, "threads (default: all cores)");
@@ -225,6 +234,7 @@ int main(int argc, char** argv) {
   try {
     if (*train_cmd)
       return run_train(config_path, overrides, resume, threads, no_progress, stop_after);
+    if (*simulate_cmd) return run_simulate(config_path, overrides, threads, no_progress);
     if (*eval_cmd) return run_eval(checkpoint, data_argument, limit, threads, corrupt_argument);
     if (*convert_cmd) {
       apply_threads(threads);

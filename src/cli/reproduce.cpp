@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/reproduce_sleep.hpp"
 #include "common/error.hpp"
 #include "data/corruption.hpp"
 #include "homeostasis/advisor.hpp"
@@ -510,12 +511,12 @@ int run_reproduce(const ReproduceOptions& options) {
       {"saturation", reproduce_saturation},
       {"sg-stability", reproduce_sg_stability},
       {"ahsar", reproduce_ahsar},
+      {"sleep", reproduce_sleep},
   };
   const auto found = studies.find(options.name);
   if (found == studies.end()) {
     throw ConfigError("reproduce: unknown study '" + options.name +
-                      "'; valid: saturation, sg-stability, ahsar (sleep comes with the "
-                      "local-learning simulator)");
+                      "'; valid: saturation, sg-stability, ahsar, sleep");
   }
   return found->second(options);
 }

@@ -61,10 +61,8 @@ void Sleep<Real>::after_update(Network<Real>& network, const BatchActivity& acti
     return total;
   };
   if (params_.trigger == SleepTrigger::schedule) {
-    if (batches_seen_ % params_.interval == 0 && params_.ratio > 0) {
-      const double steps =
-          std::round(static_cast<double>(params_.interval) * params_.ratio *
-                     static_cast<double>(std::max<std::size_t>(1, activity.steps)));
+    const double steps = scheduled_sleep_steps(params_, batches_seen_, activity.steps);
+    if (steps > 0) {
       last_sum_ratio_ = sleep(network, steps) / initial;
       ++episodes_;
     } else {

@@ -11,6 +11,7 @@
 // running during sleep, so a sleep episode reduces to the decay.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <span>
 
@@ -66,6 +67,17 @@ struct SleepParams {
   double baseline_factor = 1.05;
   std::size_t max_steps = 100000;  // weight_sum: longest episode, in steps
 };
+
+// Schedule trigger: the sleep steps due after `units_seen` batches (gradient training) or images
+// (local learning), each `steps_per_unit` simulated steps long; 0 when no episode is due.
+inline double scheduled_sleep_steps(const SleepParams& params, std::size_t units_seen,
+                                    std::size_t steps_per_unit) {
+  if (params.trigger != SleepTrigger::schedule || params.ratio <= 0 || params.interval == 0 ||
+      units_seen == 0 || units_seen % params.interval != 0)
+    return 0.0;
+  return std::round(static_cast<double>(params.interval) * params.ratio *
+                    static_cast<double>(std::max<std::size_t>(1, steps_per_unit)));
+}
 
 template <typename Real>
 class Sleep final : public Regulator<Real> {

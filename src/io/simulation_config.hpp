@@ -1,0 +1,88 @@
+// The config of `homeostat simulate` (local learning, plasticity/): read from TOML with the same
+// reader, --set overrides and error conventions as `train` (ConfigError naming key and line).
+// Protocols: "diehl_cook" (W4: Poisson images -> excitatory layer with adaptive thresholds and
+// lateral inhibition, unsupervised pair STDP, labels by mean response per class) and
+// "recurrent" (seed 002: stimulus -> recurrent E/I network, STDP on S->E and E->E, sleep phases,
+// linear readout on spike counts). Key reference: README.md ("Local learning").
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "data/dataset.hpp"
+#include "homeostasis/sleep.hpp"
+#include "io/config_reader.hpp"
+#include "plasticity/ncg.hpp"
+#include "plasticity/population.hpp"
+#include "plasticity/projection.hpp"
+
+namespace homeostat {
+
+enum class SimulationProtocol { diehl_cook, recurrent, ncg };
+enum class CompetitionKind { inhibitory, direct };
+
+struct SimulationConfig {
+  std::string name = "simulate";
+  std::uint64_t seed = 1;
+  int threads = 0;
+  SimulationProtocol protocol = SimulationProtocol::diehl_cook;
+
+  // [simulation]
+  double dt = 0.5;  // ms
+  double presentation_ms = 350.0;
+  double rest_ms = 150.0;
+  bool fast_rest = true;       // closed form for the quiet part of the rest
+  std::size_t min_spikes = 5;  // retry an image with more input when fewer spikes
+  std::size_t max_retries = 8;
+
+  // [data]
+  std::filesystem::path data_directory = kDefaultFashionMnistDir;
+  std::size_t train_images = 60000;
+  std::size_t label_images = 10000;  // frozen pass that assigns labels (diehl_cook)
+  std::size_t test_images = 10000;
+  std::size_t epochs = 1;
+  bool shuffle = false;        // per-epoch order from CounterRng; false: file order
+  std::size_t downsample = 1;  // average-pool the images by this factor (recurrent: 2)
+
+  // [input]
+  double max_rate_hz = 63.75;         // rate of a white pixel
+  double intensity_step_hz = 31.875;  // added to the white rate per retry
+  ProjectionSpec input;               // input -> excitatory (weights, delay, normalization, stdp)
+
+  // [excitatory], [inhibitory]
+  std::size_t excitatory_count = 400;
+  LifParams excitatory;
+  std::size_t inhibitory_count = 400;
+  LifParams inhibitory;
+
+  // [competition] (diehl_cook)
+  CompetitionKind competition = CompetitionKind::inhibitory;
+  double excitatory_to_inhibitory = 10.4;
+  double inhibitory_to_excitatory = 17.0;
+
+  // [recurrent] (seed 002)
+  ProjectionSpec recurrent_ee;  // E -> E (plastic)
+  ProjectionSpec recurrent_ei;  // E -> I
+  ProjectionSpec recurrent_ie;  // I -> E
+  bool sleep_enabled = false;   // [sleep]
+  SleepParams sleep;
+  double sleep_noise_mv = 0.0;    // membrane noise during sleep (spontaneous activity)
+  double readout_lambda = 100.0;  // ridge penalty of the linear readout
+
+  // [ncg] (supervised STDP with neuronal competition groups; epochs and seed from [data] / top)
+  NcgParams ncg;
+
+  // [output]
+  std::filesystem::path output_directory = "runs";
+  double progress_seconds = 10.0;
+
+  std::string resolved_toml;
+};
+
+SimulationConfig load_simulation(const std::filesystem::path& path,
+                                 const std::vector<std::string>& overrides);
+SimulationConfig parse_simulation(ConfigDocument document);
+
+}  // namespace homeostat

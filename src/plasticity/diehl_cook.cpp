@@ -1,0 +1,279 @@
+#include "plasticity/diehl_cook.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "io/progress.hpp"
+#include "plasticity/label_assignment.hpp"
+
+namespace homeostat {
+
+DiehlCookNetwork::DiehlCookNetwork(const SimulationConfig& config, std::size_t input_size)
+    : config_(config),
+      sim_(config.dt, config.seed),
+      presentation_steps_(
+          static_cast<std::size_t>(std::lround(config.presentation_ms / config.dt))),
+      rest_steps_(static_cast<std::size_t>(std::lround(config.rest_ms / config.dt))),
+      rates_(input_size, 0.0f) {
+  input_ = sim_.add_population(Population::poisson("input", input_size));
+  exc_ = sim_.add_population(Population("excitatory", config.excitatory_count, config.excitatory));
+  ProjectionSpec in = config.input;
+  in.pre = input_;
+  in.post = exc_;
+  input_projection_ = sim_.add_projection(in);
+  if (config.competition == CompetitionKind::inhibitory) {
+    const std::size_t inh =
+        sim_.add_population(Population("inhibitory", config.inhibitory_count, config.inhibitory));
+    ProjectionSpec ei;
+    ei.name = "excitatory_to_inhibitory";
+    ei.pre = exc_;
+    ei.post = inh;
+    ei.connectivity = Connectivity::one_to_one;
+    ei.init_low = ei.init_high = config.excitatory_to_inhibitory;
+    sim_.add_projection(ei);
+    ProjectionSpec ie;
+    ie.name = "inhibitory_to_excitatory";
+    ie.pre = inh;
+    ie.post = exc_;
+    ie.receptor = Receptor::inhibitory;
+    ie.exclude_self = true;
+    ie.init_low = ie.init_high = config.inhibitory_to_excitatory;
+    sim_.add_projection(ie);
+  } else {
+    ProjectionSpec ee;  // direct lateral inhibition
+    ee.name = "lateral_inhibition";
+    ee.pre = exc_;
+    ee.post = exc_;
+    ee.receptor = Receptor::inhibitory;
+    ee.exclude_self = true;
+    ee.init_low = ee.init_high = config.inhibitory_to_excitatory;
+    sim_.add_projection(ee);
+  }
+}
+
+void DiehlCookNetwork::set_learning(bool on) {
+  sim_.plastic = on;
+  sim_.adapt_threshold = on;
+}
+
+std::size_t DiehlCookNetwork::present(std::span<const float> pixels,
+                                      std::span<std::uint32_t> counts) {
+  std::size_t attempt = 0;
+  for (;; ++attempt) {
+    const double white =
+        config_.max_rate_hz + static_cast<double>(attempt) * config_.intensity_step_hz;
+    for (std::size_t i = 0; i < rates_.size(); ++i)
+      rates_[i] = static_cast<float>(pixels[i] * white);
+    if (sim_.plastic) sim_.projection(input_projection_).normalize();
+    sim_.set_rates(input_, rates_);
+    std::fill(counts.begin(), counts.end(), 0u);
+    std::size_t total = 0;
+    for (std::size_t s = 0; s < presentation_steps_; ++s) {
+      sim_.step();
+      for (const std::uint32_t j : sim_.spikes(exc_)) ++counts[j];
+      total += sim_.spikes(exc_).size();
+    }
+    sim_.population(input_).silence();
+    if (config_.fast_rest) {
+      sim_.run_quiet(rest_steps_);
+    } else {
+      for (std::size_t s = 0; s < rest_steps_; ++s) sim_.step();
+    }
+    if (total >= config_.min_spikes || attempt >= config_.max_retries) break;
+  }
+  return attempt + 1;
+}
+
+namespace {
+
+std::vector<std::size_t> image_order(std::size_t n, const SimulationConfig& config,
+                                     std::size_t epoch) {
+  if (config.shuffle) return epoch_order(n, config.seed, epoch);
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  return order;
+}
+
+}  // namespace
+
+SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& train,
+                                const Dataset& test, const SimulationOptions& options) {
+  SimulationResult result;
+  const std::size_t n_in = train.sample_size();
+  const std::size_t n_exc = config.excitatory_count;
+  const std::size_t classes = std::max<std::size_t>(train.num_classes, 2);
+  DiehlCookNetwork net(config, n_in);
+  std::vector<std::uint32_t> counts(n_exc);
+  std::ofstream metrics;
+  if (options.write_run) {
+    result.run_directory = config.output_directory / config.name;
+    std::filesystem::create_directories(result.run_directory);
+    std::ofstream(result.run_directory / "config.toml", std::ios::trunc) << config.resolved_toml;
+    metrics.open(result.run_directory / "metrics.jsonl", std::ios::trunc);
+  }
+  ProgressLine progress(options.progress, config.progress_seconds);
+  const std::size_t train_n = std::min(config.train_images, train.size());
+  const std::size_t total_images = train_n * config.epochs;
+  const double presentation_s = config.presentation_ms * 1e-3;
+
+  // Running training accuracy: labels from the responses of earlier images (forgetting window of
+  // ~2000 images), re-assigned every 250 images, tested on each image before it is learned from.
+  LabelAssignment running(classes, n_exc);
+  std::size_t running_correct = 0;
+  std::size_t running_seen = 0;
+  std::size_t window_correct = 0;
+  std::size_t window_seen = 0;
+  std::size_t window_spikes = 0;
+  std::size_t window_presentations = 0;
+  std::size_t window_images = 0;
+  std::vector<std::uint8_t> window_active(n_exc, 0);
+  net.set_learning(true);
+  const auto start = std::chrono::steady_clock::now();
+  auto window_start = start;
+  std::size_t done = 0;
+  for (std::size_t epoch = 0; epoch < config.epochs; ++epoch) {
+    const std::vector<std::size_t> order = image_order(train_n, config, epoch);
+    for (const std::size_t index : order) {
+      const std::span<const float> pixels(train.samples.data() + index * n_in, n_in);
+      const std::size_t used = net.present(pixels, counts);
+      result.presentations += used;
+      window_presentations += used;
+      const auto label = static_cast<std::size_t>(train.labels[index]);
+      if (done >= 500) {
+        const bool correct = running.predict(counts) == label;
+        running_correct += correct;
+        window_correct += correct;
+        ++running_seen;
+        ++window_seen;
+      }
+      running.decay(0.9995);
+      running.observe(counts, label);
+      for (std::size_t j = 0; j < n_exc; ++j) {
+        window_spikes += counts[j];
+        window_active[j] |= counts[j] > 0;
+      }
+      ++done;
+      ++window_images;
+      if (done % 250 == 0) running.assign();
+      const bool report = done % 1000 == 0 || done == total_images;
+      if (report || options.progress) {
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const double per_image = elapsed / static_cast<double>(done);
+        const double acc =
+            running_seen ? static_cast<double>(running_correct) / static_cast<double>(running_seen)
+                         : 0;
+        LayerActivity a;
+        a.name = "exc";
+        a.rate = static_cast<double>(window_spikes) /
+                 (static_cast<double>(n_exc) *
+                  static_cast<double>(std::max<std::size_t>(window_presentations, 1)) *
+                  static_cast<double>(config.presentation_ms / config.dt));
+        progress.update(epoch + 1, config.epochs, done, total_images, 0.0, acc, {a},
+                        1e3 * per_image, per_image * static_cast<double>(total_images - done),
+                        report);
+        if (report) {
+          const double window_s =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start)
+                  .count();
+          const Population& e = net.simulator().population(net.excitatory());
+          double theta = 0.0;
+          for (const float t : e.theta) theta += t;
+          nlohmann::json record;
+          record["kind"] = "batch";
+          record["phase"] = "train";
+          record["epoch"] = epoch + 1;
+          record["images"] = done;
+          record["images_per_s"] = static_cast<double>(window_images) / window_s;
+          record["running_accuracy"] =
+              window_seen ? static_cast<double>(window_correct) / static_cast<double>(window_seen)
+                          : 0.0;
+          record["exc_rate_hz"] = static_cast<double>(window_spikes) /
+                                  (static_cast<double>(n_exc) *
+                                   static_cast<double>(window_presentations) * presentation_s);
+          record["retries"] = window_presentations - window_images;
+          record["mean_theta_mv"] = theta / static_cast<double>(n_exc);
+          std::size_t active = 0;
+          for (std::uint8_t& flag : window_active) {
+            active += flag;
+            flag = 0;
+          }
+          record["dead"] = 1.0 - static_cast<double>(active) / static_cast<double>(n_exc);
+          record["input_weight_sum"] =
+              net.simulator().projection(net.input_projection()).weight_sum();
+          if (metrics.is_open()) metrics << record.dump() << '\n' << std::flush;
+          window_correct = window_seen = window_spikes = window_presentations = window_images = 0;
+          window_start = std::chrono::steady_clock::now();
+        }
+      }
+    }
+  }
+  progress.finish_line();
+  result.train_images = done;
+  result.train_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.train_images_per_second = static_cast<double>(done) / result.train_seconds;
+  result.running_train_accuracy =
+      running_seen ? static_cast<double>(running_correct) / static_cast<double>(running_seen) : 0.0;
+
+  // Frozen passes: assign labels, then test.
+  net.set_learning(false);
+  LabelAssignment labels(classes, n_exc);
+  const std::size_t label_n = std::min(config.label_images, train.size());
+  for (std::size_t k = 0; k < label_n; ++k) {
+    net.present(std::span<const float>(train.samples.data() + k * n_in, n_in), counts);
+    labels.observe(counts, static_cast<std::size_t>(train.labels[k]));
+  }
+  labels.assign();
+  const std::size_t test_n = std::min(config.test_images, test.size());
+  std::size_t correct = 0;
+  std::size_t correct_proportion = 0;
+  std::ofstream responses;
+  if (options.write_run) {
+    // Test responses (uint32 counts per image, then the label), for other readouts offline.
+    responses.open(result.run_directory / "test_responses.bin", std::ios::binary | std::ios::trunc);
+  }
+  for (std::size_t k = 0; k < test_n; ++k) {
+    net.present(std::span<const float>(test.samples.data() + k * n_in, n_in), counts);
+    const std::size_t predicted = labels.predict(counts);
+    result.test_predictions.push_back(predicted);
+    const auto label = static_cast<std::size_t>(test.labels[k]);
+    correct += predicted == label;
+    correct_proportion += labels.predict_proportion(counts) == label;
+    if (responses.is_open()) {
+      responses.write(reinterpret_cast<const char*>(counts.data()),
+                      static_cast<std::streamsize>(counts.size() * sizeof(std::uint32_t)));
+      const auto l = static_cast<std::uint32_t>(label);
+      responses.write(reinterpret_cast<const char*>(&l), sizeof l);
+    }
+  }
+  result.test_accuracy_proportion =
+      test_n ? static_cast<double>(correct_proportion) / static_cast<double>(test_n) : 0.0;
+  result.test_accuracy = test_n ? static_cast<double>(correct) / static_cast<double>(test_n) : 0.0;
+  result.neurons_per_class = labels.neurons_per_class();
+  result.final_weights = net.simulator().projection(net.input_projection()).weights;
+  if (metrics.is_open()) {
+    nlohmann::json record;
+    record["kind"] = "result";
+    record["train_images"] = result.train_images;
+    record["train_presentations"] = result.presentations;
+    record["train_seconds"] = result.train_seconds;
+    record["train_images_per_s"] = result.train_images_per_second;
+    record["running_train_accuracy"] = result.running_train_accuracy;
+    record["label_images"] = label_n;
+    record["test_images"] = test_n;
+    record["test_accuracy"] = result.test_accuracy;
+    record["test_accuracy_proportion"] = result.test_accuracy_proportion;
+    record["neurons_per_class"] = result.neurons_per_class;
+    record["label_silent_neurons"] = labels.silent_neurons();
+    record["label_silent_neurons"] = labels.silent_neurons();
+    metrics << record.dump() << '\n';
+  }
+  return result;
+}
+
+}  // namespace homeostat

@@ -1,0 +1,240 @@
+#include "plasticity/population.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+#include "random/counter_rng.hpp"
+
+namespace homeostat {
+
+float fast_exp_nonpositive(float x) {
+  // exp(x) = 2^n e^r, n = round(x / ln 2), |r| <= ln2 / 2; degree-6 Taylor polynomial for e^r.
+  x = std::max(x, -87.0f);
+  const float n = std::nearbyint(x * 1.44269504f);
+  const float r = x - n * 0.693145752f - n * 1.42860677e-6f;
+  float p = 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const auto scale = std::bit_cast<float>(static_cast<std::int32_t>(n + 127.0f) << 23);
+  return p * scale;
+}
+
+Population::Population(std::string name, std::size_t size, bool input, const LifParams& params)
+    : name_(std::move(name)), size_(size), input_(input), params_(params) {
+  if (input_) {
+    rates_hz.assign(size_, 0.0f);
+    next_spike.assign(size_, kNever);
+    buckets_.resize(kBuckets);
+  } else {
+    v.assign(size_, static_cast<float>(params_.v_init));
+    ge.assign(size_, 0.0f);
+    gi.assign(size_, 0.0f);
+    theta.assign(size_, 0.0f);
+    adapt.assign(size_, 0.0f);
+    refractory.assign(size_, 0);
+    candidates_.reserve(size_);
+    fired_.assign(size_, 0);
+  }
+}
+
+Population::Population(std::string name, std::size_t size, const LifParams& params)
+    : Population(std::move(name), size, false, params) {}
+
+Population Population::poisson(std::string name, std::size_t size) {
+  return Population(std::move(name), size, true, LifParams{});
+}
+
+namespace {
+
+// Steps until the next success of a Bernoulli(p) process, counting the current step as 0.
+std::uint64_t geometric_gap(double p, double u) {
+  if (p >= 1.0) return 0;
+  if (p <= 0.0) return Population::kNever;
+  const double gap = std::floor(std::log(1.0 - u) / std::log1p(-p));  // 1 - u in (0, 1]
+  return gap > 1e15 ? Population::kNever : static_cast<std::uint64_t>(gap);
+}
+
+}  // namespace
+
+void Population::set_rates(std::span<const float> rates, std::uint64_t step, double dt,
+                           std::uint64_t seed, std::size_t population_index) {
+  const CounterRng rng(seed, RngPurpose::encode, {population_index, 0});
+  rate_dt_ = dt;
+  for (std::size_t i = 0; i < size_; ++i) {
+    rates_hz[i] = rates[i];
+    const double p = static_cast<double>(rates[i]) * dt * 1e-3;
+    const std::uint64_t gap = geometric_gap(p, rng.uniform(step * size_ + i));
+    next_spike[i] = gap == kNever ? kNever : step + gap;
+  }
+  for (auto& bucket : buckets_) bucket.clear();
+  for (std::size_t i = 0; i < size_; ++i) schedule(static_cast<std::uint32_t>(i));
+}
+
+void Population::silence() {
+  std::fill(rates_hz.begin(), rates_hz.end(), 0.0f);
+  std::fill(next_spike.begin(), next_spike.end(), kNever);
+  for (auto& bucket : buckets_) bucket.clear();
+}
+
+void Population::schedule(std::uint32_t i) {
+  if (next_spike[i] != kNever) buckets_[next_spike[i] % kBuckets].push_back(i);
+}
+
+std::size_t Population::step(std::uint64_t step, double dt, bool adapt_threshold,
+                             std::uint64_t seed, std::size_t population_index,
+                             std::uint32_t* spikes) {
+  std::size_t count = 0;
+  if (input_) {
+    const CounterRng rng(seed, RngPurpose::encode, {population_index, 1});
+    std::vector<std::uint32_t>& bucket = buckets_[step % kBuckets];
+    due_.swap(bucket);
+    bucket.clear();
+    for (const std::uint32_t i : due_) {
+      if (next_spike[i] == step) {
+        spikes[count++] = i;
+      } else {
+        schedule(i);  // a gap longer than the calendar: not yet
+      }
+    }
+    due_.clear();
+    std::sort(spikes, spikes + count);
+    for (std::size_t s = 0; s < count; ++s) {
+      const std::uint32_t i = spikes[s];
+      const double p = static_cast<double>(rates_hz[i]) * rate_dt_ * 1e-3;
+      const std::uint64_t gap = geometric_gap(p, rng.uniform(step * size_ + i));
+      next_spike[i] = gap == kNever ? kNever : step + 1 + gap;
+      schedule(i);
+    }
+    return count;
+  }
+  const LifParams& p = params_;
+  const auto rest = static_cast<float>(p.v_rest);
+  const auto e_exc = static_cast<float>(p.e_exc);
+  const auto e_inh = static_cast<float>(p.e_inh);
+  const auto dt_tau = static_cast<float>(dt / p.tau_m);
+  const auto decay_exc = static_cast<float>(std::exp(-dt / p.tau_exc));
+  const auto decay_inh = static_cast<float>(std::exp(-dt / p.tau_inh));
+  const auto decay_adapt = static_cast<float>(std::exp(-dt / p.tau_adapt));
+  const auto decay_theta = static_cast<float>(adapt_threshold ? std::exp(-dt / p.tau_theta) : 1.0);
+  const auto v_min = static_cast<float>(std::max(p.v_min, -1e30));
+  const auto v_max = static_cast<float>(std::min(p.v_max, 1e30));
+  const bool conductance = p.synapses == SynapseModel::conductance;
+  float* vv = v.data();
+  float* gev = ge.data();
+  float* giv = gi.data();
+  float* av = adapt.data();
+  const std::uint32_t* ref = refractory.data();
+  for (std::size_t i = 0; i < size_; ++i) {
+    const float g_e = gev[i];
+    const float g_i = giv[i];
+    const float a =
+        conductance ? rest + g_e * e_exc + g_i * e_inh - av[i] : rest + g_e - g_i - av[i];
+    const float b = conductance ? 1.0f + g_e + g_i : 1.0f;
+    const float v_inf = a / b;
+    const float moved = v_inf + (vv[i] - v_inf) * fast_exp_nonpositive(-b * dt_tau);
+    vv[i] = ref[i] > 0 ? vv[i] : std::clamp(moved, v_min, v_max);
+    gev[i] = g_e * decay_exc;
+    giv[i] = g_i * decay_inh;
+    av[i] *= decay_adapt;
+  }
+  if (p.noise_mv > 0.0) {
+    const CounterRng rng(seed, RngPurpose::noise, {population_index, step});
+    const double sd = p.noise_mv * std::sqrt(1.0 - std::exp(-2.0 * dt / p.tau_m));
+    for (std::size_t i = 0; i < size_; ++i) {
+      if (ref[i] == 0)
+        vv[i] = std::clamp(vv[i] + static_cast<float>(sd * rng.normal(i)), v_min, v_max);
+    }
+  }
+  const auto threshold = static_cast<float>(p.v_th);
+  const auto reset = static_cast<float>(p.v_reset);
+  const auto theta_plus = static_cast<float>(adapt_threshold ? p.theta_plus : 0.0);
+  const auto adapt_delta = static_cast<float>(p.adapt_delta);
+  const auto refractory_steps = static_cast<std::uint32_t>(std::lround(p.refractory_ms / dt));
+  float* th = theta.data();
+  if (decay_theta != 1.0f) {
+    for (std::size_t i = 0; i < size_; ++i) th[i] *= decay_theta;
+  }
+  std::uint32_t* __restrict refv = refractory.data();
+  std::uint8_t* __restrict fired = fired_.data();
+  const float* __restrict vr = v.data();
+  const float* __restrict thr = theta.data();
+  const std::size_t n = size_;
+  std::uint32_t any = 0;
+  for (std::size_t i = 0; i < n; ++i) {  // vectorized; most steps have no spike
+    const std::uint32_t r = refv[i];
+    const std::uint32_t f = (r == 0) & (vr[i] > threshold + thr[i]);
+    fired[i] = static_cast<std::uint8_t>(f);
+    any |= f;
+    refv[i] = r - (r > 0);
+  }
+  if (any) {
+    for (std::size_t i = 0; i < size_; ++i) {  // branch-free compaction
+      spikes[count] = static_cast<std::uint32_t>(i);
+      count += fired[i];
+    }
+  }
+  if (p.k_wta > 0 && count > p.k_wta) {
+    // Keep the k most depolarized (ties: lower index), in index order.
+    candidates_.resize(count);
+    for (std::size_t s = 0; s < count; ++s)
+      candidates_[s] = {-(vv[spikes[s]] - threshold - th[spikes[s]]), spikes[s]};
+    std::nth_element(candidates_.begin(),
+                     candidates_.begin() + static_cast<std::ptrdiff_t>(p.k_wta - 1),
+                     candidates_.end());
+    std::sort(candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(p.k_wta),
+              [](const auto& a, const auto& b) { return a.second < b.second; });
+    count = p.k_wta;
+    for (std::size_t s = 0; s < count; ++s) spikes[s] = candidates_[s].second;
+  }
+  for (std::size_t s = 0; s < count; ++s) {
+    const std::uint32_t i = spikes[s];
+    vv[i] = reset;
+    th[i] += theta_plus;
+    av[i] += adapt_delta;
+    refractory[i] = refractory_steps;
+  }
+  return count;
+}
+
+bool Population::quiescent(double epsilon) const {
+  if (input_) {
+    return std::all_of(next_spike.begin(), next_spike.end(),
+                       [](std::uint64_t s) { return s == kNever; });
+  }
+  if (params_.noise_mv > 0.0 || params_.v_rest >= params_.v_th || params_.v_reset >= params_.v_th)
+    return false;
+  const auto eps = static_cast<float>(epsilon);
+  for (std::size_t i = 0; i < size_; ++i) {
+    if (std::fabs(ge[i]) > eps || std::fabs(gi[i]) > eps || std::fabs(adapt[i]) > eps) return false;
+  }
+  return true;
+}
+
+void Population::relax(std::size_t steps, double dt, bool adapt_threshold) {
+  if (input_ || steps == 0) return;
+  const LifParams& p = params_;
+  const double n = static_cast<double>(steps);
+  const auto decay_exc = static_cast<float>(std::exp(-n * dt / p.tau_exc));
+  const auto decay_inh = static_cast<float>(std::exp(-n * dt / p.tau_inh));
+  const auto decay_adapt = static_cast<float>(std::exp(-n * dt / p.tau_adapt));
+  const auto decay_theta =
+      static_cast<float>(adapt_threshold ? std::exp(-n * dt / p.tau_theta) : 1.0);
+  const auto rest = static_cast<float>(p.v_rest);
+  for (std::size_t i = 0; i < size_; ++i) {
+    const std::size_t held = std::min<std::size_t>(refractory[i], steps);
+    const double free_steps = static_cast<double>(steps - held);
+    v[i] = rest + (v[i] - rest) * static_cast<float>(std::exp(-free_steps * dt / p.tau_m));
+    refractory[i] -= static_cast<std::uint32_t>(held);
+    ge[i] *= decay_exc;
+    gi[i] *= decay_inh;
+    adapt[i] *= decay_adapt;
+    theta[i] *= decay_theta;
+  }
+}
+
+}  // namespace homeostat
