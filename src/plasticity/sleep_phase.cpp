@@ -54,7 +54,6 @@ void SleepPhase::sleep(Simulator& sim, std::size_t steps) {
   for (std::size_t k = 0; k < noisy_.size(); ++k)
     sim.population(noisy_[k]).set_noise(wake_noise_[k]);
   slept_steps_ += steps;
-  ++episodes_;
 }
 
 std::size_t SleepPhase::after_image(Simulator& sim, std::size_t images_seen,
@@ -63,11 +62,13 @@ std::size_t SleepPhase::after_image(Simulator& sim, std::size_t images_seen,
     const auto steps =
         static_cast<std::size_t>(scheduled_sleep_steps(params_, images_seen, steps_per_image));
     sleep(sim, steps);
+    if (steps > 0) ++episodes_;
     return steps;
   }
   double sum = weight_sum(sim);
   if (initial_sum_ <= 0.0 || sum <= params_.max_factor * initial_sum_) return 0;
   std::size_t slept = 0;
+  ++episodes_;
   const std::size_t chunk = std::max<std::size_t>(1, steps_per_image);
   while (sum > params_.baseline_factor * initial_sum_ && slept < params_.max_steps) {
     const double before = sum;
