@@ -24,7 +24,9 @@ void sum_rows(const std::uint32_t* first, const std::uint32_t* last, const Real*
   Real sum[W] = {};
   for (; first != last; ++first) {
     const Real* __restrict w = rows + std::size_t{*first} * stride;
-#pragma GCC unroll 16
+    // Vectorize along the columns: left alone, GCC vectorizes across the index list instead,
+    // with gathers, at a fifth of the speed.
+#pragma omp simd
     for (std::size_t j = 0; j < W; ++j) sum[j] += w[j];
   }
   std::copy(sum, sum + W, out);
@@ -109,7 +111,7 @@ void accumulate_spike_outer(const SpikeRows& spikes, const Real* grad_out, std::
       if (width == kGradientBlock) {
         for (std::uint32_t k = spikes.offsets[r]; k < spikes.offsets[r + 1]; ++k) {
           Real* __restrict g = grad_weight_t + std::size_t{spikes.indices[k]} * units + begin;
-#pragma GCC unroll 8
+#pragma omp simd
           for (std::size_t j = 0; j < kGradientBlock; ++j) g[j] += error[j];
         }
       } else {
