@@ -2,15 +2,13 @@
 // from Fashion-MNIST, a config with data.source = "events" trains on it, and eval --corrupt
 // reports accuracy per corruption and rejects specs that do not apply.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 
+#include "run_homeostat.hpp"
 #include "temp_dir.hpp"
 
 namespace homeostat {
@@ -18,21 +16,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-  int exit_code;
-  std::string output;
-};
-
-CommandResult run_homeostat(const fs::path& directory, const std::string& arguments) {
-  const fs::path log = directory / "command.log";
-  const std::string command =
-      std::string(HOMEOSTAT_BINARY_PATH) + " " + arguments + " > " + log.string() + " 2>&1";
-  const int status = std::system(command.c_str());
-  std::ifstream in(log);
-  std::stringstream text;
-  text << in.rdbuf();
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
-}
+using homeostat::testing::CommandResult;
+using homeostat::testing::run_homeostat;
 
 TEST(CliEvents, ConvertTrainAndEvaluateUnderCorruption) {
   if (!fs::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";

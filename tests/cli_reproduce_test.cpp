@@ -2,16 +2,14 @@
 // reproductions): exit 0, a table with a verdict, summary.md / summary.json, and a report.html
 // per run. Also `homeostat report` and the error for an unknown study.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 
+#include "run_homeostat.hpp"
 #include "temp_dir.hpp"
 
 namespace homeostat {
@@ -19,22 +17,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-  int exit_code;
-  std::string output;
-};
-
-CommandResult run_command(const fs::path& directory, const std::string& arguments) {
-  const fs::path log = directory / "command.log";
-  const std::string command = "cd " + directory.string() + " && " +
-                              std::string(HOMEOSTAT_BINARY_PATH) + " " + arguments + " > " +
-                              log.string() + " 2>&1";
-  const int status = std::system(command.c_str());
-  std::ifstream in(log);
-  std::stringstream text;
-  text << in.rdbuf();
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
-}
+using testing::CommandResult;
+using testing::run_homeostat;
 
 class Reproduce : public ::testing::TestWithParam<std::string> {};
 
@@ -42,7 +26,7 @@ TEST_P(Reproduce, QuickFormRunsEndToEndWithAVerdict) {
   const testing::TempDir directory;
   const std::string study = GetParam();
   const CommandResult result =
-      run_command(directory.path(), "reproduce " + study + " --quick --output out");
+      run_homeostat(directory.path(), "reproduce " + study + " --quick --output out");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("verdict: "), std::string::npos) << result.output;
   std::string folder = study;
@@ -70,7 +54,7 @@ INSTANTIATE_TEST_SUITE_P(Studies, Reproduce,
 
 TEST(ReproduceErrors, UnknownStudyIsAConfigError) {
   const testing::TempDir directory;
-  const CommandResult result = run_command(directory.path(), "reproduce nonsense --quick");
+  const CommandResult result = run_homeostat(directory.path(), "reproduce nonsense --quick");
   EXPECT_EQ(result.exit_code, 2) << result.output;
   EXPECT_NE(result.output.find("saturation, sg-stability, ahsar"), std::string::npos)
       << result.output;
@@ -78,7 +62,7 @@ TEST(ReproduceErrors, UnknownStudyIsAConfigError) {
 
 TEST(ReportCommand, MissingRunDirectoryIsADataError) {
   const testing::TempDir directory;
-  const CommandResult result = run_command(directory.path(), "report no_such_run");
+  const CommandResult result = run_homeostat(directory.path(), "report no_such_run");
   EXPECT_EQ(result.exit_code, 3) << result.output;
   EXPECT_NE(result.output.find("metrics.jsonl"), std::string::npos) << result.output;
 }

@@ -3,10 +3,24 @@
 // counter-based stream keyed by (seed, epoch, batch, layer) and kept for the backward pass.
 #pragma once
 
+#include <cstddef>
+#include <vector>
+
 #include "layer/layer.hpp"
 #include "random/counter_rng.hpp"
 
 namespace homeostat {
+
+// Multiplies every step of a time-major [T, per_step] buffer by the same mask, in place: the
+// forward and backward of both dropout layers (dropout.hpp, moderate_dropout.hpp).
+template <typename Real>
+void apply_step_mask(Real* data, std::size_t steps, const std::vector<Real>& mask) {
+  const std::size_t per_step = mask.size();
+  for (std::size_t t = 0; t < steps; ++t) {
+    Real* step = data + t * per_step;
+    for (std::size_t e = 0; e < per_step; ++e) step[e] *= mask[e];
+  }
+}
 
 template <typename Real>
 class DropoutLayer final : public Layer<Real> {
@@ -32,10 +46,7 @@ class DropoutLayer final : public Layer<Real> {
     for (std::size_t e = 0; e < per_step; ++e) {
       mask_[e] = rng.uniform(e) < drop_probability_ ? Real{0} : keep_scale;
     }
-    for (std::size_t t = 0; t < input.dim(0); ++t) {
-      Real* out = output.data() + t * per_step;
-      for (std::size_t e = 0; e < per_step; ++e) out[e] *= mask_[e];
-    }
+    apply_step_mask(output.data(), input.dim(0), mask_);
   }
 
   void backward(const Tensor<Real>& input, const Tensor<Real>&, const Tensor<Real>& grad_output,
@@ -43,11 +54,7 @@ class DropoutLayer final : public Layer<Real> {
     if (!grad_input) return;
     *grad_input = grad_output;
     if (!active_) return;
-    const std::size_t per_step = input.stride0();
-    for (std::size_t t = 0; t < input.dim(0); ++t) {
-      Real* g = grad_input->data() + t * per_step;
-      for (std::size_t e = 0; e < per_step; ++e) g[e] *= mask_[e];
-    }
+    apply_step_mask(grad_input->data(), input.dim(0), mask_);
   }
 
   // The mask of the last training forward pass, [B * features] (for tests).

@@ -15,6 +15,7 @@
 #include <span>
 #include <vector>
 
+#include "layer/dropout.hpp"
 #include "layer/layer.hpp"
 #include "random/counter_rng.hpp"
 
@@ -69,10 +70,7 @@ class ModerateDropoutLayer final : public Layer<Real> {
     for (std::size_t e = 0; e < per_step; ++e) {
       mask_[e] = rng.uniform(e) < keep_[e] ? static_cast<Real>(1.0 / keep_[e]) : Real{0};
     }
-    for (std::size_t t = 0; t < steps; ++t) {
-      Real* out = output.data() + t * per_step;
-      for (std::size_t e = 0; e < per_step; ++e) out[e] *= mask_[e];
-    }
+    apply_step_mask(output.data(), steps, mask_);
   }
 
   void backward(const Tensor<Real>& input, const Tensor<Real>&, const Tensor<Real>& grad_output,
@@ -80,11 +78,7 @@ class ModerateDropoutLayer final : public Layer<Real> {
     if (!grad_input) return;
     *grad_input = grad_output;
     if (!active_) return;
-    const std::size_t per_step = input.stride0();
-    for (std::size_t t = 0; t < input.dim(0); ++t) {
-      Real* g = grad_input->data() + t * per_step;
-      for (std::size_t e = 0; e < per_step; ++e) g[e] *= mask_[e];
-    }
+    apply_step_mask(grad_input->data(), input.dim(0), mask_);
   }
 
   // Of the last training forward pass, [B * features] each (tests, the PyTorch oracle).
