@@ -64,7 +64,7 @@ class WorkloadBench {
                 const std::vector<std::string>& overrides = {})
       : workload_(workload),
         path_(config_path(workload, options)),
-        config_(load_experiment(path_, overrides)),
+        config_(load_experiment(path_, with_options_overrides(overrides, options))),
         data_(load_idx_split(
             config_.data.directory, "train",
             (options.warmup_batches + options.measured_batches) * config_.train.batch_size)),
@@ -114,6 +114,7 @@ class WorkloadBench {
             {"time_steps", config_.data.time_steps},
             {"threads", thread_count()},
             {"blas_core", blas_core_name()},
+            {"gemm_precision", gemm_precision_name(config_.gemm_precision)},
             {"median_ms", percentile(milliseconds, 0.5)},
             {"p10_ms", percentile(milliseconds, 0.1)},
             {"p90_ms", percentile(milliseconds, 0.9)},
@@ -129,6 +130,14 @@ class WorkloadBench {
   }
 
  private:
+  // --set assignments first, so a sweep's own (T, method) override wins.
+  static std::vector<std::string> with_options_overrides(const std::vector<std::string>& sweep,
+                                                         const BenchOptions& options) {
+    std::vector<std::string> all = options.overrides;
+    all.insert(all.end(), sweep.begin(), sweep.end());
+    return all;
+  }
+
   static std::string config_path(const std::string& workload, const BenchOptions& options) {
     std::string lower = workload;
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
@@ -363,10 +372,13 @@ int run_bench(const BenchOptions& options) {
   }
   if (options.json) std::printf("%s\n", results.dump(2).c_str());
   if (!options.json && !results.empty() && !results[0].contains("error")) {
-    std::printf("(batch %d, median over %zu batches after %zu warm-up; BLAS kernels: %s%s)\n",
-                results[0]["batch_size"].get<int>(), options.measured_batches,
-                options.warmup_batches, results[0]["blas_core"].get<std::string>().c_str(),
-                options.interleave ? "; interleaved in one process, peak RSS is the total" : "");
+    std::printf(
+        "(batch %d, median over %zu batches after %zu warm-up; BLAS kernels: %s; GEMM precision: "
+        "%s%s)\n",
+        results[0]["batch_size"].get<int>(), options.measured_batches, options.warmup_batches,
+        results[0]["blas_core"].get<std::string>().c_str(),
+        results[0]["gemm_precision"].get<std::string>().c_str(),
+        options.interleave ? "; interleaved in one process, peak RSS is the total" : "");
   }
   return failed ? 1 : 0;
 }

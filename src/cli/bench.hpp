@@ -21,6 +21,8 @@ struct BenchOptions {
   // --method).
   std::vector<std::size_t> time_steps;
   std::vector<std::string> methods;
+  // --set KEY=VALUE assignments applied to every workload's config (e.g. gemm_precision=bf16).
+  std::vector<std::string> overrides;
 };
 
 int run_bench(const BenchOptions& options);

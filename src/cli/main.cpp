@@ -201,6 +201,8 @@ int main(int argc, char** argv) {
   bench_cmd->add_option("--time-steps", bench.time_steps,
                         "sweep T (e.g. 4 8 16 32): one child process per (T, method)");
   bench_cmd->add_option("--method", bench.methods, "sweep train.method: bptt rate");
+  bench_cmd->add_option("--set", bench.overrides,
+                        "override a key in every workload's config (e.g. gemm_precision=bf16)");
 
   std::string apply_path;
   CLI::App* advise_cmd = app.add_subcommand(

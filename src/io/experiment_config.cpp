@@ -226,6 +226,14 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
   }
   config.seed = static_cast<std::uint64_t>(root.integer("seed", 1, 0));
   config.threads = static_cast<int>(root.integer("threads", 0, 0, 1024));
+  if (root.choice("gemm_precision", "fp32", {"fp32", "bf16"}) == "bf16") {
+    if (!bf16_gemm_supported()) {
+      throw root.error("gemm_precision",
+                       "\"bf16\" needs a CPU with AVX512-BF16 instructions, and this one has "
+                       "none; use \"fp32\"");
+    }
+    config.gemm_precision = GemmPrecision::bf16;
+  }
 
   const ConfigSection data = root.table("data");
   const std::string source = data.choice("source", "idx", {"idx", "anomaly", "events"});

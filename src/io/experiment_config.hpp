@@ -17,6 +17,7 @@
 #include "io/config_reader.hpp"
 #include "io/homeostasis_config.hpp"
 #include "network/layer_spec.hpp"
+#include "tensor/blas.hpp"
 #include "train/loss.hpp"
 #include "train/method.hpp"
 #include "train/optimizer.hpp"
@@ -62,7 +63,8 @@ struct OutputSpec {
 struct ExperimentConfig {
   std::string name = "run";
   std::uint64_t seed = 1;
-  int threads = 0;  // 0: all cores
+  int threads = 0;                                     // 0: all cores
+  GemmPrecision gemm_precision = GemmPrecision::fp32;  // "fp32" | "bf16" (tensor/blas.hpp)
   DataSpec data;
   EncoderSpec encoder;
   std::vector<LayerSpec> layers;
