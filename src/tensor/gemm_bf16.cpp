@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <bit>
 #include <compare>
 #include <map>
@@ -27,18 +28,38 @@ namespace {
 
 using dnnl::memory;
 
-// Copies the stored rows x columns matrix (leading dimension ld) into dense bf16. The buffer
-// only grows, so a training loop stops allocating after its first batch.
+// Copies the stored rows x columns matrix (leading dimension ld) into dense bf16, transposed
+// when `transpose` (then the copy is columns x rows). The buffer only grows, so a training loop
+// stops allocating after its first batch.
 const std::uint16_t* to_dense_bf16(const float* source, std::size_t rows, std::size_t columns,
-                                   std::size_t ld, std::vector<std::uint16_t>& buffer) {
+                                   std::size_t ld, bool transpose,
+                                   std::vector<std::uint16_t>& buffer) {
   if (buffer.size() < rows * columns) buffer.resize(rows * columns);
   std::uint16_t* const target = buffer.data();
   const bool parallel = !omp_in_parallel() && rows * columns >= kMinParallelWork;
+  if (!transpose) {
 #pragma omp parallel for schedule(static) if (parallel)
-  for (std::size_t row = 0; row < rows; ++row) {
-    const float* in = source + row * ld;
-    std::uint16_t* out = target + row * columns;
-    for (std::size_t column = 0; column < columns; ++column) out[column] = to_bf16(in[column]);
+    for (std::size_t row = 0; row < rows; ++row) {
+      const float* in = source + row * ld;
+      std::uint16_t* out = target + row * columns;
+      for (std::size_t column = 0; column < columns; ++column) out[column] = to_bf16(in[column]);
+    }
+    return target;
+  }
+  // Tiles keep both the reads and the strided writes within a few cache lines.
+  constexpr std::size_t kTile = 32;
+  const std::size_t column_tiles = (columns + kTile - 1) / kTile;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (std::size_t tile = 0; tile < column_tiles; ++tile) {
+    const std::size_t column_begin = tile * kTile;
+    const std::size_t column_end = std::min(columns, column_begin + kTile);
+    for (std::size_t row_begin = 0; row_begin < rows; row_begin += kTile) {
+      const std::size_t row_end = std::min(rows, row_begin + kTile);
+      for (std::size_t row = row_begin; row < row_end; ++row) {
+        for (std::size_t column = column_begin; column < column_end; ++column)
+          target[column * rows + row] = to_bf16(source[row * ld + column]);
+      }
+    }
   }
   return target;
 }
@@ -108,32 +129,23 @@ void gemm_bf16(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t 
                float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
                float beta, float* c, std::size_t ldc) {
   if (m == 0 || n == 0) return;
-  // Stored shapes: op(A) is m x k, op(B) is k x n. The dense copies' leading dimensions are their
-  // stored column counts.
-  const std::size_t a_stored_columns = trans_a == Transpose::no ? k : m;
-  const std::size_t b_stored_columns = trans_b == Transpose::no ? n : k;
-  thread_local std::vector<std::uint16_t> a_buffer, b_buffer;
-  const std::uint16_t* a_bf16 =
-      to_dense_bf16(a, trans_a == Transpose::no ? m : k, a_stored_columns, lda, a_buffer);
-  const std::uint16_t* b_bf16 =
-      to_dense_bf16(b, trans_b == Transpose::no ? k : n, b_stored_columns, ldb, b_buffer);
-  const memory::dim a_ld = dim(a_stored_columns);
-  const memory::dim b_ld = dim(b_stored_columns);
-  const bool a_plain = trans_a == Transpose::no;
+  // op(A) is always copied row-major (m x k): oneDNN's fast bf16 matmul (brgemm) wants its
+  // source that way and otherwise falls back to a slower kernel. op(B) may stay transposed.
   const bool b_plain = trans_b == Transpose::no;
+  const std::size_t b_stored_columns = b_plain ? n : k;
+  thread_local std::vector<std::uint16_t> a_buffer, b_buffer;
+  const std::uint16_t* a_bf16 = trans_a == Transpose::no
+                                    ? to_dense_bf16(a, m, k, lda, false, a_buffer)
+                                    : to_dense_bf16(a, k, m, lda, true, a_buffer);
+  const std::uint16_t* b_bf16 =
+      to_dense_bf16(b, b_plain ? k : n, b_stored_columns, ldb, false, b_buffer);
+  const memory::dim a_ld = dim(k);
+  const memory::dim b_ld = dim(b_stored_columns);
   gemm_blocking::for_each_block(
       m, n, k, [&](std::size_t row, std::size_t rows, std::size_t column, std::size_t columns) {
-        const BlockKey key{dim(rows),
-                           dim(columns),
-                           dim(k),
-                           a_plain ? a_ld : 1,
-                           a_plain ? 1 : a_ld,
-                           b_plain ? b_ld : 1,
-                           b_plain ? 1 : b_ld,
-                           dim(ldc),
-                           alpha,
-                           beta};
-        run_block(key, gemm_blocking::op_row(a_bf16, trans_a, a_stored_columns, row),
+        const BlockKey key{dim(rows),          dim(columns),       dim(k),   a_ld,  1,
+                           b_plain ? b_ld : 1, b_plain ? 1 : b_ld, dim(ldc), alpha, beta};
+        run_block(key, gemm_blocking::op_row(a_bf16, Transpose::no, k, row),
                   gemm_blocking::op_column(b_bf16, trans_b, b_stored_columns, column),
                   c + row * ldc + column);
       });
