@@ -17,6 +17,7 @@ class DenseLayer final : public Layer<Real> {
   void forward(const Tensor<Real>& input, Tensor<Real>& output, const RunContext&) override;
   void backward(const Tensor<Real>& input, const Tensor<Real>& output,
                 const Tensor<Real>& grad_output, Tensor<Real>* grad_input) override;
+  [[nodiscard]] bool backward_reads_output() const override { return false; }
   std::vector<Parameter<Real>*> parameters() override;
   IncomingSynapses<Real> incoming_synapses() override { return {{&weight_.value}, units_}; }
   [[nodiscard]] std::size_t fan_out_per_input() const override { return units_; }

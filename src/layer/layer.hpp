@@ -63,6 +63,12 @@ class Layer {
   virtual void backward(const Tensor<Real>& input, const Tensor<Real>& output,
                         const Tensor<Real>& grad_output, Tensor<Real>* grad_input) = 0;
 
+  // What backward reads besides grad_output. When a layer does not read its own output and the
+  // next layer does not read its input, the network keeps that output's gradient in the
+  // output's own buffer (one [T, B, N] tensor less). Conservative defaults: both are read.
+  [[nodiscard]] virtual bool backward_reads_input() const { return true; }
+  [[nodiscard]] virtual bool backward_reads_output() const { return true; }
+
   virtual std::vector<Parameter<Real>*> parameters() { return {}; }
   virtual std::vector<StateBuffer<Real>> state_buffers() { return {}; }
   // Spiking layers expose their neurons (activity monitor, threshold regulators).

@@ -59,9 +59,20 @@ void Network<Real>::backward(const Tensor<Real>& grad_output, const SpikeGradien
     const Tensor<Real>& layer_input = i == 0 ? *input_ : outputs_[i - 1];
     // The first layer's input gradient is never used; skip it unless the layer needs the
     // buffer for its own reverse scan (it gets a scratch tensor then).
-    Tensor<Real>* grad_input = i == 0 ? nullptr : &gradients_[i - 1];
-    layers_[i]->backward(layer_input, outputs_[i], gradients_[i], grad_input);
+    Tensor<Real>* grad_input = i == 0 ? nullptr : &gradient_buffer(i - 1);
+    layers_[i]->backward(layer_input, outputs_[i], gradient_buffer(i), grad_input);
   }
+}
+
+template <typename Real>
+bool Network<Real>::gradient_shares_output(std::size_t index) const {
+  return index + 1 < layers_.size() && !layers_[index]->backward_reads_output() &&
+         !layers_[index + 1]->backward_reads_input();
+}
+
+template <typename Real>
+Tensor<Real>& Network<Real>::gradient_buffer(std::size_t index) {
+  return gradient_shares_output(index) ? outputs_[index] : gradients_[index];
 }
 
 template <typename Real>

@@ -31,7 +31,8 @@ class Network {
   using SpikeGradientHook = std::function<void(std::size_t, std::span<Real>)>;
   void backward(const Tensor<Real>& grad_output, const SpikeGradientHook& hook = {});
 
-  // Output of layer `index` in the last forward pass.
+  // Output of layer `index` in the last forward pass. After backward, an output whose gradient
+  // shares its buffer (gradient_shares_output) holds that gradient instead.
   [[nodiscard]] const Tensor<Real>& output(std::size_t index) const { return outputs_.at(index); }
 
   // Bytes of the per-layer outputs and output gradients ([T, B, ...] each) the network keeps
@@ -45,6 +46,11 @@ class Network {
   [[nodiscard]] std::vector<std::size_t> spiking_layers() const;
 
  private:
+  // Whether layer `index`'s output gradient lives in its output buffer (see
+  // Layer::backward_reads_output), and the buffer that holds that gradient.
+  [[nodiscard]] bool gradient_shares_output(std::size_t index) const;
+  Tensor<Real>& gradient_buffer(std::size_t index);
+
   std::vector<LayerPtr<Real>> layers_;
   const Tensor<Real>* input_ = nullptr;
   std::vector<Tensor<Real>> outputs_;    // outputs_[i]: output of layer i
