@@ -14,6 +14,9 @@ with a note. Every side runs in the same environment: OPENBLAS_CORETYPE is remov
 all (or set for all with --coretype), and the peers get tcmalloc, their best case.
 
   /usr/bin/python3 bench/compare_peers.py --peers /tmp/peers --workloads w1 w2 --rounds 3
+
+homeostat runs once per --precisions value (gemm_precision: fp32, and bf16 where the CPU has
+AVX512-BF16), each a side of its own with its own ratios.
 """
 
 import argparse
@@ -41,9 +44,10 @@ def run_measured(command, env, cwd=None):
         return process.returncode, log.read(), usage.ru_maxrss / 1024.0
 
 
-def homeostat_side(args, workload, env):
+def homeostat_side(args, workload, env, precision):
     command = [args.homeostat, "bench", workload.upper(), "--json", "--batches",
-               str(args.batches), "--warmup", "5", "--threads", str(args.threads)]
+               str(args.batches), "--warmup", "5", "--threads", str(args.threads),
+               "--set", f"gemm_precision={precision}"]
     # bench measures each workload in a child process and reports that child's peak RSS.
     code, output, _ = run_measured(command, env, cwd=REPO)
     if code != 0:
@@ -90,6 +94,10 @@ def main():
                         choices=["w1", "w2", "w3"])
     parser.add_argument("--peer-list", nargs="+", default=["snntorch", "spikingjelly"],
                         choices=["snntorch", "spikingjelly"])
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"],
+                        choices=["fp32", "bf16"],
+                        help="homeostat's gemm_precision values, one side each (bf16 needs "
+                             "AVX512-BF16)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     parser.add_argument("--batches", type=int, default=20, help="measured batches per run")
     parser.add_argument("--threads", type=int, default=2)
@@ -104,14 +112,15 @@ def main():
     if args.coretype:
         env["OPENBLAS_CORETYPE"] = args.coretype
         env["HOMEOSTAT_KEEP_OPENBLAS_CORETYPE"] = "1"
-    sides = ["homeostat"] + args.peer_list
+    ours = {("homeostat" if p == "fp32" else f"homeostat-{p}"): p for p in args.precisions}
+    sides = list(ours) + args.peer_list
     runs = {w: {s: [] for s in sides} for w in args.workloads}
     for round_index in range(args.rounds):
         for workload in args.workloads:
             # Alternate the order each round (ABBA) so drift does not favour one side.
             order = sides if round_index % 2 == 0 else list(reversed(sides))
             for side in order:
-                result = (homeostat_side(args, workload, env) if side == "homeostat"
+                result = (homeostat_side(args, workload, env, ours[side]) if side in ours
                           else peer_side(args, side, workload, env))
                 runs[workload][side].append(result)
                 shown = (f"{result['ms']:.1f} ms, {result['rss_mb']:.0f} MB" if "ms" in result
@@ -130,7 +139,7 @@ def main():
                 medians[side] = (statistics.median(r["ms"] for r in ok),
                                  min(r["ms"] for r in ok), max(r["ms"] for r in ok),
                                  max(r["rss_mb"] for r in ok))
-        peers = {s: m for s, m in medians.items() if s != "homeostat"}
+        peers = {s: m for s, m in medians.items() if s not in ours}
         fastest = min((m[0] for m in peers.values()), default=None)
         leanest = min((m[3] for m in peers.values()), default=None)
         for side in sides:
@@ -138,8 +147,8 @@ def main():
                 print(f"{workload:8} {side:14} {'(no result)':>9}")
                 continue
             ms, low, high, rss = medians[side]
-            time_ratio = f"{ms / fastest:.2f}" if side == "homeostat" and fastest else ""
-            rss_ratio = f"{rss / leanest:.2f}" if side == "homeostat" and leanest else ""
+            time_ratio = f"{ms / fastest:.2f}" if side in ours and fastest else ""
+            rss_ratio = f"{rss / leanest:.2f}" if side in ours and leanest else ""
             print(f"{workload:8} {side:14} {ms:9.1f} {low:7.1f}-{high:<7.1f} {rss:7.0f}MB "
                   f"{time_ratio:>10} {rss_ratio:>9}")
         summary[workload] = {s: {"median_ms": m[0], "min_ms": m[1], "max_ms": m[2],

@@ -1,5 +1,6 @@
 #include "tensor/gemm_bf16.hpp"
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -10,7 +11,6 @@
 #include <vector>
 
 #include "tensor/gemm_blocking.hpp"
-#include "tensor/parallel.hpp"
 
 namespace homeostat {
 
@@ -28,40 +28,53 @@ namespace {
 
 using dnnl::memory;
 
-// Copies the stored rows x columns matrix (leading dimension ld) into dense bf16, transposed
-// when `transpose` (then the copy is columns x rows). The buffer only grows, so a training loop
-// stops allocating after its first batch.
-const std::uint16_t* to_dense_bf16(const float* source, std::size_t rows, std::size_t columns,
-                                   std::size_t ld, bool transpose,
-                                   std::vector<std::uint16_t>& buffer) {
-  if (buffer.size() < rows * columns) buffer.resize(rows * columns);
-  std::uint16_t* const target = buffer.data();
-  const bool parallel = !omp_in_parallel() && rows * columns >= kMinParallelWork;
-  if (!transpose) {
-#pragma omp parallel for schedule(static) if (parallel)
-    for (std::size_t row = 0; row < rows; ++row) {
-      const float* in = source + row * ld;
-      std::uint16_t* out = target + row * columns;
-      for (std::size_t column = 0; column < columns; ++column) out[column] = to_bf16(in[column]);
-    }
-    return target;
+// Converts n floats. With AVX512-BF16 sixteen at a time (VCVTNEPS2BF16 rounds to nearest even
+// like to_bf16, but flushes denormals to zero, which no GEMM here can tell apart).
+void to_bf16_row(const float* in, std::uint16_t* out, std::size_t n) {
+  std::size_t i = 0;
+#if defined(__AVX512BF16__)
+  for (; i + 16 <= n; i += 16) {
+    const __m256bh half = _mm512_cvtneps_pbh(_mm512_loadu_ps(in + i));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), std::bit_cast<__m256i>(half));
   }
-  // Tiles keep both the reads and the strided writes within a few cache lines.
+#endif
+  for (; i < n; ++i) out[i] = to_bf16(in[i]);
+}
+
+// Copies a stored rows x columns slice (leading dimension ld) into dense bf16, transposed when
+// `transpose` (the copy is then columns x rows): tile by tile, converted along the contiguous
+// stored rows, then written out transposed.
+void to_bf16_slice(const float* source, std::size_t ld, std::size_t rows, std::size_t columns,
+                   bool transpose, std::uint16_t* target) {
+  if (!transpose) {
+    for (std::size_t row = 0; row < rows; ++row)
+      to_bf16_row(source + row * ld, target + row * columns, columns);
+    return;
+  }
   constexpr std::size_t kTile = 32;
-  const std::size_t column_tiles = (columns + kTile - 1) / kTile;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (std::size_t tile = 0; tile < column_tiles; ++tile) {
-    const std::size_t column_begin = tile * kTile;
-    const std::size_t column_end = std::min(columns, column_begin + kTile);
-    for (std::size_t row_begin = 0; row_begin < rows; row_begin += kTile) {
-      const std::size_t row_end = std::min(rows, row_begin + kTile);
-      for (std::size_t row = row_begin; row < row_end; ++row) {
-        for (std::size_t column = column_begin; column < column_end; ++column)
-          target[column * rows + row] = to_bf16(source[row * ld + column]);
+  std::uint16_t tile[kTile * kTile];
+  for (std::size_t row_begin = 0; row_begin < rows; row_begin += kTile) {
+    const std::size_t tile_rows = std::min(kTile, rows - row_begin);
+    for (std::size_t column_begin = 0; column_begin < columns; column_begin += kTile) {
+      const std::size_t tile_columns = std::min(kTile, columns - column_begin);
+      for (std::size_t r = 0; r < tile_rows; ++r)
+        to_bf16_row(source + (row_begin + r) * ld + column_begin, tile + r * kTile, tile_columns);
+      for (std::size_t c = 0; c < tile_columns; ++c) {
+        std::uint16_t* out = target + (column_begin + c) * rows + row_begin;
+        for (std::size_t r = 0; r < tile_rows; ++r) out[r] = tile[r * kTile + c];
       }
     }
   }
-  return target;
+}
+
+// The reduction over K runs in chunks of at most this many, each converted just before its
+// matmul, so the bf16 copies (and oneDNN's packed copy of B) stay a few MB per thread instead of
+// whole operands. The chunking depends on K only: results stay thread-count independent.
+constexpr std::size_t kMaxChunk = 512;
+
+std::size_t chunk_length(std::size_t k) {
+  const std::size_t chunks = (k + kMaxChunk - 1) / kMaxChunk;
+  return (k + chunks - 1) / chunks;
 }
 
 // One block's matmul shape, strides and scaling: the key of the primitive cache.
@@ -129,25 +142,40 @@ void gemm_bf16(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t 
                float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
                float beta, float* c, std::size_t ldc) {
   if (m == 0 || n == 0) return;
-  // op(A) is always copied row-major (m x k): oneDNN's fast bf16 matmul (brgemm) wants its
-  // source that way and otherwise falls back to a slower kernel. op(B) may stay transposed.
+  const std::size_t chunk = chunk_length(k);
   const bool b_plain = trans_b == Transpose::no;
-  const std::size_t b_stored_columns = b_plain ? n : k;
-  thread_local std::vector<std::uint16_t> a_buffer, b_buffer;
-  const std::uint16_t* a_bf16 = trans_a == Transpose::no
-                                    ? to_dense_bf16(a, m, k, lda, false, a_buffer)
-                                    : to_dense_bf16(a, k, m, lda, true, a_buffer);
-  const std::uint16_t* b_bf16 =
-      to_dense_bf16(b, b_plain ? k : n, b_stored_columns, ldb, false, b_buffer);
-  const memory::dim a_ld = dim(k);
-  const memory::dim b_ld = dim(b_stored_columns);
   gemm_blocking::for_each_block(
       m, n, k, [&](std::size_t row, std::size_t rows, std::size_t column, std::size_t columns) {
-        const BlockKey key{dim(rows),          dim(columns),       dim(k),   a_ld,  1,
-                           b_plain ? b_ld : 1, b_plain ? 1 : b_ld, dim(ldc), alpha, beta};
-        run_block(key, gemm_blocking::op_row(a_bf16, Transpose::no, k, row),
-                  gemm_blocking::op_column(b_bf16, trans_b, b_stored_columns, column),
-                  c + row * ldc + column);
+        // Each thread converts the slices its block needs. op(A) is copied row-major (rows x
+        // chunk): oneDNN's fast bf16 kernel (brgemm) wants its source that way and otherwise
+        // falls back to a slower one. op(B) keeps its stored orientation.
+        thread_local std::vector<std::uint16_t> a_slice, b_slice;
+        if (a_slice.size() < rows * chunk) a_slice.resize(rows * chunk);
+        if (b_slice.size() < columns * chunk) b_slice.resize(columns * chunk);
+        for (std::size_t k_begin = 0; k_begin < k; k_begin += chunk) {
+          const std::size_t depth = std::min(chunk, k - k_begin);
+          if (trans_a == Transpose::no) {
+            to_bf16_slice(a + row * lda + k_begin, lda, rows, depth, false, a_slice.data());
+          } else {
+            to_bf16_slice(a + k_begin * lda + row, lda, depth, rows, true, a_slice.data());
+          }
+          if (b_plain) {
+            to_bf16_slice(b + k_begin * ldb + column, ldb, depth, columns, false, b_slice.data());
+          } else {
+            to_bf16_slice(b + column * ldb + k_begin, ldb, columns, depth, false, b_slice.data());
+          }
+          const BlockKey key{dim(rows),
+                             dim(columns),
+                             dim(depth),
+                             dim(depth),
+                             1,
+                             b_plain ? dim(columns) : 1,
+                             b_plain ? 1 : dim(depth),
+                             dim(ldc),
+                             alpha,
+                             k_begin == 0 ? beta : 1.0f};
+          run_block(key, a_slice.data(), b_slice.data(), c + row * ldc + column);
+        }
       });
 }
 
