@@ -3,8 +3,10 @@
 // (zero outside the image), H_out = (H + 2p - k)/s + 1, likewise W_out. W is [C_out, C_in, k, k]
 // (PyTorch's layout), b is [C_out].
 // All images go through im2col into one column matrix [T*B*H_out*W_out, C_in*k*k], so the
-// layer is ONE GEMM per call; batches whose column matrix would exceed the buffer limit
-// (256 MB by default) run as a few GEMMs over fixed chunks of images. im2col/col2im are
+// layer runs a few large GEMMs over fixed chunks of images whose scratch stays under the buffer
+// limit (8 MB by default: conv2 of W3 takes ~100 images, one step of a batch, per GEMM). The
+// scratch is recomputed in backward rather than kept from forward, so the layer's memory does not
+// grow with T*B. im2col/col2im are
 // parallel over images, each image owned by one thread, so results do not depend on the thread
 // count.
 #pragma once
@@ -28,6 +30,7 @@ class Conv2dLayer final : public Layer<Real> {
   void forward(const Tensor<Real>& input, Tensor<Real>& output, const RunContext&) override;
   void backward(const Tensor<Real>& input, const Tensor<Real>& output,
                 const Tensor<Real>& grad_output, Tensor<Real>* grad_input) override;
+  [[nodiscard]] bool backward_reads_output() const override { return false; }
   std::vector<Parameter<Real>*> parameters() override;
   // Each input pixel feeds C_out * k * k synapses (borders and strides ignored).
   IncomingSynapses<Real> incoming_synapses() override {
@@ -62,7 +65,7 @@ class Conv2dLayer final : public Layer<Real> {
   std::size_t out_width_;
   std::size_t pixels_;  // H_out * W_out
   std::size_t patch_;   // C_in * k * k
-  std::size_t column_buffer_limit_ = std::size_t{256} << 20;
+  std::size_t column_buffer_limit_ = std::size_t{8} << 20;
   Parameter<Real> weight_;               // [C_out, C_in, k, k]
   std::optional<Parameter<Real>> bias_;  // [C_out]
   // Scratch reused across calls: im2col columns (and their gradient in backward) and the GEMM's

@@ -63,6 +63,12 @@ class Layer {
   virtual void backward(const Tensor<Real>& input, const Tensor<Real>& output,
                         const Tensor<Real>& grad_output, Tensor<Real>* grad_input) = 0;
 
+  // Whether backward reads the values (not just the shape) of its input and of its output. Where
+  // layer i+1 reads neither its input nor layer i reads its output, the network lets layer i+1
+  // write its input gradient over that activation (Network::backward), saving a buffer.
+  [[nodiscard]] virtual bool backward_reads_input() const { return true; }
+  [[nodiscard]] virtual bool backward_reads_output() const { return true; }
+
   virtual std::vector<Parameter<Real>*> parameters() { return {}; }
   virtual std::vector<StateBuffer<Real>> state_buffers() { return {}; }
   // Spiking layers expose their neurons (activity monitor, threshold regulators).

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <utility>
 
 #include "common/error.hpp"
 
@@ -60,8 +61,24 @@ void Network<Real>::backward(const Tensor<Real>& grad_output, const SpikeGradien
     // The first layer's input gradient is never used; skip it unless the layer needs the
     // buffer for its own reverse scan (it gets a scratch tensor then).
     Tensor<Real>* grad_input = i == 0 ? nullptr : &gradients_[i - 1];
+    // Where no backward reads activation i-1 any more, its gradient overwrites it in place: the
+    // layer gets the same tensor as input and input gradient (it reads only the shape), then the
+    // buffer moves to gradients_ for layer i-1's backward and back to outputs_ at the end.
+    const bool reuse = i > 0 && reuses_activation(i - 1);
+    if (reuse) grad_input = &outputs_[i - 1];
     layers_[i]->backward(layer_input, outputs_[i], gradients_[i], grad_input);
+    if (reuse) std::swap(outputs_[i - 1], gradients_[i - 1]);
   }
+  // Hand the reused buffers back, so the next forward pass fills them without allocating; their
+  // outputs_ now hold gradients (no reader of Network::output looks at these layers).
+  for (std::size_t i = 0; i + 1 < layers_.size(); ++i) {
+    if (reuses_activation(i)) std::swap(outputs_[i], gradients_[i]);
+  }
+}
+
+template <typename Real>
+bool Network<Real>::reuses_activation(std::size_t index) const {
+  return !layers_[index]->backward_reads_output() && !layers_[index + 1]->backward_reads_input();
 }
 
 template <typename Real>

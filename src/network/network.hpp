@@ -31,7 +31,9 @@ class Network {
   using SpikeGradientHook = std::function<void(std::size_t, std::span<Real>)>;
   void backward(const Tensor<Real>& grad_output, const SpikeGradientHook& hook = {});
 
-  // Output of layer `index` in the last forward pass.
+  // Output of layer `index` in the last forward pass. After backward, outputs that no backward
+  // reads (e.g. a convolution's output before max pooling, see reuses_activation) hold their
+  // gradients instead; the outputs of spiking layers and the inputs of weighted layers are kept.
   [[nodiscard]] const Tensor<Real>& output(std::size_t index) const { return outputs_.at(index); }
 
   // Bytes of the per-layer outputs and output gradients ([T, B, ...] each) the network keeps
@@ -45,6 +47,10 @@ class Network {
   [[nodiscard]] std::vector<std::size_t> spiking_layers() const;
 
  private:
+  // True where neither layer `index` nor layer `index + 1` reads output `index` in backward, so
+  // its buffer doubles as its gradient buffer.
+  [[nodiscard]] bool reuses_activation(std::size_t index) const;
+
   std::vector<LayerPtr<Real>> layers_;
   const Tensor<Real>* input_ = nullptr;
   std::vector<Tensor<Real>> outputs_;    // outputs_[i]: output of layer i
