@@ -4,7 +4,6 @@
 
 #include "common/error.hpp"
 #include "tensor/blas.hpp"
-#include "tensor/ops.hpp"
 
 namespace homeostat {
 namespace {
@@ -76,23 +75,36 @@ void Conv2dLayer<Real>::check_input(const Tensor<Real>& input) const {
 template <typename Real>
 void Conv2dLayer<Real>::im2col(const Real* images, std::size_t count, Real* columns) const {
   const std::size_t image_size = in_channels_ * height_ * width_;
+  const std::size_t stride = count * pixels_;  // leading dimension of the column matrix
 #pragma omp parallel for schedule(static)
   for (std::size_t n = 0; n < count; ++n) {
     const Real* image = images + n * image_size;
-    Real* row = columns + n * pixels_ * patch_;
-    for (std::size_t oh = 0; oh < out_height_; ++oh) {
-      for (std::size_t ow = 0; ow < out_width_; ++ow) {
-        for (std::size_t c = 0; c < in_channels_; ++c) {
-          const Real* plane = image + c * height_ * width_;
-          for (std::size_t kh = 0; kh < kernel_; ++kh) {
-            // Coordinates in the padded image stay unsigned; row ph is real if ph - p in [0, H).
-            const std::size_t ph = oh * stride_ + kh;
-            const bool row_inside = ph >= padding_ && ph - padding_ < height_;
-            for (std::size_t kw = 0; kw < kernel_; ++kw) {
-              const std::size_t pw = ow * stride_ + kw;
-              const bool inside = row_inside && pw >= padding_ && pw - padding_ < width_;
-              *row++ = inside ? plane[(ph - padding_) * width_ + (pw - padding_)] : Real{0};
+    Real* row = columns + n * pixels_;
+    for (std::size_t c = 0; c < in_channels_; ++c) {
+      const Real* plane = image + c * height_ * width_;
+      for (std::size_t kh = 0; kh < kernel_; ++kh) {
+        const OutputSpan rows = valid_outputs(kh, height_, out_height_);
+        for (std::size_t kw = 0; kw < kernel_; ++kw, row += stride) {
+          const OutputSpan cols = valid_outputs(kw, width_, out_width_);
+          Real* out = row;
+          for (std::size_t oh = 0; oh < out_height_; ++oh, out += out_width_) {
+            if (oh < rows.begin || oh >= rows.end) {
+              std::fill(out, out + out_width_, Real{0});
+              continue;
             }
+            // Input row of this output row; for ow in [cols.begin, cols.end) the column
+            // ow * s + kw - p lies inside it (unsigned arithmetic never goes below zero there).
+            const Real* in = plane + (oh * stride_ + kh - padding_) * width_;
+            std::fill(out, out + cols.begin, Real{0});
+            if (stride_ == 1) {
+              std::copy(in + cols.begin + kw - padding_, in + cols.end + kw - padding_,
+                        out + cols.begin);
+            } else {
+              for (std::size_t ow = cols.begin; ow < cols.end; ++ow) {
+                out[ow] = in[ow * stride_ + kw - padding_];
+              }
+            }
+            std::fill(out + cols.end, out + out_width_, Real{0});
           }
         }
       }
@@ -103,23 +115,29 @@ void Conv2dLayer<Real>::im2col(const Real* images, std::size_t count, Real* colu
 template <typename Real>
 void Conv2dLayer<Real>::col2im(const Real* columns, std::size_t count, Real* images) const {
   const std::size_t image_size = in_channels_ * height_ * width_;
+  const std::size_t stride = count * pixels_;
 #pragma omp parallel for schedule(static)
   for (std::size_t n = 0; n < count; ++n) {
     Real* image = images + n * image_size;
     std::fill(image, image + image_size, Real{0});
-    const Real* row = columns + n * pixels_ * patch_;
+    const Real* row = columns + n * pixels_;
     // One thread per image, entries visited in a fixed order: bitwise reproducible.
-    for (std::size_t oh = 0; oh < out_height_; ++oh) {
-      for (std::size_t ow = 0; ow < out_width_; ++ow) {
-        for (std::size_t c = 0; c < in_channels_; ++c) {
-          Real* plane = image + c * height_ * width_;
-          for (std::size_t kh = 0; kh < kernel_; ++kh) {
-            const std::size_t ph = oh * stride_ + kh;
-            const bool row_inside = ph >= padding_ && ph - padding_ < height_;
-            for (std::size_t kw = 0; kw < kernel_; ++kw, ++row) {
-              const std::size_t pw = ow * stride_ + kw;
-              if (row_inside && pw >= padding_ && pw - padding_ < width_) {
-                plane[(ph - padding_) * width_ + (pw - padding_)] += *row;
+    for (std::size_t c = 0; c < in_channels_; ++c) {
+      Real* plane = image + c * height_ * width_;
+      for (std::size_t kh = 0; kh < kernel_; ++kh) {
+        const OutputSpan rows = valid_outputs(kh, height_, out_height_);
+        for (std::size_t kw = 0; kw < kernel_; ++kw, row += stride) {
+          const OutputSpan cols = valid_outputs(kw, width_, out_width_);
+          for (std::size_t oh = rows.begin; oh < rows.end; ++oh) {
+            Real* in = plane + (oh * stride_ + kh - padding_) * width_;
+            const Real* grad = row + oh * out_width_;
+            if (stride_ == 1) {
+              Real* shifted = in + kw - padding_;  // index ow >= cols.begin stays inside
+#pragma omp simd
+              for (std::size_t ow = cols.begin; ow < cols.end; ++ow) shifted[ow] += grad[ow];
+            } else {
+              for (std::size_t ow = cols.begin; ow < cols.end; ++ow) {
+                in[ow * stride_ + kw - padding_] += grad[ow];
               }
             }
           }
@@ -127,6 +145,19 @@ void Conv2dLayer<Real>::col2im(const Real* columns, std::size_t count, Real* ima
       }
     }
   }
+}
+
+template <typename Real>
+typename Conv2dLayer<Real>::OutputSpan Conv2dLayer<Real>::valid_outputs(std::size_t offset,
+                                                                        std::size_t size,
+                                                                        std::size_t outputs) const {
+  // o * s + offset - p must lie in [0, size): o >= ceil((p - offset) / s) and
+  // o <= (size - 1 + p - offset) / s; both clipped to [0, outputs].
+  std::size_t begin = padding_ > offset ? (padding_ - offset + stride_ - 1) / stride_ : 0;
+  std::size_t end = size + padding_ > offset ? (size - 1 + padding_ - offset) / stride_ + 1 : 0;
+  begin = std::min(begin, outputs);
+  end = std::max(begin, std::min(end, outputs));
+  return {begin, end};
 }
 
 template <typename Real>
@@ -141,24 +172,24 @@ void Conv2dLayer<Real>::forward(const Tensor<Real>& input, Tensor<Real>& output,
   const Real* bias = bias_ ? bias_->value.data() : nullptr;
   for (std::size_t first = 0; first < images; first += chunk) {
     const std::size_t count = std::min(chunk, images - first);
-    columns_.resize(count * pixels_ * patch_);
-    pixel_rows_.resize(count * pixels_ * out_channels_);
+    const std::size_t stride = count * pixels_;
+    columns_.resize(patch_ * stride);
+    channel_rows_.resize(out_channels_ * stride);
     im2col(input.data() + first * image_size, count, columns_.data());
-    // [count*pixels, C_out] = columns [count*pixels, patch] * W^T
-    gemm(Transpose::no, Transpose::yes, count * pixels_, out_channels_, patch_, Real{1},
-         columns_.data(), patch_, weight_.value.data(), patch_, Real{0}, pixel_rows_.data(),
-         out_channels_);
-    // Pixel-major GEMM rows back to channel-major images, adding the bias on the way.
+    // [C_out, count*pixels] = W [C_out, patch] * columns [patch, count*pixels]
+    gemm(Transpose::no, Transpose::no, out_channels_, stride, patch_, Real{1}, weight_.value.data(),
+         patch_, columns_.data(), stride, Real{0}, channel_rows_.data(), stride);
+    // Channel rows back to image-major, one contiguous plane at a time, adding the bias.
     Real* out = output.data() + first * out_size;
 #pragma omp parallel for schedule(static)
     for (std::size_t n = 0; n < count; ++n) {
-      const Real* rows = pixel_rows_.data() + n * pixels_ * out_channels_;
       Real* image = out + n * out_size;
       for (std::size_t o = 0; o < out_channels_; ++o) {
         const Real shift = bias ? bias[o] : Real{0};
-        for (std::size_t p = 0; p < pixels_; ++p) {
-          image[o * pixels_ + p] = rows[p * out_channels_ + o] + shift;
-        }
+        const Real* from = channel_rows_.data() + o * stride + n * pixels_;
+        Real* to = image + o * pixels_;
+#pragma omp simd
+        for (std::size_t p = 0; p < pixels_; ++p) to[p] = from[p] + shift;
       }
     }
   }
@@ -175,29 +206,39 @@ void Conv2dLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real>&,
   // Chunk boundaries depend only on the shapes, so the accumulation order is fixed.
   for (std::size_t first = 0; first < images; first += chunk) {
     const std::size_t count = std::min(chunk, images - first);
-    const std::size_t rows = count * pixels_;
-    columns_.resize(rows * patch_);
-    pixel_rows_.resize(rows * out_channels_);
+    const std::size_t stride = count * pixels_;
+    columns_.resize(patch_ * stride);
+    channel_rows_.resize(out_channels_ * stride);
+    // The columns are recomputed from the input rather than kept from forward.
     im2col(input.data() + first * image_size, count, columns_.data());
     const Real* grad_out = grad_output.data() + first * out_size;
 #pragma omp parallel for schedule(static)
     for (std::size_t n = 0; n < count; ++n) {
-      const Real* image = grad_out + n * out_size;
-      Real* pixel_rows = pixel_rows_.data() + n * pixels_ * out_channels_;
-      for (std::size_t p = 0; p < pixels_; ++p) {
-        for (std::size_t o = 0; o < out_channels_; ++o) {
-          pixel_rows[p * out_channels_ + o] = image[o * pixels_ + p];
-        }
+      for (std::size_t o = 0; o < out_channels_; ++o) {
+        std::copy(grad_out + n * out_size + o * pixels_,
+                  grad_out + n * out_size + (o + 1) * pixels_,
+                  channel_rows_.data() + o * stride + n * pixels_);
       }
     }
-    // dW += dY^T columns; db += column sums of dY.
-    gemm(Transpose::yes, Transpose::no, out_channels_, patch_, rows, Real{1}, pixel_rows_.data(),
-         out_channels_, columns_.data(), patch_, Real{1}, weight_.grad.data(), patch_);
-    if (bias_) accumulate_column_sums(pixel_rows_.data(), rows, out_channels_, bias_->grad.data());
+    // dW += dY [C_out, count*pixels] columns^T; db += row sums of dY (one thread per channel).
+    gemm(Transpose::no, Transpose::yes, out_channels_, patch_, stride, Real{1},
+         channel_rows_.data(), stride, columns_.data(), stride, Real{1}, weight_.grad.data(),
+         patch_);
+    if (bias_) {
+      Real* grad_bias = bias_->grad.data();
+#pragma omp parallel for schedule(static)
+      for (std::size_t o = 0; o < out_channels_; ++o) {
+        const Real* row = channel_rows_.data() + o * stride;
+        Real sum{0};
+        for (std::size_t i = 0; i < stride; ++i) sum += row[i];
+        grad_bias[o] += sum;
+      }
+    }
     if (!grad_input) continue;
-    // The columns are spent: reuse the buffer for their gradient dY W, then fold it back.
-    gemm(Transpose::no, Transpose::no, rows, patch_, out_channels_, Real{1}, pixel_rows_.data(),
-         out_channels_, weight_.value.data(), patch_, Real{0}, columns_.data(), patch_);
+    // The columns are spent: reuse the buffer for their gradient W^T dY, then fold it back.
+    gemm(Transpose::yes, Transpose::no, patch_, stride, out_channels_, Real{1},
+         weight_.value.data(), patch_, channel_rows_.data(), stride, Real{0}, columns_.data(),
+         stride);
     col2im(columns_.data(), count, grad_input->data() + first * image_size);
   }
 }

@@ -2,13 +2,13 @@
 //   y[o, i, j] = b[o] + sum_{c, u, v} W[o, c, u, v] x[c, i*s - p + u, j*s - p + v]
 // (zero outside the image), H_out = (H + 2p - k)/s + 1, likewise W_out. W is [C_out, C_in, k, k]
 // (PyTorch's layout), b is [C_out].
-// All images go through im2col into one column matrix [T*B*H_out*W_out, C_in*k*k], so the
-// layer runs a few large GEMMs over fixed chunks of images whose scratch stays under the buffer
-// limit (8 MB by default: conv2 of W3 takes ~100 images, one step of a batch, per GEMM). The
-// scratch is recomputed in backward rather than kept from forward, so the layer's memory does not
-// grow with T*B. im2col/col2im are
+// Images go through im2col into a column matrix [C_in*k*k, images*H_out*W_out] (rows filled
+// with contiguous runs of output columns), so the layer runs a few large GEMMs over fixed chunks
+// of images whose scratch stays under the buffer limit (8 MB by default: conv2 of W3 takes ~100
+// images, about one step of a batch, per GEMM). The columns are recomputed in backward rather
+// than kept from forward, so the layer's memory does not grow with T*B. im2col/col2im are
 // parallel over images, each image owned by one thread, so results do not depend on the thread
-// count.
+// count; chunk boundaries depend only on the shapes, so the accumulation order is fixed.
 #pragma once
 
 #include <optional>
@@ -49,7 +49,15 @@ class Conv2dLayer final : public Layer<Real> {
  private:
   [[nodiscard]] std::size_t images_per_chunk() const;
   void check_input(const Tensor<Real>& input) const;
-  // columns [count * pixels, patch] <- images [count, C_in, H, W]
+  // Output indices [begin, end) of an axis with `outputs` positions whose input coordinate
+  // o * s + offset - p lies inside [0, size).
+  struct OutputSpan {
+    std::size_t begin, end;
+  };
+  [[nodiscard]] OutputSpan valid_outputs(std::size_t offset, std::size_t size,
+                                         std::size_t outputs) const;
+  // columns [patch, count * pixels] <- images [count, C_in, H, W]: row (c, u, v) holds, image
+  // after image, the pixel each output position reads through kernel tap (u, v) of channel c.
   void im2col(const Real* images, std::size_t count, Real* columns) const;
   // images [count, C_in, H, W] = sum of the column entries that read each pixel (assigned).
   void col2im(const Real* columns, std::size_t count, Real* images) const;
@@ -69,9 +77,9 @@ class Conv2dLayer final : public Layer<Real> {
   Parameter<Real> weight_;               // [C_out, C_in, k, k]
   std::optional<Parameter<Real>> bias_;  // [C_out]
   // Scratch reused across calls: im2col columns (and their gradient in backward) and the GEMM's
-  // pixel-major output [count * pixels, C_out] (the permuted output gradient in backward).
+  // channel-major output [C_out, count * pixels] (the permuted output gradient in backward).
   std::vector<Real> columns_;
-  std::vector<Real> pixel_rows_;
+  std::vector<Real> channel_rows_;
 };
 
 }  // namespace homeostat
