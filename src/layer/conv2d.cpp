@@ -97,8 +97,12 @@ void Conv2dLayer<Real>::im2col(const Real* images, std::size_t count, Real* colu
             const Real* in = plane + (oh * stride_ + kh - padding_) * width_;
             std::fill(out, out + cols.begin, Real{0});
             if (stride_ == 1) {
-              std::copy(in + cols.begin + kw - padding_, in + cols.end + kw - padding_,
-                        out + cols.begin);
+              // Runs are short (W_out floats): a vector loop, not a memmove call per run.
+              const Real* from = in + (cols.begin + kw - padding_);
+              Real* to = out + cols.begin;
+              const std::size_t length = cols.end - cols.begin;
+#pragma omp simd
+              for (std::size_t i = 0; i < length; ++i) to[i] = from[i];
             } else {
               for (std::size_t ow = cols.begin; ow < cols.end; ++ow) {
                 out[ow] = in[ow * stride_ + kw - padding_];
@@ -132,9 +136,11 @@ void Conv2dLayer<Real>::col2im(const Real* columns, std::size_t count, Real* ima
             Real* in = plane + (oh * stride_ + kh - padding_) * width_;
             const Real* grad = row + oh * out_width_;
             if (stride_ == 1) {
-              Real* shifted = in + kw - padding_;  // index ow >= cols.begin stays inside
+              Real* to = in + (cols.begin + kw - padding_);
+              const Real* from = grad + cols.begin;
+              const std::size_t length = cols.end - cols.begin;
 #pragma omp simd
-              for (std::size_t ow = cols.begin; ow < cols.end; ++ow) shifted[ow] += grad[ow];
+              for (std::size_t i = 0; i < length; ++i) to[i] += from[i];
             } else {
               for (std::size_t ow = cols.begin; ow < cols.end; ++ow) {
                 in[ow * stride_ + kw - padding_] += grad[ow];
