@@ -7,8 +7,8 @@
 namespace homeostat {
 namespace {
 
-Shape pool_output_shape(const std::string& name, const Shape& input_shape, std::size_t size,
-                        std::size_t stride) {
+Shape pool_output_shape(const std::string& name, const Shape& input_shape, PoolKind kind,
+                        std::size_t size, std::size_t stride) {
   if (input_shape.size() != 3) {
     throw ConfigError("pooling layer '" + name + "' needs a {channels, height, width} input, got " +
                       shape_string(input_shape));
@@ -18,8 +18,8 @@ Shape pool_output_shape(const std::string& name, const Shape& input_shape, std::
     throw ConfigError("pooling layer '" + name + "': window " + std::to_string(size) +
                       " does not fit input " + shape_string(input_shape));
   }
-  if (size > 16) {  // the argmax is stored as one byte per output element
-    throw ConfigError("pooling layer '" + name + "': window " + std::to_string(size) +
+  if (kind == PoolKind::max && size > 16) {  // the argmax is one byte per output element
+    throw ConfigError("maxpool layer '" + name + "': window " + std::to_string(size) +
                       " is larger than 16");
   }
   return {input_shape[0], (input_shape[1] - size) / stride + 1,
@@ -32,7 +32,7 @@ template <typename Real>
 Pool2dLayer<Real>::Pool2dLayer(std::string name, const Shape& input_shape, PoolKind kind,
                                std::size_t size, std::size_t stride)
     : Layer<Real>(name, input_shape,
-                  pool_output_shape(name, input_shape, size, stride == 0 ? size : stride)),
+                  pool_output_shape(name, input_shape, kind, size, stride == 0 ? size : stride)),
       kind_(kind),
       channels_(input_shape[0]),
       height_(input_shape[1]),

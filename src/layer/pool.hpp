@@ -18,7 +18,8 @@ enum class PoolKind { max, average };
 template <typename Real>
 class Pool2dLayer final : public Layer<Real> {
  public:
-  // ConfigError if input_shape is not {C, H, W}, the window does not fit or exceeds 16.
+  // ConfigError if input_shape is not {C, H, W}, the window does not fit, or a max window
+  // exceeds 16.
   Pool2dLayer(std::string name, const Shape& input_shape, PoolKind kind, std::size_t size,
               std::size_t stride);
 
