@@ -1,5 +1,7 @@
 #include "layer/conv2d.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 
 #include "common/error.hpp"
@@ -167,6 +169,14 @@ typename Conv2dLayer<Real>::OutputSpan Conv2dLayer<Real>::valid_outputs(std::siz
 }
 
 template <typename Real>
+typename Conv2dLayer<Real>::Workspace& Conv2dLayer<Real>::workspace(std::size_t count) {
+  Workspace& w = workspaces_[static_cast<std::size_t>(omp_get_thread_num())];
+  w.columns.resize(patch_ * count * pixels_);
+  w.channel_rows.resize(out_channels_ * count * pixels_);
+  return w;
+}
+
+template <typename Real>
 void Conv2dLayer<Real>::forward(const Tensor<Real>& input, Tensor<Real>& output,
                                 const RunContext&) {
   check_input(input);
@@ -175,24 +185,28 @@ void Conv2dLayer<Real>::forward(const Tensor<Real>& input, Tensor<Real>& output,
   const std::size_t image_size = in_channels_ * height_ * width_;
   const std::size_t out_size = out_channels_ * pixels_;
   const std::size_t chunk = images_per_chunk();
+  const std::size_t chunks = (images + chunk - 1) / chunk;
   const Real* bias = bias_ ? bias_->value.data() : nullptr;
-  for (std::size_t first = 0; first < images; first += chunk) {
+  workspaces_.resize(
+      std::max<std::size_t>(workspaces_.size(), static_cast<std::size_t>(omp_get_max_threads())));
+  // One parallel region over the chunks, each chunk one thread's: few barriers.
+#pragma omp parallel for schedule(dynamic)
+  for (std::size_t index = 0; index < chunks; ++index) {
+    const std::size_t first = index * chunk;
     const std::size_t count = std::min(chunk, images - first);
     const std::size_t stride = count * pixels_;
-    columns_.resize(patch_ * stride);
-    channel_rows_.resize(out_channels_ * stride);
-    im2col(input.data() + first * image_size, count, columns_.data());
+    Workspace& w = workspace(count);
+    im2col(input.data() + first * image_size, count, w.columns.data());
     // [C_out, count*pixels] = W [C_out, patch] * columns [patch, count*pixels]
     gemm(Transpose::no, Transpose::no, out_channels_, stride, patch_, Real{1}, weight_.value.data(),
-         patch_, columns_.data(), stride, Real{0}, channel_rows_.data(), stride);
+         patch_, w.columns.data(), stride, Real{0}, w.channel_rows.data(), stride);
     // Channel rows back to image-major, one contiguous plane at a time, adding the bias.
     Real* out = output.data() + first * out_size;
-#pragma omp parallel for schedule(static)
     for (std::size_t n = 0; n < count; ++n) {
       Real* image = out + n * out_size;
       for (std::size_t o = 0; o < out_channels_; ++o) {
         const Real shift = bias ? bias[o] : Real{0};
-        const Real* from = channel_rows_.data() + o * stride + n * pixels_;
+        const Real* from = w.channel_rows.data() + o * stride + n * pixels_;
         Real* to = image + o * pixels_;
 #pragma omp simd
         for (std::size_t p = 0; p < pixels_; ++p) to[p] = from[p] + shift;
@@ -208,44 +222,61 @@ void Conv2dLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real>&,
   const std::size_t image_size = in_channels_ * height_ * width_;
   const std::size_t out_size = out_channels_ * pixels_;
   const std::size_t chunk = images_per_chunk();
+  const std::size_t chunks = (images + chunk - 1) / chunk;
+  const std::size_t weights = out_channels_ * patch_;
+  const std::size_t partial_size = weights + out_channels_;  // dW, then db, of one chunk
   if (grad_input) grad_input->resize(input.shape());
-  // Chunk boundaries depend only on the shapes, so the accumulation order is fixed.
-  for (std::size_t first = 0; first < images; first += chunk) {
+  workspaces_.resize(
+      std::max<std::size_t>(workspaces_.size(), static_cast<std::size_t>(omp_get_max_threads())));
+  partials_.resize(chunks * partial_size);
+  // Each chunk writes its own parameter-gradient partial (and its own images' input gradient);
+  // the partials are summed below in chunk order. Chunk boundaries depend only on the shapes,
+  // so the result does not depend on the thread count or on which thread ran which chunk.
+#pragma omp parallel for schedule(dynamic)
+  for (std::size_t index = 0; index < chunks; ++index) {
+    const std::size_t first = index * chunk;
     const std::size_t count = std::min(chunk, images - first);
     const std::size_t stride = count * pixels_;
-    columns_.resize(patch_ * stride);
-    channel_rows_.resize(out_channels_ * stride);
+    Workspace& w = workspace(count);
+    Real* partial = partials_.data() + index * partial_size;
     // The columns are recomputed from the input rather than kept from forward.
-    im2col(input.data() + first * image_size, count, columns_.data());
+    im2col(input.data() + first * image_size, count, w.columns.data());
     const Real* grad_out = grad_output.data() + first * out_size;
-#pragma omp parallel for schedule(static)
     for (std::size_t n = 0; n < count; ++n) {
       for (std::size_t o = 0; o < out_channels_; ++o) {
         std::copy(grad_out + n * out_size + o * pixels_,
                   grad_out + n * out_size + (o + 1) * pixels_,
-                  channel_rows_.data() + o * stride + n * pixels_);
+                  w.channel_rows.data() + o * stride + n * pixels_);
       }
     }
-    // dW += dY [C_out, count*pixels] columns^T; db += row sums of dY (one thread per channel).
+    // dW_chunk = dY [C_out, count*pixels] columns^T; db_chunk = row sums of dY.
     gemm(Transpose::no, Transpose::yes, out_channels_, patch_, stride, Real{1},
-         channel_rows_.data(), stride, columns_.data(), stride, Real{1}, weight_.grad.data(),
-         patch_);
-    if (bias_) {
-      Real* grad_bias = bias_->grad.data();
-#pragma omp parallel for schedule(static)
-      for (std::size_t o = 0; o < out_channels_; ++o) {
-        const Real* row = channel_rows_.data() + o * stride;
-        Real sum{0};
-        for (std::size_t i = 0; i < stride; ++i) sum += row[i];
-        grad_bias[o] += sum;
-      }
+         w.channel_rows.data(), stride, w.columns.data(), stride, Real{0}, partial, patch_);
+    for (std::size_t o = 0; o < out_channels_; ++o) {
+      const Real* row = w.channel_rows.data() + o * stride;
+      Real sum{0};
+      for (std::size_t i = 0; i < stride; ++i) sum += row[i];
+      partial[weights + o] = sum;
     }
     if (!grad_input) continue;
     // The columns are spent: reuse the buffer for their gradient W^T dY, then fold it back.
     gemm(Transpose::yes, Transpose::no, patch_, stride, out_channels_, Real{1},
-         weight_.value.data(), patch_, channel_rows_.data(), stride, Real{0}, columns_.data(),
+         weight_.value.data(), patch_, w.channel_rows.data(), stride, Real{0}, w.columns.data(),
          stride);
-    col2im(columns_.data(), count, grad_input->data() + first * image_size);
+    col2im(w.columns.data(), count, grad_input->data() + first * image_size);
+  }
+  Real* grad_weight = weight_.grad.data();
+  Real* grad_bias = bias_ ? bias_->grad.data() : nullptr;
+#pragma omp parallel for schedule(static)
+  for (std::size_t j = 0; j < partial_size; ++j) {
+    if (j >= weights && !grad_bias) continue;
+    Real sum{0};
+    for (std::size_t index = 0; index < chunks; ++index) sum += partials_[index * partial_size + j];
+    if (j < weights) {
+      grad_weight[j] += sum;
+    } else {
+      grad_bias[j - weights] += sum;
+    }
   }
 }
 

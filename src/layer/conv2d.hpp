@@ -3,12 +3,14 @@
 // (zero outside the image), H_out = (H + 2p - k)/s + 1, likewise W_out. W is [C_out, C_in, k, k]
 // (PyTorch's layout), b is [C_out].
 // Images go through im2col into a column matrix [C_in*k*k, images*H_out*W_out] (rows filled
-// with contiguous runs of output columns), so the layer runs a few large GEMMs over fixed chunks
-// of images whose scratch stays under the buffer limit (8 MB by default: conv2 of W3 takes ~100
-// images, about one step of a batch, per GEMM). The columns are recomputed in backward rather
-// than kept from forward, so the layer's memory does not grow with T*B. im2col/col2im are
-// parallel over images, each image owned by one thread, so results do not depend on the thread
-// count; chunk boundaries depend only on the shapes, so the accumulation order is fixed.
+// with contiguous runs of output columns), over fixed chunks of images whose scratch stays under
+// the buffer limit (4 MB by default: conv2 of W3 takes 54 images per chunk). The chunks run in
+// one OpenMP loop, each chunk on one thread with its own scratch and single-threaded GEMMs
+// (homeostat::gemm inside a parallel region), so a batch costs two barriers per pass, not a few
+// per chunk. The columns are recomputed in backward rather than kept from forward, so the
+// layer's memory does not grow with T*B. Each chunk writes its own images' outputs and input
+// gradients and its own weight-gradient partial; the partials are summed in chunk order, and
+// chunk boundaries depend only on the shapes, so results do not depend on the thread count.
 #pragma once
 
 #include <optional>
@@ -73,13 +75,21 @@ class Conv2dLayer final : public Layer<Real> {
   std::size_t out_width_;
   std::size_t pixels_;  // H_out * W_out
   std::size_t patch_;   // C_in * k * k
-  std::size_t column_buffer_limit_ = std::size_t{8} << 20;
+  std::size_t column_buffer_limit_ = std::size_t{4} << 20;
   Parameter<Real> weight_;               // [C_out, C_in, k, k]
   std::optional<Parameter<Real>> bias_;  // [C_out]
-  // Scratch reused across calls: im2col columns (and their gradient in backward) and the GEMM's
-  // channel-major output [C_out, count * pixels] (the permuted output gradient in backward).
-  std::vector<Real> columns_;
-  std::vector<Real> channel_rows_;
+  // Per-thread scratch reused across calls: im2col columns (and their gradient in backward) and
+  // the GEMM's channel-major output [C_out, count * pixels] (the permuted output gradient in
+  // backward).
+  struct Workspace {
+    std::vector<Real> columns;
+    std::vector<Real> channel_rows;
+  };
+  // The calling thread's workspace, sized for `count` images.
+  Workspace& workspace(std::size_t count);
+  std::vector<Workspace> workspaces_;
+  // Backward: per chunk, its dW [C_out * patch] then db [C_out], summed in chunk order.
+  std::vector<Real> partials_;
 };
 
 }  // namespace homeostat
