@@ -97,7 +97,7 @@ void Conv2dLayer<Real>::im2col(const Real* images, std::size_t count, Real* colu
             // Input row of this output row; for ow in [cols.begin, cols.end) the column
             // ow * s + kw - p lies inside it (unsigned arithmetic never goes below zero there).
             const Real* in = plane + (oh * stride_ + kh - padding_) * width_;
-            std::fill(out, out + cols.begin, Real{0});
+            for (std::size_t ow = 0; ow < cols.begin; ++ow) out[ow] = Real{0};  // padding only
             if (stride_ == 1) {
               // Runs are short (W_out floats): a vector loop, not a memmove call per run.
               const Real* from = in + (cols.begin + kw - padding_);
@@ -110,7 +110,7 @@ void Conv2dLayer<Real>::im2col(const Real* images, std::size_t count, Real* colu
                 out[ow] = in[ow * stride_ + kw - padding_];
               }
             }
-            std::fill(out + cols.end, out + out_width_, Real{0});
+            for (std::size_t ow = cols.end; ow < out_width_; ++ow) out[ow] = Real{0};
           }
         }
       }
