@@ -55,6 +55,10 @@ Conv2dLayer<Real>::Conv2dLayer(std::string name, const Shape& input_shape, std::
       weight_(name + ".weight", {out_channels, in_channels_, kernel, kernel}, true) {
   if (use_bias) bias_.emplace(name + ".bias", Shape{out_channels}, false);
   init_weights(init, patch_, seed, layer_index, weight_.value, bias_ ? &bias_->value : nullptr);
+  for (std::size_t offset = 0; offset < kernel; ++offset) {
+    row_spans_.push_back(valid_outputs(offset, height_, out_height_));
+    column_spans_.push_back(valid_outputs(offset, width_, out_width_));
+  }
 }
 
 template <typename Real>
@@ -85,9 +89,9 @@ void Conv2dLayer<Real>::im2col(const Real* images, std::size_t count, Real* colu
     for (std::size_t c = 0; c < in_channels_; ++c) {
       const Real* plane = image + c * height_ * width_;
       for (std::size_t kh = 0; kh < kernel_; ++kh) {
-        const OutputSpan rows = valid_outputs(kh, height_, out_height_);
+        const OutputSpan rows = row_spans_[kh];
         for (std::size_t kw = 0; kw < kernel_; ++kw, row += stride) {
-          const OutputSpan cols = valid_outputs(kw, width_, out_width_);
+          const OutputSpan cols = column_spans_[kw];
           Real* out = row;
           for (std::size_t oh = 0; oh < out_height_; ++oh, out += out_width_) {
             if (oh < rows.begin || oh >= rows.end) {
@@ -131,9 +135,9 @@ void Conv2dLayer<Real>::col2im(const Real* columns, std::size_t count, Real* ima
     for (std::size_t c = 0; c < in_channels_; ++c) {
       Real* plane = image + c * height_ * width_;
       for (std::size_t kh = 0; kh < kernel_; ++kh) {
-        const OutputSpan rows = valid_outputs(kh, height_, out_height_);
+        const OutputSpan rows = row_spans_[kh];
         for (std::size_t kw = 0; kw < kernel_; ++kw, row += stride) {
-          const OutputSpan cols = valid_outputs(kw, width_, out_width_);
+          const OutputSpan cols = column_spans_[kw];
           for (std::size_t oh = rows.begin; oh < rows.end; ++oh) {
             Real* in = plane + (oh * stride_ + kh - padding_) * width_;
             const Real* grad = row + oh * out_width_;

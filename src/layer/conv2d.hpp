@@ -78,6 +78,9 @@ class Conv2dLayer final : public Layer<Real> {
   std::size_t column_buffer_limit_ = std::size_t{4} << 20;
   Parameter<Real> weight_;               // [C_out, C_in, k, k]
   std::optional<Parameter<Real>> bias_;  // [C_out]
+  // valid_outputs for each kernel offset along the rows and the columns (the constructor's).
+  std::vector<OutputSpan> row_spans_;
+  std::vector<OutputSpan> column_spans_;
   // Per-thread scratch reused across calls: im2col columns (and their gradient in backward) and
   // the GEMM's channel-major output [C_out, count * pixels] (the permuted output gradient in
   // backward).
