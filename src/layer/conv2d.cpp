@@ -78,24 +78,23 @@ void Conv2dLayer<Real>::check_input(const Tensor<Real>& input) const {
   }
 }
 
+// im2col and col2im run inside one chunk, on the chunk's thread. im2col goes row by row of the
+// column matrix (kernel tap by kernel tap), image after image: its writes stream through memory
+// while the chunk's images stay in cache.
 template <typename Real>
 void Conv2dLayer<Real>::im2col(const Real* images, std::size_t count, Real* columns) const {
   const std::size_t image_size = in_channels_ * height_ * width_;
-  const std::size_t stride = count * pixels_;  // leading dimension of the column matrix
-#pragma omp parallel for schedule(static)
-  for (std::size_t n = 0; n < count; ++n) {
-    const Real* image = images + n * image_size;
-    Real* row = columns + n * pixels_;
-    for (std::size_t c = 0; c < in_channels_; ++c) {
-      const Real* plane = image + c * height_ * width_;
-      for (std::size_t kh = 0; kh < kernel_; ++kh) {
-        const OutputSpan rows = row_spans_[kh];
-        for (std::size_t kw = 0; kw < kernel_; ++kw, row += stride) {
-          const OutputSpan cols = column_spans_[kw];
-          Real* out = row;
+  Real* out = columns;
+  for (std::size_t c = 0; c < in_channels_; ++c) {
+    for (std::size_t kh = 0; kh < kernel_; ++kh) {
+      const OutputSpan rows = row_spans_[kh];
+      for (std::size_t kw = 0; kw < kernel_; ++kw) {
+        const OutputSpan cols = column_spans_[kw];
+        for (std::size_t n = 0; n < count; ++n) {
+          const Real* plane = images + n * image_size + c * height_ * width_;
           for (std::size_t oh = 0; oh < out_height_; ++oh, out += out_width_) {
             if (oh < rows.begin || oh >= rows.end) {
-              std::fill(out, out + out_width_, Real{0});
+              for (std::size_t ow = 0; ow < out_width_; ++ow) out[ow] = Real{0};
               continue;
             }
             // Input row of this output row; for ow in [cols.begin, cols.end) the column
@@ -126,12 +125,12 @@ template <typename Real>
 void Conv2dLayer<Real>::col2im(const Real* columns, std::size_t count, Real* images) const {
   const std::size_t image_size = in_channels_ * height_ * width_;
   const std::size_t stride = count * pixels_;
-#pragma omp parallel for schedule(static)
+  // Image by image, so each image's planes stay in L1 while all taps add into them; entries
+  // visited in a fixed order on one thread: bitwise reproducible.
   for (std::size_t n = 0; n < count; ++n) {
     Real* image = images + n * image_size;
     std::fill(image, image + image_size, Real{0});
     const Real* row = columns + n * pixels_;
-    // One thread per image, entries visited in a fixed order: bitwise reproducible.
     for (std::size_t c = 0; c < in_channels_; ++c) {
       Real* plane = image + c * height_ * width_;
       for (std::size_t kh = 0; kh < kernel_; ++kh) {
