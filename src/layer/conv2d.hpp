@@ -44,8 +44,8 @@ class Conv2dLayer final : public Layer<Real> {
 
   Parameter<Real>& weight() { return weight_; }
 
-  // Upper bound in bytes on the per-call scratch buffers; larger batches are split into chunks
-  // of whole images (at least one). Exposed so tests can exercise the chunked path.
+  // Upper bound in bytes on each thread's column buffer; batches are split into chunks of whole
+  // images (at least one) that fit it. Exposed so tests can exercise ragged and one-image chunks.
   void set_column_buffer_limit(std::size_t bytes) { column_buffer_limit_ = bytes; }
 
  private:
