@@ -200,19 +200,21 @@ void Conv2dLayer<Real>::forward(const Tensor<Real>& input, Tensor<Real>& output,
     const std::size_t stride = count * pixels_;
     Workspace& w = workspace(count);
     im2col(input.data() + first * image_size, count, w.columns.data());
-    // [C_out, count*pixels] = W [C_out, patch] * columns [patch, count*pixels]
-    gemm(Transpose::no, Transpose::no, out_channels_, stride, patch_, Real{1}, weight_.value.data(),
-         patch_, w.columns.data(), stride, Real{0}, w.channel_rows.data(), stride);
-    // Channel rows back to image-major, one contiguous plane at a time, adding the bias.
+    // [count*pixels, C_out] = columns^T [count*pixels, patch] * W^T [patch, C_out]: the column
+    // matrix is the row-split operand, so homeostat::gemm packs it once.
+    Real* rows = w.channel_rows.data();
+    gemm(Transpose::yes, Transpose::yes, stride, out_channels_, patch_, Real{1}, w.columns.data(),
+         stride, weight_.value.data(), patch_, Real{0}, rows, out_channels_);
+    // Pixel-major rows back to channel-major images, adding the bias on the way.
     Real* out = output.data() + first * out_size;
     for (std::size_t n = 0; n < count; ++n) {
+      const Real* image_rows = rows + n * pixels_ * out_channels_;
       Real* image = out + n * out_size;
       for (std::size_t o = 0; o < out_channels_; ++o) {
         const Real shift = bias ? bias[o] : Real{0};
-        const Real* from = w.channel_rows.data() + o * stride + n * pixels_;
-        Real* to = image + o * pixels_;
-#pragma omp simd
-        for (std::size_t p = 0; p < pixels_; ++p) to[p] = from[p] + shift;
+        for (std::size_t p = 0; p < pixels_; ++p) {
+          image[o * pixels_ + p] = image_rows[p * out_channels_ + o] + shift;
+        }
       }
     }
   }
@@ -227,7 +229,7 @@ void Conv2dLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real>&,
   const std::size_t chunk = images_per_chunk();
   const std::size_t chunks = (images + chunk - 1) / chunk;
   const std::size_t weights = out_channels_ * patch_;
-  const std::size_t partial_size = weights + out_channels_;  // dW, then db, of one chunk
+  const std::size_t partial_size = weights + out_channels_;  // dW^T, then db, of one chunk
   if (grad_input) grad_input->resize(input.shape());
   workspaces_.resize(
       std::max<std::size_t>(workspaces_.size(), static_cast<std::size_t>(omp_get_max_threads())));
@@ -252,9 +254,10 @@ void Conv2dLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real>&,
                   w.channel_rows.data() + o * stride + n * pixels_);
       }
     }
-    // dW_chunk = dY [C_out, count*pixels] columns^T; db_chunk = row sums of dY.
-    gemm(Transpose::no, Transpose::yes, out_channels_, patch_, stride, Real{1},
-         w.channel_rows.data(), stride, w.columns.data(), stride, Real{0}, partial, patch_);
+    // dW_chunk^T [patch, C_out] = columns [patch, count*pixels] dY^T (the column matrix, the
+    // larger operand, is row-split and packed once); db_chunk = row sums of dY.
+    gemm(Transpose::no, Transpose::yes, patch_, out_channels_, stride, Real{1}, w.columns.data(),
+         stride, w.channel_rows.data(), stride, Real{0}, partial, out_channels_);
     for (std::size_t o = 0; o < out_channels_; ++o) {
       const Real* row = w.channel_rows.data() + o * stride;
       Real sum{0};
@@ -275,8 +278,8 @@ void Conv2dLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real>&,
     if (j >= weights && !grad_bias) continue;
     Real sum{0};
     for (std::size_t index = 0; index < chunks; ++index) sum += partials_[index * partial_size + j];
-    if (j < weights) {
-      grad_weight[j] += sum;
+    if (j < weights) {  // partials hold dW^T: j = tap * C_out + channel
+      grad_weight[(j % out_channels_) * patch_ + j / out_channels_] += sum;
     } else {
       grad_bias[j - weights] += sum;
     }

@@ -3,7 +3,8 @@
 // (zero outside the image), H_out = (H + 2p - k)/s + 1, likewise W_out. W is [C_out, C_in, k, k]
 // (PyTorch's layout), b is [C_out].
 // Images go through im2col into a column matrix [C_in*k*k, images*H_out*W_out] (rows filled
-// with contiguous runs of output columns), over fixed chunks of images whose scratch stays under
+// with contiguous runs of output columns; the GEMMs take it as their row-split operand, so
+// homeostat::gemm packs it once), over fixed chunks of images whose scratch stays under
 // the buffer limit (4 MB by default: conv2 of W3 takes 54 images per chunk). The chunks run in
 // one OpenMP loop, each chunk on one thread with its own scratch and single-threaded GEMMs
 // (homeostat::gemm inside a parallel region), so a batch costs two barriers per pass, not a few
@@ -82,8 +83,8 @@ class Conv2dLayer final : public Layer<Real> {
   std::vector<OutputSpan> row_spans_;
   std::vector<OutputSpan> column_spans_;
   // Per-thread scratch reused across calls: im2col columns (and their gradient in backward) and
-  // the GEMM's channel-major output [C_out, count * pixels] (the permuted output gradient in
-  // backward).
+  // a GEMM output-sized buffer: the pixel-major forward output [count * pixels, C_out], the
+  // channel-major output gradient [C_out, count * pixels] in backward.
   struct Workspace {
     std::vector<Real> columns;
     std::vector<Real> channel_rows;
@@ -91,7 +92,7 @@ class Conv2dLayer final : public Layer<Real> {
   // The calling thread's workspace, sized for `count` images.
   Workspace& workspace(std::size_t count);
   std::vector<Workspace> workspaces_;
-  // Backward: per chunk, its dW [C_out * patch] then db [C_out], summed in chunk order.
+  // Backward: per chunk, its dW^T [patch * C_out] then db [C_out], summed in chunk order.
   std::vector<Real> partials_;
 };
 
