@@ -140,6 +140,28 @@ TEST(Pool2dConfig, RejectsWindowsThatDoNotFit) {
   EXPECT_THROW(Pool2dLayer<double>("p", {2, 3, 3}, PoolKind::average, 0, 1), ConfigError);
   EXPECT_EQ(Pool2dLayer<double>("p", {2, 7, 6}, PoolKind::max, 3, 2).output_shape(),
             (Shape{2, 3, 2}));
+  // The max window's argmax is one byte: windows up to 16 x 16; average pooling has no limit.
+  EXPECT_NO_THROW(Pool2dLayer<double>("p", {1, 16, 16}, PoolKind::max, 16, 0));
+  EXPECT_THROW(Pool2dLayer<double>("p", {1, 17, 17}, PoolKind::max, 17, 0), ConfigError);
+  EXPECT_NO_THROW(Pool2dLayer<double>("p", {1, 17, 17}, PoolKind::average, 17, 0));
+}
+
+TEST(Pool2dForward, LastCellOfASixteenWindowWinsAndGetsTheGradient) {
+  // One 16x16 plane, maximum in the window's last cell (window index 255 = 15 * 16 + 15).
+  Pool2dLayer<double> pool("p", {1, 16, 16}, PoolKind::max, 16, 0);
+  Tensor<double> input({1, 1, 1, 16, 16});
+  for (std::size_t i = 0; i < input.size(); ++i) input[i] = static_cast<double>(i % 7);
+  input[255] = 100.0;
+  Tensor<double> output, grad_input;
+  pool.forward(input, output, {});
+  ASSERT_EQ(output.size(), 1u);
+  EXPECT_EQ(output[0], 100.0);
+  Tensor<double> grad_output(output.shape());
+  grad_output[0] = 2.5;
+  pool.backward(input, output, grad_output, &grad_input);
+  for (std::size_t i = 0; i < grad_input.size(); ++i) {
+    EXPECT_EQ(grad_input[i], i == 255 ? 2.5 : 0.0) << i;
+  }
 }
 
 using testing::smooth_spec;

@@ -1,10 +1,11 @@
 #include "layer/conv2d.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 
 #include "common/error.hpp"
 #include "tensor/blas.hpp"
-#include "tensor/ops.hpp"
 
 namespace homeostat {
 namespace {
@@ -54,6 +55,10 @@ Conv2dLayer<Real>::Conv2dLayer(std::string name, const Shape& input_shape, std::
       weight_(name + ".weight", {out_channels, in_channels_, kernel, kernel}, true) {
   if (use_bias) bias_.emplace(name + ".bias", Shape{out_channels}, false);
   init_weights(init, patch_, seed, layer_index, weight_.value, bias_ ? &bias_->value : nullptr);
+  for (std::size_t offset = 0; offset < kernel; ++offset) {
+    row_spans_.push_back(valid_outputs(offset, height_, out_height_));
+    column_spans_.push_back(valid_outputs(offset, width_, out_width_));
+  }
 }
 
 template <typename Real>
@@ -73,26 +78,42 @@ void Conv2dLayer<Real>::check_input(const Tensor<Real>& input) const {
   }
 }
 
+// im2col and col2im run inside one chunk, on the chunk's thread. im2col goes row by row of the
+// column matrix (kernel tap by kernel tap), image after image: its writes stream through memory
+// while the chunk's images stay in cache.
 template <typename Real>
 void Conv2dLayer<Real>::im2col(const Real* images, std::size_t count, Real* columns) const {
   const std::size_t image_size = in_channels_ * height_ * width_;
-#pragma omp parallel for schedule(static)
-  for (std::size_t n = 0; n < count; ++n) {
-    const Real* image = images + n * image_size;
-    Real* row = columns + n * pixels_ * patch_;
-    for (std::size_t oh = 0; oh < out_height_; ++oh) {
-      for (std::size_t ow = 0; ow < out_width_; ++ow) {
-        for (std::size_t c = 0; c < in_channels_; ++c) {
-          const Real* plane = image + c * height_ * width_;
-          for (std::size_t kh = 0; kh < kernel_; ++kh) {
-            // Coordinates in the padded image stay unsigned; row ph is real if ph - p in [0, H).
-            const std::size_t ph = oh * stride_ + kh;
-            const bool row_inside = ph >= padding_ && ph - padding_ < height_;
-            for (std::size_t kw = 0; kw < kernel_; ++kw) {
-              const std::size_t pw = ow * stride_ + kw;
-              const bool inside = row_inside && pw >= padding_ && pw - padding_ < width_;
-              *row++ = inside ? plane[(ph - padding_) * width_ + (pw - padding_)] : Real{0};
+  Real* out = columns;
+  for (std::size_t c = 0; c < in_channels_; ++c) {
+    for (std::size_t kh = 0; kh < kernel_; ++kh) {
+      const OutputSpan rows = row_spans_[kh];
+      for (std::size_t kw = 0; kw < kernel_; ++kw) {
+        const OutputSpan cols = column_spans_[kw];
+        for (std::size_t n = 0; n < count; ++n) {
+          const Real* plane = images + n * image_size + c * height_ * width_;
+          for (std::size_t oh = 0; oh < out_height_; ++oh, out += out_width_) {
+            if (oh < rows.begin || oh >= rows.end) {
+              for (std::size_t ow = 0; ow < out_width_; ++ow) out[ow] = Real{0};
+              continue;
             }
+            // Input row of this output row; for ow in [cols.begin, cols.end) the column
+            // ow * s + kw - p lies inside it (unsigned arithmetic never goes below zero there).
+            const Real* in = plane + (oh * stride_ + kh - padding_) * width_;
+            for (std::size_t ow = 0; ow < cols.begin; ++ow) out[ow] = Real{0};  // padding only
+            if (stride_ == 1) {
+              // Runs are short (W_out floats): a vector loop, not a memmove call per run.
+              const Real* from = in + (cols.begin + kw - padding_);
+              Real* to = out + cols.begin;
+              const std::size_t length = cols.end - cols.begin;
+#pragma omp simd
+              for (std::size_t i = 0; i < length; ++i) to[i] = from[i];
+            } else {
+              for (std::size_t ow = cols.begin; ow < cols.end; ++ow) {
+                out[ow] = in[ow * stride_ + kw - padding_];
+              }
+            }
+            for (std::size_t ow = cols.end; ow < out_width_; ++ow) out[ow] = Real{0};
           }
         }
       }
@@ -103,23 +124,31 @@ void Conv2dLayer<Real>::im2col(const Real* images, std::size_t count, Real* colu
 template <typename Real>
 void Conv2dLayer<Real>::col2im(const Real* columns, std::size_t count, Real* images) const {
   const std::size_t image_size = in_channels_ * height_ * width_;
-#pragma omp parallel for schedule(static)
+  const std::size_t stride = count * pixels_;
+  // Image by image, so each image's planes stay in L1 while all taps add into them; entries
+  // visited in a fixed order on one thread: bitwise reproducible.
   for (std::size_t n = 0; n < count; ++n) {
     Real* image = images + n * image_size;
     std::fill(image, image + image_size, Real{0});
-    const Real* row = columns + n * pixels_ * patch_;
-    // One thread per image, entries visited in a fixed order: bitwise reproducible.
-    for (std::size_t oh = 0; oh < out_height_; ++oh) {
-      for (std::size_t ow = 0; ow < out_width_; ++ow) {
-        for (std::size_t c = 0; c < in_channels_; ++c) {
-          Real* plane = image + c * height_ * width_;
-          for (std::size_t kh = 0; kh < kernel_; ++kh) {
-            const std::size_t ph = oh * stride_ + kh;
-            const bool row_inside = ph >= padding_ && ph - padding_ < height_;
-            for (std::size_t kw = 0; kw < kernel_; ++kw, ++row) {
-              const std::size_t pw = ow * stride_ + kw;
-              if (row_inside && pw >= padding_ && pw - padding_ < width_) {
-                plane[(ph - padding_) * width_ + (pw - padding_)] += *row;
+    const Real* row = columns + n * pixels_;
+    for (std::size_t c = 0; c < in_channels_; ++c) {
+      Real* plane = image + c * height_ * width_;
+      for (std::size_t kh = 0; kh < kernel_; ++kh) {
+        const OutputSpan rows = row_spans_[kh];
+        for (std::size_t kw = 0; kw < kernel_; ++kw, row += stride) {
+          const OutputSpan cols = column_spans_[kw];
+          for (std::size_t oh = rows.begin; oh < rows.end; ++oh) {
+            Real* in = plane + (oh * stride_ + kh - padding_) * width_;
+            const Real* grad = row + oh * out_width_;
+            if (stride_ == 1) {
+              Real* to = in + (cols.begin + kw - padding_);
+              const Real* from = grad + cols.begin;
+              const std::size_t length = cols.end - cols.begin;
+#pragma omp simd
+              for (std::size_t i = 0; i < length; ++i) to[i] += from[i];
+            } else {
+              for (std::size_t ow = cols.begin; ow < cols.end; ++ow) {
+                in[ow * stride_ + kw - padding_] += grad[ow];
               }
             }
           }
@@ -127,6 +156,27 @@ void Conv2dLayer<Real>::col2im(const Real* columns, std::size_t count, Real* ima
       }
     }
   }
+}
+
+template <typename Real>
+typename Conv2dLayer<Real>::OutputSpan Conv2dLayer<Real>::valid_outputs(std::size_t offset,
+                                                                        std::size_t size,
+                                                                        std::size_t outputs) const {
+  // o * s + offset - p must lie in [0, size): o >= ceil((p - offset) / s) and
+  // o <= (size - 1 + p - offset) / s; both clipped to [0, outputs].
+  std::size_t begin = padding_ > offset ? (padding_ - offset + stride_ - 1) / stride_ : 0;
+  std::size_t end = size + padding_ > offset ? (size - 1 + padding_ - offset) / stride_ + 1 : 0;
+  begin = std::min(begin, outputs);
+  end = std::max(begin, std::min(end, outputs));
+  return {begin, end};
+}
+
+template <typename Real>
+typename Conv2dLayer<Real>::Workspace& Conv2dLayer<Real>::workspace(std::size_t count) {
+  Workspace& w = workspaces_[static_cast<std::size_t>(omp_get_thread_num())];
+  w.columns.resize(patch_ * count * pixels_);
+  w.channel_rows.resize(out_channels_ * count * pixels_);
+  return w;
 }
 
 template <typename Real>
@@ -138,26 +188,32 @@ void Conv2dLayer<Real>::forward(const Tensor<Real>& input, Tensor<Real>& output,
   const std::size_t image_size = in_channels_ * height_ * width_;
   const std::size_t out_size = out_channels_ * pixels_;
   const std::size_t chunk = images_per_chunk();
+  const std::size_t chunks = (images + chunk - 1) / chunk;
   const Real* bias = bias_ ? bias_->value.data() : nullptr;
-  for (std::size_t first = 0; first < images; first += chunk) {
+  workspaces_.resize(
+      std::max<std::size_t>(workspaces_.size(), static_cast<std::size_t>(omp_get_max_threads())));
+  // One parallel region over the chunks, each chunk one thread's: few barriers.
+#pragma omp parallel for schedule(dynamic)
+  for (std::size_t index = 0; index < chunks; ++index) {
+    const std::size_t first = index * chunk;
     const std::size_t count = std::min(chunk, images - first);
-    columns_.resize(count * pixels_ * patch_);
-    pixel_rows_.resize(count * pixels_ * out_channels_);
-    im2col(input.data() + first * image_size, count, columns_.data());
-    // [count*pixels, C_out] = columns [count*pixels, patch] * W^T
-    gemm(Transpose::no, Transpose::yes, count * pixels_, out_channels_, patch_, Real{1},
-         columns_.data(), patch_, weight_.value.data(), patch_, Real{0}, pixel_rows_.data(),
-         out_channels_);
-    // Pixel-major GEMM rows back to channel-major images, adding the bias on the way.
+    const std::size_t stride = count * pixels_;
+    Workspace& w = workspace(count);
+    im2col(input.data() + first * image_size, count, w.columns.data());
+    // [count*pixels, C_out] = columns^T [count*pixels, patch] * W^T [patch, C_out]: the column
+    // matrix is the row-split operand, so homeostat::gemm packs it once.
+    Real* rows = w.channel_rows.data();
+    gemm(Transpose::yes, Transpose::yes, stride, out_channels_, patch_, Real{1}, w.columns.data(),
+         stride, weight_.value.data(), patch_, Real{0}, rows, out_channels_);
+    // Pixel-major rows back to channel-major images, adding the bias on the way.
     Real* out = output.data() + first * out_size;
-#pragma omp parallel for schedule(static)
     for (std::size_t n = 0; n < count; ++n) {
-      const Real* rows = pixel_rows_.data() + n * pixels_ * out_channels_;
+      const Real* image_rows = rows + n * pixels_ * out_channels_;
       Real* image = out + n * out_size;
       for (std::size_t o = 0; o < out_channels_; ++o) {
         const Real shift = bias ? bias[o] : Real{0};
         for (std::size_t p = 0; p < pixels_; ++p) {
-          image[o * pixels_ + p] = rows[p * out_channels_ + o] + shift;
+          image[o * pixels_ + p] = image_rows[p * out_channels_ + o] + shift;
         }
       }
     }
@@ -171,34 +227,62 @@ void Conv2dLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real>&,
   const std::size_t image_size = in_channels_ * height_ * width_;
   const std::size_t out_size = out_channels_ * pixels_;
   const std::size_t chunk = images_per_chunk();
+  const std::size_t chunks = (images + chunk - 1) / chunk;
+  const std::size_t weights = out_channels_ * patch_;
+  const std::size_t partial_size = weights + out_channels_;  // dW^T, then db, of one chunk
   if (grad_input) grad_input->resize(input.shape());
-  // Chunk boundaries depend only on the shapes, so the accumulation order is fixed.
-  for (std::size_t first = 0; first < images; first += chunk) {
+  workspaces_.resize(
+      std::max<std::size_t>(workspaces_.size(), static_cast<std::size_t>(omp_get_max_threads())));
+  partials_.resize(chunks * partial_size);
+  // Each chunk writes its own parameter-gradient partial (and its own images' input gradient);
+  // the partials are summed below in chunk order. Chunk boundaries depend only on the shapes,
+  // so the result does not depend on the thread count or on which thread ran which chunk.
+#pragma omp parallel for schedule(dynamic)
+  for (std::size_t index = 0; index < chunks; ++index) {
+    const std::size_t first = index * chunk;
     const std::size_t count = std::min(chunk, images - first);
-    const std::size_t rows = count * pixels_;
-    columns_.resize(rows * patch_);
-    pixel_rows_.resize(rows * out_channels_);
-    im2col(input.data() + first * image_size, count, columns_.data());
+    const std::size_t stride = count * pixels_;
+    Workspace& w = workspace(count);
+    Real* partial = partials_.data() + index * partial_size;
+    // The columns are recomputed from the input rather than kept from forward.
+    im2col(input.data() + first * image_size, count, w.columns.data());
     const Real* grad_out = grad_output.data() + first * out_size;
-#pragma omp parallel for schedule(static)
     for (std::size_t n = 0; n < count; ++n) {
-      const Real* image = grad_out + n * out_size;
-      Real* pixel_rows = pixel_rows_.data() + n * pixels_ * out_channels_;
-      for (std::size_t p = 0; p < pixels_; ++p) {
-        for (std::size_t o = 0; o < out_channels_; ++o) {
-          pixel_rows[p * out_channels_ + o] = image[o * pixels_ + p];
-        }
+      for (std::size_t o = 0; o < out_channels_; ++o) {
+        std::copy(grad_out + n * out_size + o * pixels_,
+                  grad_out + n * out_size + (o + 1) * pixels_,
+                  w.channel_rows.data() + o * stride + n * pixels_);
       }
     }
-    // dW += dY^T columns; db += column sums of dY.
-    gemm(Transpose::yes, Transpose::no, out_channels_, patch_, rows, Real{1}, pixel_rows_.data(),
-         out_channels_, columns_.data(), patch_, Real{1}, weight_.grad.data(), patch_);
-    if (bias_) accumulate_column_sums(pixel_rows_.data(), rows, out_channels_, bias_->grad.data());
+    // dW_chunk^T [patch, C_out] = columns [patch, count*pixels] dY^T (the column matrix, the
+    // larger operand, is row-split and packed once); db_chunk = row sums of dY.
+    gemm(Transpose::no, Transpose::yes, patch_, out_channels_, stride, Real{1}, w.columns.data(),
+         stride, w.channel_rows.data(), stride, Real{0}, partial, out_channels_);
+    for (std::size_t o = 0; o < out_channels_; ++o) {
+      const Real* row = w.channel_rows.data() + o * stride;
+      Real sum{0};
+      for (std::size_t i = 0; i < stride; ++i) sum += row[i];
+      partial[weights + o] = sum;
+    }
     if (!grad_input) continue;
-    // The columns are spent: reuse the buffer for their gradient dY W, then fold it back.
-    gemm(Transpose::no, Transpose::no, rows, patch_, out_channels_, Real{1}, pixel_rows_.data(),
-         out_channels_, weight_.value.data(), patch_, Real{0}, columns_.data(), patch_);
-    col2im(columns_.data(), count, grad_input->data() + first * image_size);
+    // The columns are spent: reuse the buffer for their gradient W^T dY, then fold it back.
+    gemm(Transpose::yes, Transpose::no, patch_, stride, out_channels_, Real{1},
+         weight_.value.data(), patch_, w.channel_rows.data(), stride, Real{0}, w.columns.data(),
+         stride);
+    col2im(w.columns.data(), count, grad_input->data() + first * image_size);
+  }
+  Real* grad_weight = weight_.grad.data();
+  Real* grad_bias = bias_ ? bias_->grad.data() : nullptr;
+#pragma omp parallel for schedule(static)
+  for (std::size_t j = 0; j < partial_size; ++j) {
+    if (j >= weights && !grad_bias) continue;
+    Real sum{0};
+    for (std::size_t index = 0; index < chunks; ++index) sum += partials_[index * partial_size + j];
+    if (j < weights) {  // partials hold dW^T: j = tap * C_out + channel
+      grad_weight[(j % out_channels_) * patch_ + j / out_channels_] += sum;
+    } else {
+      grad_bias[j - weights] += sum;
+    }
   }
 }
 

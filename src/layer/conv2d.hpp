@@ -2,11 +2,16 @@
 //   y[o, i, j] = b[o] + sum_{c, u, v} W[o, c, u, v] x[c, i*s - p + u, j*s - p + v]
 // (zero outside the image), H_out = (H + 2p - k)/s + 1, likewise W_out. W is [C_out, C_in, k, k]
 // (PyTorch's layout), b is [C_out].
-// All images go through im2col into one column matrix [T*B*H_out*W_out, C_in*k*k], so the
-// layer is ONE GEMM per call; batches whose column matrix would exceed the buffer limit
-// (256 MB by default) run as a few GEMMs over fixed chunks of images. im2col/col2im are
-// parallel over images, each image owned by one thread, so results do not depend on the thread
-// count.
+// Images go through im2col into a column matrix [C_in*k*k, images*H_out*W_out] (rows filled
+// with contiguous runs of output columns; the GEMMs take it as their row-split operand, so
+// homeostat::gemm packs it once), over fixed chunks of images whose scratch stays under
+// the buffer limit (4 MB by default: conv2 of W3 takes 54 images per chunk). The chunks run in
+// one OpenMP loop, each chunk on one thread with its own scratch and single-threaded GEMMs
+// (homeostat::gemm inside a parallel region), so a batch costs two barriers per pass, not a few
+// per chunk. The columns are recomputed in backward rather than kept from forward, so the
+// layer's memory does not grow with T*B. Each chunk writes its own images' outputs and input
+// gradients and its own weight-gradient partial; the partials are summed in chunk order, and
+// chunk boundaries depend only on the shapes, so results do not depend on the thread count.
 #pragma once
 
 #include <optional>
@@ -28,6 +33,7 @@ class Conv2dLayer final : public Layer<Real> {
   void forward(const Tensor<Real>& input, Tensor<Real>& output, const RunContext&) override;
   void backward(const Tensor<Real>& input, const Tensor<Real>& output,
                 const Tensor<Real>& grad_output, Tensor<Real>* grad_input) override;
+  [[nodiscard]] bool backward_reads_output() const override { return false; }
   std::vector<Parameter<Real>*> parameters() override;
   // Each input pixel feeds C_out * k * k synapses (borders and strides ignored).
   IncomingSynapses<Real> incoming_synapses() override {
@@ -39,14 +45,22 @@ class Conv2dLayer final : public Layer<Real> {
 
   Parameter<Real>& weight() { return weight_; }
 
-  // Upper bound in bytes on the per-call scratch buffers; larger batches are split into chunks
-  // of whole images (at least one). Exposed so tests can exercise the chunked path.
+  // Upper bound in bytes on each thread's column buffer; batches are split into chunks of whole
+  // images (at least one) that fit it. Exposed so tests can exercise ragged and one-image chunks.
   void set_column_buffer_limit(std::size_t bytes) { column_buffer_limit_ = bytes; }
 
  private:
   [[nodiscard]] std::size_t images_per_chunk() const;
   void check_input(const Tensor<Real>& input) const;
-  // columns [count * pixels, patch] <- images [count, C_in, H, W]
+  // Output indices [begin, end) of an axis with `outputs` positions whose input coordinate
+  // o * s + offset - p lies inside [0, size).
+  struct OutputSpan {
+    std::size_t begin, end;
+  };
+  [[nodiscard]] OutputSpan valid_outputs(std::size_t offset, std::size_t size,
+                                         std::size_t outputs) const;
+  // columns [patch, count * pixels] <- images [count, C_in, H, W]: row (c, u, v) holds, image
+  // after image, the pixel each output position reads through kernel tap (u, v) of channel c.
   void im2col(const Real* images, std::size_t count, Real* columns) const;
   // images [count, C_in, H, W] = sum of the column entries that read each pixel (assigned).
   void col2im(const Real* columns, std::size_t count, Real* images) const;
@@ -62,13 +76,24 @@ class Conv2dLayer final : public Layer<Real> {
   std::size_t out_width_;
   std::size_t pixels_;  // H_out * W_out
   std::size_t patch_;   // C_in * k * k
-  std::size_t column_buffer_limit_ = std::size_t{256} << 20;
+  std::size_t column_buffer_limit_ = std::size_t{4} << 20;
   Parameter<Real> weight_;               // [C_out, C_in, k, k]
   std::optional<Parameter<Real>> bias_;  // [C_out]
-  // Scratch reused across calls: im2col columns (and their gradient in backward) and the GEMM's
-  // pixel-major output [count * pixels, C_out] (the permuted output gradient in backward).
-  std::vector<Real> columns_;
-  std::vector<Real> pixel_rows_;
+  // valid_outputs for each kernel offset along the rows and the columns (the constructor's).
+  std::vector<OutputSpan> row_spans_;
+  std::vector<OutputSpan> column_spans_;
+  // Per-thread scratch reused across calls: im2col columns (and their gradient in backward) and
+  // a GEMM output-sized buffer: the pixel-major forward output [count * pixels, C_out], the
+  // channel-major output gradient [C_out, count * pixels] in backward.
+  struct Workspace {
+    std::vector<Real> columns;
+    std::vector<Real> channel_rows;
+  };
+  // The calling thread's workspace, sized for `count` images.
+  Workspace& workspace(std::size_t count);
+  std::vector<Workspace> workspaces_;
+  // Backward: per chunk, its dW^T [patch * C_out] then db [C_out], summed in chunk order.
+  std::vector<Real> partials_;
 };
 
 }  // namespace homeostat

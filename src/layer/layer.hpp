@@ -63,9 +63,9 @@ class Layer {
   virtual void backward(const Tensor<Real>& input, const Tensor<Real>& output,
                         const Tensor<Real>& grad_output, Tensor<Real>* grad_input) = 0;
 
-  // What backward reads besides grad_output. When a layer does not read its own output and the
-  // next layer does not read its input, the network keeps that output's gradient in the
-  // output's own buffer (one [T, B, N] tensor less). Conservative defaults: both are read.
+  // Whether backward reads the values (not just the shape) of its input and of its output. Where
+  // layer i+1 reads neither its input nor layer i reads its output, the network lets layer i+1
+  // write its input gradient over that activation (Network::backward), saving a buffer.
   [[nodiscard]] virtual bool backward_reads_input() const { return true; }
   [[nodiscard]] virtual bool backward_reads_output() const { return true; }
 

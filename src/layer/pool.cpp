@@ -1,15 +1,14 @@
 #include "layer/pool.hpp"
 
 #include <algorithm>
-#include <limits>
 
 #include "common/error.hpp"
 
 namespace homeostat {
 namespace {
 
-Shape pool_output_shape(const std::string& name, const Shape& input_shape, std::size_t size,
-                        std::size_t stride) {
+Shape pool_output_shape(const std::string& name, const Shape& input_shape, PoolKind kind,
+                        std::size_t size, std::size_t stride) {
   if (input_shape.size() != 3) {
     throw ConfigError("pooling layer '" + name + "' needs a {channels, height, width} input, got " +
                       shape_string(input_shape));
@@ -19,9 +18,9 @@ Shape pool_output_shape(const std::string& name, const Shape& input_shape, std::
     throw ConfigError("pooling layer '" + name + "': window " + std::to_string(size) +
                       " does not fit input " + shape_string(input_shape));
   }
-  if (input_shape[1] * input_shape[2] > std::numeric_limits<std::uint32_t>::max()) {
-    throw ConfigError("pooling layer '" + name + "': planes of " + shape_string(input_shape) +
-                      " are too large");
+  if (kind == PoolKind::max && size > 16) {  // the argmax is one byte per output element
+    throw ConfigError("maxpool layer '" + name + "': window " + std::to_string(size) +
+                      " is larger than 16");
   }
   return {input_shape[0], (input_shape[1] - size) / stride + 1,
           (input_shape[2] - size) / stride + 1};
@@ -33,7 +32,7 @@ template <typename Real>
 Pool2dLayer<Real>::Pool2dLayer(std::string name, const Shape& input_shape, PoolKind kind,
                                std::size_t size, std::size_t stride)
     : Layer<Real>(name, input_shape,
-                  pool_output_shape(name, input_shape, size, stride == 0 ? size : stride)),
+                  pool_output_shape(name, input_shape, kind, size, stride == 0 ? size : stride)),
       kind_(kind),
       channels_(input_shape[0]),
       height_(input_shape[1]),
@@ -62,21 +61,25 @@ void Pool2dLayer<Real>::forward(const Tensor<Real>& input, Tensor<Real>& output,
   for (std::size_t plane = 0; plane < planes; ++plane) {
     const Real* x = input.data() + plane * in_plane;
     Real* y = output.data() + plane * out_plane;
-    std::uint32_t* winners = is_max ? argmax_.data() + plane * out_plane : nullptr;
+    std::uint8_t* winners = is_max ? argmax_.data() + plane * out_plane : nullptr;
     for (std::size_t oh = 0; oh < out_height_; ++oh) {
       for (std::size_t ow = 0; ow < out_width_; ++ow) {
         const std::size_t corner = oh * stride_ * width_ + ow * stride_;
         const std::size_t out_index = oh * out_width_ + ow;
         if (is_max) {
-          std::size_t best = corner;
+          // Running maximum in a register; selects rather than branches on random data.
+          Real best = x[corner];
+          std::size_t best_window = 0;
           for (std::size_t u = 0; u < size_; ++u) {
+            const Real* row = x + corner + u * width_;
             for (std::size_t v = 0; v < size_; ++v) {
-              const std::size_t at = corner + u * width_ + v;
-              if (x[at] > x[best]) best = at;  // strict: ties keep the first maximum
+              const bool larger = row[v] > best;  // strict: ties keep the first maximum
+              best = larger ? row[v] : best;
+              best_window = larger ? u * size_ + v : best_window;
             }
           }
-          y[out_index] = x[best];
-          winners[out_index] = static_cast<std::uint32_t>(best);
+          y[out_index] = best;
+          winners[out_index] = static_cast<std::uint8_t>(best_window);
         } else {
           Real sum{0};
           for (std::size_t u = 0; u < size_; ++u) {
@@ -105,8 +108,15 @@ void Pool2dLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real>&,
     const Real* dy = grad_output.data() + plane * out_plane;
     std::fill(dx, dx + in_plane, Real{0});
     if (is_max) {
-      const std::uint32_t* winners = argmax_.data() + plane * out_plane;
-      for (std::size_t o = 0; o < out_plane; ++o) dx[winners[o]] += dy[o];
+      const std::uint8_t* winners = argmax_.data() + plane * out_plane;
+      for (std::size_t oh = 0; oh < out_height_; ++oh) {
+        for (std::size_t ow = 0; ow < out_width_; ++ow) {
+          const std::size_t o = oh * out_width_ + ow;
+          const std::size_t u = winners[o] / size_;
+          const std::size_t v = winners[o] % size_;
+          dx[(oh * stride_ + u) * width_ + ow * stride_ + v] += dy[o];
+        }
+      }
       continue;
     }
     for (std::size_t oh = 0; oh < out_height_; ++oh) {

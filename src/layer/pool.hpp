@@ -18,7 +18,8 @@ enum class PoolKind { max, average };
 template <typename Real>
 class Pool2dLayer final : public Layer<Real> {
  public:
-  // ConfigError if input_shape is not {C, H, W} or the window does not fit.
+  // ConfigError if input_shape is not {C, H, W}, the window does not fit, or a max window
+  // exceeds 16.
   Pool2dLayer(std::string name, const Shape& input_shape, PoolKind kind, std::size_t size,
               std::size_t stride);
 
@@ -28,6 +29,10 @@ class Pool2dLayer final : public Layer<Real> {
   void forward(const Tensor<Real>& input, Tensor<Real>& output, const RunContext&) override;
   void backward(const Tensor<Real>& input, const Tensor<Real>& output,
                 const Tensor<Real>& grad_output, Tensor<Real>* grad_input) override;
+
+  // Backward needs only the shapes and the stored argmax.
+  [[nodiscard]] bool backward_reads_input() const override { return false; }
+  [[nodiscard]] bool backward_reads_output() const override { return false; }
 
   [[nodiscard]] PoolKind pool_kind() const { return kind_; }
 
@@ -40,8 +45,8 @@ class Pool2dLayer final : public Layer<Real> {
   std::size_t stride_;
   std::size_t out_height_;
   std::size_t out_width_;
-  // Max pooling: per output element, the winner's offset inside its H x W plane.
-  std::vector<std::uint32_t> argmax_;
+  // Max pooling: per output element, the winner's index u * k + v inside its window (one byte).
+  std::vector<std::uint8_t> argmax_;
 };
 
 }  // namespace homeostat

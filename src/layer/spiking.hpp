@@ -16,7 +16,7 @@ class SpikingLayer final : public Layer<Real> {
   void forward(const Tensor<Real>& input, Tensor<Real>& output, const RunContext&) override;
   void backward(const Tensor<Real>& input, const Tensor<Real>& output,
                 const Tensor<Real>& grad_output, Tensor<Real>* grad_input) override;
-  // The reverse scan needs the spikes and the stored membrane, not the input current.
+  // Backward reads the spikes and the stored membrane, of the input only its shape.
   [[nodiscard]] bool backward_reads_input() const override { return false; }
   std::vector<Parameter<Real>*> parameters() override { return population_.parameters(); }
   NeuronPopulation<Real>* neurons() override { return &population_; }
