@@ -2,6 +2,7 @@
 // within bf16's rounding elsewhere, the same for 1 and 2 threads, and scoped by its guard.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -57,7 +58,7 @@ struct Case {
 TEST(GemmBf16, ExactOnBf16RepresentableOperandsForEveryTransposeAndScaling) {
   SKIP_WITHOUT_BF16();
   const ScopedGemmPrecision bf16(GemmPrecision::bf16);
-  const std::size_t m = 150, n = 90, k = 70;
+  const std::size_t m = 512, n = 128, k = 256;  // 2^24 multiply-adds: bf16 pays
   const CounterRng rng(11, RngPurpose::test);
   // Spikes times small multiples of 1/8: every product and partial sum is exact in fp32.
   std::vector<float> a(m * k), b(k * n), c0(m * n);
@@ -80,7 +81,7 @@ TEST(GemmBf16, ExactOnBf16RepresentableOperandsForEveryTransposeAndScaling) {
 
 TEST(GemmBf16, RoundsGeneralOperandsToBf16AndAccumulatesInFp32) {
   SKIP_WITHOUT_BF16();
-  const std::size_t m = 200, n = 120, k = 300;
+  const std::size_t m = 256, n = 128, k = 512;
   const CounterRng rng(12, RngPurpose::test);
   std::vector<float> a(m * k), b(k * n), zeros(m * n, 0.0f);
   for (std::size_t i = 0; i < a.size(); ++i) a[i] = rng.uniform_float(i) - 0.5f;
@@ -135,6 +136,22 @@ TEST(GemmBf16, BitIdenticalForOneAndTwoThreads) {
   set_thread_count(before);
   EXPECT_EQ(forward[0], forward[1]);
   EXPECT_EQ(weight_gradient[0], weight_gradient[1]);
+}
+
+TEST(GemmBf16, SmallOrThinGemmsStayFp32) {
+  SKIP_WITHOUT_BF16();
+  const ScopedGemmPrecision bf16(GemmPrecision::bf16);
+  const CounterRng rng(14, RngPurpose::test);
+  // A readout-like shape (10 columns) and one under 2^24 multiply-adds: both exact to fp32.
+  for (const auto& [m, n, k] :
+       {std::array<std::size_t, 3>{3200, 10, 1000}, std::array<std::size_t, 3>{128, 256, 256}}) {
+    std::vector<float> a(m * k), b(k * n), zeros(m * n, 0.0f), c(m * n);
+    for (std::size_t i = 0; i < a.size(); ++i) a[i] = rng.uniform_float(i) - 0.5f;
+    for (std::size_t i = 0; i < b.size(); ++i) b[i] = rng.uniform_float(1u << 26 | i) - 0.5f;
+    gemm(Transpose::no, Transpose::no, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n);
+    const auto exact = reference(Transpose::no, Transpose::no, m, n, k, 1, a, b, 0, zeros);
+    for (std::size_t i = 0; i < c.size(); ++i) ASSERT_NEAR(c[i], exact[i], 1e-4) << m << "x" << n;
+  }
 }
 
 TEST(GemmBf16, RefusedWithAClearMessageWithoutHardwareSupport) {

@@ -3,6 +3,7 @@
 #include <cblas.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
 
@@ -16,6 +17,18 @@ CBLAS_TRANSPOSE to_cblas(Transpose trans) {
   return trans == Transpose::yes ? CblasTrans : CblasNoTrans;
 }
 blasint to_int(std::size_t value) { return static_cast<blasint>(value); }
+
+// bf16 only where it pays: below these sizes converting the operands costs more than the faster
+// kernel saves, and a thin dimension (a 10-class readout) runs oneDNN's bf16 kernel poorly. Such
+// GEMMs (readouts, W2's per-step recurrent products) stay fp32.
+constexpr std::size_t kMinBf16Dimension = 64;
+constexpr double kMinBf16MultiplyAdds = 16.0 * 1024 * 1024;
+
+bool bf16_pays(std::size_t m, std::size_t n, std::size_t k) {
+  return std::min({m, n, k}) >= kMinBf16Dimension &&
+         static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) >=
+             kMinBf16MultiplyAdds;
+}
 
 // One precision-generic body; `blas_gemm` is cblas_sgemm or cblas_dgemm.
 template <typename Real, typename BlasGemm>
@@ -37,7 +50,7 @@ void blocked_gemm(BlasGemm blas_gemm, Transpose trans_a, Transpose trans_b, std:
 void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, std::size_t k,
           float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta,
           float* c, std::size_t ldc) {
-  if (gemm_precision() == GemmPrecision::bf16 && k > 0) {
+  if (gemm_precision() == GemmPrecision::bf16 && bf16_pays(m, n, k)) {
     gemm_bf16(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }

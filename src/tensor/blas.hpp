@@ -18,7 +18,9 @@ void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, st
 // bf16 rounds both operands to bfloat16 (8-bit significand, round to nearest even) and
 // accumulates in fp32 through oneDNN's AVX512-BF16 kernels, at about twice SGEMM's speed; spikes
 // (0 and 1) are exact in bf16, weights and gradients are rounded. C stays fp32 either way, and
-// double GEMMs are never rounded. Results stay independent of the thread count.
+// double GEMMs are never rounded. Results stay independent of the thread count. Only GEMMs
+// where bf16 pays take that path (every dimension >= 64 and >= 2^24 multiply-adds); smaller
+// ones, such as a 10-class readout, stay fp32.
 enum class GemmPrecision { fp32, bf16 };
 // True when this CPU has AVX512-BF16 instructions (bf16 would otherwise run emulated, slowly).
 bool bf16_gemm_supported();
