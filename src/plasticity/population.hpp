@@ -91,7 +91,8 @@ class Population {
   std::size_t size_;
   bool input_;
   LifParams params_;
-  double rate_dt_ = 0.0;                                     // dt of the rates' probabilities
+  std::vector<double> probability_;  // Poisson: spike probability per step, log1p(-probability)
+  std::vector<double> log_q_;
   std::vector<std::pair<float, std::uint32_t>> candidates_;  // k-WTA scratch
   std::vector<std::uint8_t> fired_;                          // threshold scratch
   // Poisson: a calendar of the next spikes, bucket = step % kBuckets.

@@ -83,27 +83,39 @@ void Projection::deliver_dense(std::span<const std::uint32_t> arriving, float* p
   const auto w_max = static_cast<float>(p.w_max);
   float* w = weights.data();
   const float* y = y1.data();
-  const bool parallel = arriving.size() * n >= parallel_min_work && blocks > 1;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (std::size_t b = 0; b < blocks; ++b) {
-    const std::size_t j0 = b * kPostBlock;
-    const std::size_t j1 = std::min(n, j0 + kPostBlock);
+  // One block of postsynaptic neurons: delivery fused with the pre side of STDP (one pass over
+  // the row; the delivered weight is the one before the change, as in two passes).
+  const auto block = [&](std::size_t j0, std::size_t j1) {
     for (const std::uint32_t i : arriving) {
-      float* row = w + static_cast<std::size_t>(i) * n;
-      for (std::size_t j = j0; j < j1; ++j) post_input[j] += row[j];
-      if (!pre_side) continue;
-      if (simple) {
-        for (std::size_t j = j0; j < j1; ++j)
-          row[j] = std::clamp(row[j] - a_minus * y[j], w_min, w_max);
+      float* __restrict row = w + static_cast<std::size_t>(i) * n;
+      float* __restrict in = post_input;
+      if (!pre_side) {
+#pragma omp simd
+        for (std::size_t j = j0; j < j1; ++j) in[j] += row[j];
+      } else if (simple) {
+#pragma omp simd
+        for (std::size_t j = j0; j < j1; ++j) {
+          const float wij = row[j];
+          in[j] += wij;
+          row[j] = std::clamp(wij - a_minus * y[j], w_min, w_max);
+        }
       } else {
+        for (std::size_t j = j0; j < j1; ++j) in[j] += row[j];
         const double x2_before = x2[i];
         for (std::size_t j = j0; j < j1; ++j) {
           row[j] = static_cast<float>(stdp_pre(row[j], y[j], x2_before, p));
         }
       }
-      if (spec_.exclude_self && i >= j0 && i < j1) row[i] = 0.0f;
+      if (pre_side && spec_.exclude_self && i >= j0 && i < j1) row[i] = 0.0f;
     }
+  };
+  const bool parallel = arriving.size() * n >= parallel_min_work && blocks > 1;
+  if (!parallel) {  // most steps: no OpenMP region (its entry costs more than the work)
+    block(0, n);
+    return;
   }
+#pragma omp parallel for schedule(static)
+  for (std::size_t b = 0; b < blocks; ++b) block(b * kPostBlock, std::min(n, (b + 1) * kPostBlock));
 }
 
 void Projection::potentiate(std::span<const std::uint32_t> post_spikes) {
@@ -116,9 +128,7 @@ void Projection::potentiate(std::span<const std::uint32_t> post_spikes) {
   const auto w_max = static_cast<float>(p.w_max);
   float* w = weights.data();
   const std::size_t count = post_spikes.size();
-  const bool parallel = count * pre_size_ >= parallel_min_work && count > 1;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (std::size_t s = 0; s < count; ++s) {
+  const auto column = [&](std::size_t s) {
     const std::size_t j = post_spikes[s];
     const double y2_before = y2[j];
     if (p.kind == StdpKind::target && (p.mu_plus == 0.0 || p.mu_plus == 1.0)) {
@@ -132,7 +142,7 @@ void Projection::potentiate(std::span<const std::uint32_t> post_spikes) {
         wij = std::clamp(wij + eta * (x1[i] - xt) * f, w_min, w_max);
       }
       if (spec_.exclude_self && j < pre_size_) w[j * n + j] = 0.0f;
-      continue;
+      return;
     }
     for (std::size_t i = 0; i < pre_size_; ++i) {
       float& wij = w[i * n + j];
@@ -143,7 +153,13 @@ void Projection::potentiate(std::span<const std::uint32_t> post_spikes) {
       }
     }
     if (spec_.exclude_self && j < pre_size_) w[j * n + j] = 0.0f;
+  };
+  if (count * pre_size_ < parallel_min_work || count < 2) {  // no OpenMP region for a few spikes
+    for (std::size_t s = 0; s < count; ++s) column(s);
+    return;
   }
+#pragma omp parallel for schedule(static)
+  for (std::size_t s = 0; s < count; ++s) column(s);
 }
 
 double Projection::population_mean_trace() const {
