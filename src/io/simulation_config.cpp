@@ -15,6 +15,8 @@ LifParams read_lif(const ConfigSection& s, LifParams p) {
   p.v_init = s.number("v_init", p.v_init);
   p.tau_m = s.number("tau_m", p.tau_m, 1e-6, kInf);
   p.refractory_ms = s.number("refractory_ms", p.refractory_ms, 0.0, kInf);
+  p.refractory_includes_spike_step =
+      s.boolean("refractory_includes_spike_step", p.refractory_includes_spike_step);
   p.synapses =
       s.choice("synapses", p.synapses == SynapseModel::conductance ? "conductance" : "current",
                {"conductance", "current"}) == "conductance"
@@ -151,7 +153,8 @@ SimulationConfig parse_simulation(ConfigDocument document) {
   LifParams exc;  // W4 excitatory
   exc.v_init = -105.0;
   exc.theta_plus = 0.05;
-  LifParams seed002;  // seed 002's LIF (membrane.LIF, older kernel)
+  exc.refractory_includes_spike_step = true;  // Brian2's convention (the W4 reference)
+  LifParams seed002;                          // seed 002's LIF (membrane.LIF, older kernel)
   seed002.synapses = SynapseModel::current;
   seed002.v_rest = -70.0;
   seed002.v_reset = -80.0;
@@ -180,6 +183,7 @@ SimulationConfig parse_simulation(ConfigDocument document) {
   inh.v_init = -100.0;
   inh.tau_m = 10.0;
   inh.refractory_ms = 2.0;
+  inh.refractory_includes_spike_step = true;
   if (recurrent) {
     inh = seed002;
     inh.adapt_delta = 0.0;

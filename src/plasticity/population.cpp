@@ -85,6 +85,19 @@ void Population::silence() {
   for (auto& bucket : buckets_) bucket.clear();
 }
 
+void Population::copy_state(const Population& other) {
+  if (input_) {
+    silence();
+    return;
+  }
+  std::copy(other.v.begin(), other.v.end(), v.begin());
+  std::copy(other.ge.begin(), other.ge.end(), ge.begin());
+  std::copy(other.gi.begin(), other.gi.end(), gi.begin());
+  std::copy(other.theta.begin(), other.theta.end(), theta.begin());
+  std::copy(other.adapt.begin(), other.adapt.end(), adapt.begin());
+  std::copy(other.refractory.begin(), other.refractory.end(), refractory.begin());
+}
+
 void Population::schedule(std::uint32_t i) {
   if (next_spike[i] != kNever) buckets_[next_spike[i] % kBuckets].push_back(i);
 }
@@ -187,7 +200,9 @@ std::size_t Population::step(std::uint64_t step, double dt, bool adapt_threshold
   const auto reset = static_cast<float>(p.v_reset);
   const auto theta_plus = static_cast<float>(adapt_threshold ? p.theta_plus : 0.0);
   const auto adapt_delta = static_cast<float>(p.adapt_delta);
-  const auto refractory_steps = static_cast<std::uint32_t>(std::lround(p.refractory_ms / dt));
+  const auto full_steps = static_cast<std::uint32_t>(std::lround(p.refractory_ms / dt));
+  const std::uint32_t refractory_steps =
+      p.refractory_includes_spike_step && full_steps > 0 ? full_steps - 1 : full_steps;
   if (any) {
     for (std::size_t i = 0; i < size_; ++i) {  // branch-free compaction
       spikes[count] = static_cast<std::uint32_t>(i);

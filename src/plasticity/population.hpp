@@ -33,6 +33,9 @@ struct LifParams {
   double v_init = -65.0;       // initial membrane potential
   double tau_m = 100.0;        // ms
   double refractory_ms = 5.0;  // ms
+  // true (Brian2): the spike's own step counts, a neuron that fires at step s integrates again
+  // at s + refractory_ms / dt; false: v is held for refractory_ms / dt steps after the spike.
+  bool refractory_includes_spike_step = false;
   SynapseModel synapses = SynapseModel::conductance;
   double tau_exc = 1.0;  // ms
   double tau_inh = 2.0;  // ms
@@ -65,6 +68,9 @@ class Population {
   void set_rates(std::span<const float> rates_hz, std::uint64_t step, double dt, std::uint64_t seed,
                  std::size_t population_index);
   void silence();  // Poisson: all rates 0
+  // LIF: copies the state (v, ge, gi, theta, adapt, refractory) of a population of the same
+  // size; Poisson: silence(). No allocation.
+  void copy_state(const Population& other);
 
   // Advances one step: integrates (LIF) and writes the indices of the neurons that spike at
   // `step` to `spikes` (capacity size()); returns how many. No allocation.

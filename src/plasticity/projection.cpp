@@ -213,6 +213,14 @@ void Projection::normalize() {
   }
 }
 
+void Projection::copy_traces(const Projection& other) {
+  std::copy(other.x1.begin(), other.x1.end(), x1.begin());
+  std::copy(other.x2.begin(), other.x2.end(), x2.begin());
+  std::copy(other.y1.begin(), other.y1.end(), y1.begin());
+  std::copy(other.y2.begin(), other.y2.end(), y2.begin());
+  x_target_ = other.x_target_;
+}
+
 double Projection::weight_sum() const {
   double sum = 0.0;
   for (const float w : weights) sum += std::fabs(static_cast<double>(w));
