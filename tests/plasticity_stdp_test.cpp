@@ -233,6 +233,31 @@ TEST(Population, LifExponentialEulerThetaAndRefractory) {
   EXPECT_EQ(pop.v[0], 0.0f);
 }
 
+TEST(Population, RefractoryIncludingTheSpikeStepFollowsBrian2) {
+  // 5 ms at dt 0.5 = 10 steps. Brian2: a neuron that fires at step s integrates again (and may
+  // fire) at s + 10; the other convention holds v for 10 steps after the spike (s + 11).
+  for (const bool brian : {true, false}) {
+    LifParams p;
+    p.v_rest = -65;
+    p.v_init = -40;  // above threshold: fires at once
+    p.v_reset = -65;
+    p.v_th = -52;
+    p.tau_m = 1e9;  // v stays where it is set
+    p.refractory_ms = 5;
+    p.refractory_includes_spike_step = brian;
+    Population pop("e", 1, p);
+    std::vector<std::uint32_t> spikes(1);
+    std::vector<std::uint64_t> fired;
+    for (std::uint64_t s = 0; s < 25; ++s) {
+      if (pop.step(s, 0.5, false, 1, 0, spikes.data()) == 1) fired.push_back(s);
+      pop.v[0] = -40.0f;  // held while refractory, above threshold otherwise
+    }
+    const std::vector<std::uint64_t> want =
+        brian ? std::vector<std::uint64_t>{0, 10, 20} : std::vector<std::uint64_t>{0, 11, 22};
+    EXPECT_EQ(fired, want) << "brian " << brian;
+  }
+}
+
 TEST(Population, FastExpIsAccurate) {
   for (double step = -80.0; step <= 0.0; step += 0.37) {
     const auto x = static_cast<float>(step);
