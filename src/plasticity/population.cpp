@@ -141,18 +141,12 @@ std::size_t Population::step(std::uint64_t step, double dt, bool adapt_threshold
   const auto v_min = static_cast<float>(std::max(p.v_min, -1e30));
   const auto v_max = static_cast<float>(std::min(p.v_max, 1e30));
   const bool conductance = p.synapses == SynapseModel::conductance;
-  const auto threshold = static_cast<float>(p.v_th);
-  const std::size_t n = size_;
-  float* __restrict vv = v.data();
-  float* __restrict gev = ge.data();
-  float* __restrict giv = gi.data();
-  float* __restrict av = adapt.data();
-  float* __restrict th = theta.data();
-  std::uint32_t* __restrict refv = refractory.data();
-  std::uint8_t* __restrict fired = fired_.data();
-  // Exponential Euler for v with the step's starting conductances, decay of ge, gi, adaptation
-  // and theta, then the threshold test on the new v (refractory neurons hold v and cannot fire).
-  const auto integrate = [&](std::size_t i) {
+  float* vv = v.data();
+  float* gev = ge.data();
+  float* giv = gi.data();
+  float* av = adapt.data();
+  const std::uint32_t* ref = refractory.data();
+  for (std::size_t i = 0; i < size_; ++i) {
     const float g_e = gev[i];
     const float g_i = giv[i];
     const float a =
@@ -160,49 +154,43 @@ std::size_t Population::step(std::uint64_t step, double dt, bool adapt_threshold
     const float b = conductance ? 1.0f + g_e + g_i : 1.0f;
     const float v_inf = a / b;
     const float moved = v_inf + (vv[i] - v_inf) * fast_exp_nonpositive(-b * dt_tau);
-    vv[i] = refv[i] > 0 ? vv[i] : std::clamp(moved, v_min, v_max);
+    vv[i] = ref[i] > 0 ? vv[i] : std::clamp(moved, v_min, v_max);
     gev[i] = g_e * decay_exc;
     giv[i] = g_i * decay_inh;
     av[i] *= decay_adapt;
-  };
-  std::uint32_t any = 0;
-  const auto fire = [&](std::size_t i) {
-    const std::uint32_t r = refv[i];
-    const std::uint32_t f = (r == 0) & (vv[i] > threshold + th[i]);
-    fired[i] = static_cast<std::uint8_t>(f);
-    any |= f;
-    refv[i] = r - (r > 0);
-  };
+  }
   if (p.noise_mv > 0.0) {
-    for (std::size_t i = 0; i < n; ++i) integrate(i);
     const CounterRng rng(seed, RngPurpose::noise, {population_index, step});
     const double sd = p.noise_mv * std::sqrt(1.0 - std::exp(-2.0 * dt / p.tau_m));
-    for (std::size_t i = 0; i < n; ++i) {
-      if (refv[i] == 0)
+    for (std::size_t i = 0; i < size_; ++i) {
+      if (ref[i] == 0)
         vv[i] = std::clamp(vv[i] + static_cast<float>(sd * rng.normal(i)), v_min, v_max);
     }
-    if (decay_theta != 1.0f) {
-      for (std::size_t i = 0; i < n; ++i) th[i] *= decay_theta;
-    }
-    for (std::size_t i = 0; i < n; ++i) fire(i);
-  } else if (decay_theta != 1.0f) {
-    for (std::size_t i = 0; i < n; ++i) {  // one fused, vectorized pass
-      integrate(i);
-      th[i] *= decay_theta;
-      fire(i);
-    }
-  } else {
-    for (std::size_t i = 0; i < n; ++i) {
-      integrate(i);
-      fire(i);
-    }
   }
+  const auto threshold = static_cast<float>(p.v_th);
   const auto reset = static_cast<float>(p.v_reset);
   const auto theta_plus = static_cast<float>(adapt_threshold ? p.theta_plus : 0.0);
   const auto adapt_delta = static_cast<float>(p.adapt_delta);
   const auto full_steps = static_cast<std::uint32_t>(std::lround(p.refractory_ms / dt));
   const std::uint32_t refractory_steps =
       p.refractory_includes_spike_step && full_steps > 0 ? full_steps - 1 : full_steps;
+  float* th = theta.data();
+  if (decay_theta != 1.0f) {
+    for (std::size_t i = 0; i < size_; ++i) th[i] *= decay_theta;
+  }
+  std::uint32_t* __restrict refv = refractory.data();
+  std::uint8_t* __restrict fired = fired_.data();
+  const float* __restrict vr = v.data();
+  const float* __restrict thr = theta.data();
+  const std::size_t n = size_;
+  std::uint32_t any = 0;
+  for (std::size_t i = 0; i < n; ++i) {  // vectorized; most steps have no spike
+    const std::uint32_t r = refv[i];
+    const std::uint32_t f = (r == 0) & (vr[i] > threshold + thr[i]);
+    fired[i] = static_cast<std::uint8_t>(f);
+    any |= f;
+    refv[i] = r - (r > 0);
+  }
   if (any) {
     for (std::size_t i = 0; i < size_; ++i) {  // branch-free compaction
       spikes[count] = static_cast<std::uint32_t>(i);

@@ -12,7 +12,22 @@ namespace homeostat {
 
 namespace {
 constexpr std::size_t kPostBlock = 128;  // postsynaptic neurons per work item
+
+void add_row(const float* __restrict row, float* __restrict input, std::size_t n) {
+  for (std::size_t j = 0; j < n; ++j) input[j] += row[j];
 }
+
+// input += row, then the additive pre side: row = clip(row - a_minus y). Vectorized.
+void deliver_and_depress(float* __restrict row, float* __restrict input, const float* __restrict y,
+                         std::size_t n, float a_minus, float w_min, float w_max) {
+  for (std::size_t j = 0; j < n; ++j) {
+    const float wij = row[j];
+    input[j] += wij;
+    row[j] = std::clamp(wij - a_minus * y[j], w_min, w_max);
+  }
+}
+
+}  // namespace
 
 Projection::Projection(ProjectionSpec spec, std::size_t pre_size, std::size_t post_size,
                        std::uint64_t seed, std::size_t index)
@@ -87,20 +102,13 @@ void Projection::deliver_dense(std::span<const std::uint32_t> arriving, float* p
   // the row; the delivered weight is the one before the change, as in two passes).
   const auto block = [&](std::size_t j0, std::size_t j1) {
     for (const std::uint32_t i : arriving) {
-      float* __restrict row = w + static_cast<std::size_t>(i) * n;
-      float* __restrict in = post_input;
+      float* row = w + static_cast<std::size_t>(i) * n;
       if (!pre_side) {
-#pragma omp simd
-        for (std::size_t j = j0; j < j1; ++j) in[j] += row[j];
+        add_row(row + j0, post_input + j0, j1 - j0);
       } else if (simple) {
-#pragma omp simd
-        for (std::size_t j = j0; j < j1; ++j) {
-          const float wij = row[j];
-          in[j] += wij;
-          row[j] = std::clamp(wij - a_minus * y[j], w_min, w_max);
-        }
+        deliver_and_depress(row + j0, post_input + j0, y + j0, j1 - j0, a_minus, w_min, w_max);
       } else {
-        for (std::size_t j = j0; j < j1; ++j) in[j] += row[j];
+        add_row(row + j0, post_input + j0, j1 - j0);
         const double x2_before = x2[i];
         for (std::size_t j = j0; j < j1; ++j) {
           row[j] = static_cast<float>(stdp_pre(row[j], y[j], x2_before, p));
