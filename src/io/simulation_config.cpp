@@ -104,6 +104,7 @@ SimulationConfig parse_simulation(ConfigDocument document) {
       sim.number("presentation_ms", recurrent ? 100.0 : c.presentation_ms, c.dt, kInf);
   c.rest_ms = sim.number("rest_ms", recurrent ? 0.0 : c.rest_ms, 0.0, kInf);
   c.fast_rest = sim.boolean("fast_rest", c.fast_rest);
+  c.frozen_from_rest = sim.boolean("frozen_from_rest", c.frozen_from_rest);
   c.min_spikes = static_cast<std::size_t>(sim.integer("min_spikes", 5, 0));
   c.max_retries = static_cast<std::size_t>(sim.integer("max_retries", 8, 0, 1000));
   sim.reject_unknown_keys();

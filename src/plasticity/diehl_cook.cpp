@@ -62,6 +62,12 @@ void DiehlCookNetwork::set_learning(bool on) {
   sim_.adapt_threshold = on;
 }
 
+void DiehlCookNetwork::restart_from(const DiehlCookNetwork& trained, std::uint64_t step) {
+  sim_.restart_from(trained.sim_, step);
+  if (!config_.frozen_from_rest) return;
+  for (std::size_t p = 0; p < sim_.population_count(); ++p) sim_.population(p).to_rest();
+}
+
 std::uint64_t DiehlCookNetwork::steps_per_image() const {
   return static_cast<std::uint64_t>((config_.max_retries + 1) *
                                     (presentation_steps_ + rest_steps_));

@@ -30,9 +30,8 @@ class DiehlCookNetwork {
   // Training (STDP and theta on) or frozen evaluation.
   void set_learning(bool on);
   // Restarts from `trained`'s state (see Simulator::restart_from) at step `step`.
-  void restart_from(const DiehlCookNetwork& trained, std::uint64_t step) {
-    sim_.restart_from(trained.sim_, step);
-  }
+  // With config.frozen_from_rest the neurons then start at rest.
+  void restart_from(const DiehlCookNetwork& trained, std::uint64_t step);
   // Steps one image may take at most (all presentations with their rests).
   [[nodiscard]] std::uint64_t steps_per_image() const;
 

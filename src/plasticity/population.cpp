@@ -98,6 +98,15 @@ void Population::copy_state(const Population& other) {
   std::copy(other.refractory.begin(), other.refractory.end(), refractory.begin());
 }
 
+void Population::to_rest() {
+  if (input_) return;
+  std::fill(v.begin(), v.end(), static_cast<float>(params_.v_rest));
+  std::fill(ge.begin(), ge.end(), 0.0f);
+  std::fill(gi.begin(), gi.end(), 0.0f);
+  std::fill(adapt.begin(), adapt.end(), 0.0f);
+  std::fill(refractory.begin(), refractory.end(), 0u);
+}
+
 void Population::schedule(std::uint32_t i) {
   if (next_spike[i] != kNever) buckets_[next_spike[i] % kBuckets].push_back(i);
 }

@@ -71,6 +71,8 @@ class Population {
   // LIF: copies the state (v, ge, gi, theta, adapt, refractory) of a population of the same
   // size; Poisson: silence(). No allocation.
   void copy_state(const Population& other);
+  // LIF: v = v_rest, no synaptic input or adaptation, not refractory (theta stays).
+  void to_rest();
 
   // Advances one step: integrates (LIF) and writes the indices of the neurons that spike at
   // `step` to `spikes` (capacity size()); returns how many. No allocation.
