@@ -154,7 +154,6 @@ SimulationConfig parse_simulation(ConfigDocument document) {
   LifParams exc;  // W4 excitatory
   exc.v_init = -105.0;
   exc.theta_plus = 0.05;
-  exc.refractory_includes_spike_step = true;  // Brian2's convention (the W4 reference)
   LifParams seed002;                          // seed 002's LIF (membrane.LIF, older kernel)
   seed002.synapses = SynapseModel::current;
   seed002.v_rest = -70.0;
@@ -184,7 +183,6 @@ SimulationConfig parse_simulation(ConfigDocument document) {
   inh.v_init = -100.0;
   inh.tau_m = 10.0;
   inh.refractory_ms = 2.0;
-  inh.refractory_includes_spike_step = true;
   if (recurrent) {
     inh = seed002;
     inh.adapt_delta = 0.0;
