@@ -154,7 +154,7 @@ SimulationConfig parse_simulation(ConfigDocument document) {
   LifParams exc;  // W4 excitatory
   exc.v_init = -105.0;
   exc.theta_plus = 0.05;
-  LifParams seed002;                          // seed 002's LIF (membrane.LIF, older kernel)
+  LifParams seed002;  // seed 002's LIF (membrane.LIF, older kernel)
   seed002.synapses = SynapseModel::current;
   seed002.v_rest = -70.0;
   seed002.v_reset = -80.0;
