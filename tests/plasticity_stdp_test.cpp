@@ -203,6 +203,53 @@ TEST(Simulator, DelayDeliversAfterDelayMinusOneSteps) {
   }
 }
 
+TEST(Simulator, RestartFromCopiesTheStateAndReplaysTheSameStep) {
+  // Two copies restarted from the same trained state at the same step give the same spikes,
+  // whatever each copy simulated before (frozen passes run one image per thread on copies).
+  const auto build = [] {
+    Simulator sim(0.5, 7);
+    const std::size_t in = sim.add_population(Population::poisson("in", 20));
+    LifParams lif;
+    lif.v_th = -60.0;  // fires readily
+    lif.theta_plus = 0.5;
+    const std::size_t out = sim.add_population(Population("out", 5, lif));
+    ProjectionSpec s;
+    s.pre = in;
+    s.post = out;
+    s.init_low = 0.5;
+    s.init_high = 1.0;
+    sim.add_projection(s);
+    return sim;
+  };
+  const std::vector<float> rates(20, 200.0f);
+  Simulator trained = build();
+  trained.set_rates(0, rates);
+  for (int t = 0; t < 50; ++t) trained.step();
+  Simulator a = build();
+  Simulator b = build();
+  b.set_rates(0, rates);
+  for (int t = 0; t < 37; ++t) b.step();  // b has a history of its own
+  a.restart_from(trained, 1000);
+  b.restart_from(trained, 1000);
+  EXPECT_EQ(a.current_step(), 1000u);
+  EXPECT_EQ(a.population(1).theta, trained.population(1).theta);
+  EXPECT_EQ(b.population(1).v, trained.population(1).v);
+  EXPECT_TRUE(b.spikes(0).empty());  // nothing in flight, inputs silent
+  a.set_rates(0, rates);
+  b.set_rates(0, rates);
+  std::size_t spikes = 0;
+  for (int t = 0; t < 40; ++t) {
+    a.step();
+    b.step();
+    const auto sa = a.spikes(1);
+    const auto sb = b.spikes(1);
+    ASSERT_EQ(std::vector<std::uint32_t>(sa.begin(), sa.end()),
+              std::vector<std::uint32_t>(sb.begin(), sb.end()));
+    spikes += sa.size();
+  }
+  EXPECT_GT(spikes, 0u);
+}
+
 TEST(Population, LifExponentialEulerThetaAndRefractory) {
   LifParams p;
   p.v_rest = -65;
@@ -231,6 +278,31 @@ TEST(Population, LifExponentialEulerThetaAndRefractory) {
   pop.v[0] = 0.0f;                    // refractory: held, no spike
   EXPECT_EQ(pop.step(2, 0.5, true, 1, 0, spikes.data()), 0u);
   EXPECT_EQ(pop.v[0], 0.0f);
+}
+
+TEST(Population, RefractoryIncludingTheSpikeStepFollowsBrian2) {
+  // 5 ms at dt 0.5 = 10 steps. Brian2: a neuron that fires at step s integrates again (and may
+  // fire) at s + 10; the other convention holds v for 10 steps after the spike (s + 11).
+  for (const bool brian : {true, false}) {
+    LifParams p;
+    p.v_rest = -65;
+    p.v_init = -40;  // above threshold: fires at once
+    p.v_reset = -65;
+    p.v_th = -52;
+    p.tau_m = 1e9;  // v stays where it is set
+    p.refractory_ms = 5;
+    p.refractory_includes_spike_step = brian;
+    Population pop("e", 1, p);
+    std::vector<std::uint32_t> spikes(1);
+    std::vector<std::uint64_t> fired;
+    for (std::uint64_t s = 0; s < 25; ++s) {
+      if (pop.step(s, 0.5, false, 1, 0, spikes.data()) == 1) fired.push_back(s);
+      pop.v[0] = -40.0f;  // held while refractory, above threshold otherwise
+    }
+    const std::vector<std::uint64_t> want =
+        brian ? std::vector<std::uint64_t>{0, 10, 20} : std::vector<std::uint64_t>{0, 11, 22};
+    EXPECT_EQ(fired, want) << "brian " << brian;
+  }
 }
 
 TEST(Population, FastExpIsAccurate) {

@@ -15,6 +15,8 @@ LifParams read_lif(const ConfigSection& s, LifParams p) {
   p.v_init = s.number("v_init", p.v_init);
   p.tau_m = s.number("tau_m", p.tau_m, 1e-6, kInf);
   p.refractory_ms = s.number("refractory_ms", p.refractory_ms, 0.0, kInf);
+  p.refractory_includes_spike_step =
+      s.boolean("refractory_includes_spike_step", p.refractory_includes_spike_step);
   p.synapses =
       s.choice("synapses", p.synapses == SynapseModel::conductance ? "conductance" : "current",
                {"conductance", "current"}) == "conductance"
@@ -102,6 +104,7 @@ SimulationConfig parse_simulation(ConfigDocument document) {
       sim.number("presentation_ms", recurrent ? 100.0 : c.presentation_ms, c.dt, kInf);
   c.rest_ms = sim.number("rest_ms", recurrent ? 0.0 : c.rest_ms, 0.0, kInf);
   c.fast_rest = sim.boolean("fast_rest", c.fast_rest);
+  c.frozen_from_rest = sim.boolean("frozen_from_rest", c.frozen_from_rest);
   c.min_spikes = static_cast<std::size_t>(sim.integer("min_spikes", 5, 0));
   c.max_retries = static_cast<std::size_t>(sim.integer("max_retries", 8, 0, 1000));
   sim.reject_unknown_keys();

@@ -33,7 +33,10 @@ struct SimulationConfig {
   double dt = 0.5;  // ms
   double presentation_ms = 350.0;
   double rest_ms = 150.0;
-  bool fast_rest = true;       // closed form for the quiet part of the rest
+  bool fast_rest = true;  // closed form for the quiet part of the rest
+  // Frozen label/test passes: each image starts from the trained state with the membranes at
+  // rest (v = v_rest, no synaptic input, not refractory) when true, else as training left them.
+  bool frozen_from_rest = true;
   std::size_t min_spikes = 5;  // retry an image with more input when fewer spikes
   std::size_t max_retries = 8;
 

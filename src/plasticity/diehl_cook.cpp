@@ -1,5 +1,7 @@
 #include "plasticity/diehl_cook.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -58,6 +60,17 @@ DiehlCookNetwork::DiehlCookNetwork(const SimulationConfig& config, std::size_t i
 void DiehlCookNetwork::set_learning(bool on) {
   sim_.plastic = on;
   sim_.adapt_threshold = on;
+}
+
+void DiehlCookNetwork::restart_from(const DiehlCookNetwork& trained, std::uint64_t step) {
+  sim_.restart_from(trained.sim_, step);
+  if (!config_.frozen_from_rest) return;
+  for (std::size_t p = 0; p < sim_.population_count(); ++p) sim_.population(p).to_rest();
+}
+
+std::uint64_t DiehlCookNetwork::steps_per_image() const {
+  return static_cast<std::uint64_t>((config_.max_retries + 1) *
+                                    (presentation_steps_ + rest_steps_));
 }
 
 std::size_t DiehlCookNetwork::present(std::span<const float> pixels,
@@ -220,14 +233,43 @@ SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& t
   result.running_train_accuracy =
       running_seen ? static_cast<double>(running_correct) / static_cast<double>(running_seen) : 0.0;
 
-  // Frozen passes: assign labels, then test.
+  // Frozen passes: assign labels, then test. Weights are normalized once (as before every
+  // training presentation) and then fixed; every image starts from the trained state at its own
+  // step (Poisson draws are keyed by step), so images are independent and run one per thread,
+  // with results that do not depend on the thread count.
   net.set_learning(false);
+  net.simulator().projection(net.input_projection()).normalize();
+  const std::uint64_t first_step = net.simulator().current_step();
+  const std::uint64_t stride = net.steps_per_image();
+  const auto workers_n = static_cast<std::size_t>(std::max(omp_get_max_threads(), 1));
+  std::vector<DiehlCookNetwork> workers(workers_n, net);
+  constexpr std::size_t kChunk = 1024;  // images per parallel chunk
+  std::vector<std::uint32_t> chunk_counts(kChunk * n_exc);
+  std::uint64_t frozen_image = 0;  // across both passes: each image its own steps
+  const auto frozen_pass = [&](const Dataset& data, std::size_t n, const auto& consume) {
+    for (std::size_t c0 = 0; c0 < n; c0 += kChunk) {
+      const std::size_t c1 = std::min(n, c0 + kChunk);
+      const auto chunk = static_cast<std::ptrdiff_t>(c1 - c0);
+#pragma omp parallel for schedule(dynamic, 8)
+      for (std::ptrdiff_t k = 0; k < chunk; ++k) {
+        const auto index = c0 + static_cast<std::size_t>(k);
+        DiehlCookNetwork& worker = workers[static_cast<std::size_t>(omp_get_thread_num())];
+        worker.restart_from(net, first_step + (frozen_image + index) * stride);
+        worker.present(std::span<const float>(data.samples.data() + index * n_in, n_in),
+                       std::span<std::uint32_t>(
+                           chunk_counts.data() + static_cast<std::size_t>(k) * n_exc, n_exc));
+      }
+      for (std::size_t index = c0; index < c1; ++index)
+        consume(index,
+                std::span<const std::uint32_t>(chunk_counts.data() + (index - c0) * n_exc, n_exc));
+    }
+    frozen_image += n;
+  };
   LabelAssignment labels(classes, n_exc);
   const std::size_t label_n = std::min(config.label_images, train.size());
-  for (std::size_t k = 0; k < label_n; ++k) {
-    net.present(std::span<const float>(train.samples.data() + k * n_in, n_in), counts);
-    labels.observe(counts, static_cast<std::size_t>(train.labels[k]));
-  }
+  frozen_pass(train, label_n, [&](std::size_t k, std::span<const std::uint32_t> response) {
+    labels.observe(response, static_cast<std::size_t>(train.labels[k]));
+  });
   labels.assign();
   const std::size_t test_n = std::min(config.test_images, test.size());
   std::size_t correct = 0;
@@ -237,20 +279,19 @@ SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& t
     // Test responses (uint32 counts per image, then the label), for other readouts offline.
     responses.open(result.run_directory / "test_responses.bin", std::ios::binary | std::ios::trunc);
   }
-  for (std::size_t k = 0; k < test_n; ++k) {
-    net.present(std::span<const float>(test.samples.data() + k * n_in, n_in), counts);
-    const std::size_t predicted = labels.predict(counts);
+  frozen_pass(test, test_n, [&](std::size_t k, std::span<const std::uint32_t> response) {
+    const std::size_t predicted = labels.predict(response);
     result.test_predictions.push_back(predicted);
     const auto label = static_cast<std::size_t>(test.labels[k]);
     correct += predicted == label;
-    correct_proportion += labels.predict_proportion(counts) == label;
+    correct_proportion += labels.predict_proportion(response) == label;
     if (responses.is_open()) {
-      responses.write(reinterpret_cast<const char*>(counts.data()),
-                      static_cast<std::streamsize>(counts.size() * sizeof(std::uint32_t)));
+      responses.write(reinterpret_cast<const char*>(response.data()),
+                      static_cast<std::streamsize>(response.size() * sizeof(std::uint32_t)));
       const auto l = static_cast<std::uint32_t>(label);
       responses.write(reinterpret_cast<const char*>(&l), sizeof l);
     }
-  }
+  });
   result.test_accuracy_proportion =
       test_n ? static_cast<double>(correct_proportion) / static_cast<double>(test_n) : 0.0;
   result.test_accuracy = test_n ? static_cast<double>(correct) / static_cast<double>(test_n) : 0.0;

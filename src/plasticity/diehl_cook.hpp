@@ -29,6 +29,11 @@ class DiehlCookNetwork {
   std::size_t present(std::span<const float> pixels, std::span<std::uint32_t> counts);
   // Training (STDP and theta on) or frozen evaluation.
   void set_learning(bool on);
+  // Restarts from `trained`'s state (see Simulator::restart_from) at step `step`.
+  // With config.frozen_from_rest the neurons then start at rest.
+  void restart_from(const DiehlCookNetwork& trained, std::uint64_t step);
+  // Steps one image may take at most (all presentations with their rests).
+  [[nodiscard]] std::uint64_t steps_per_image() const;
 
   Simulator& simulator() { return sim_; }
   [[nodiscard]] std::size_t excitatory() const { return exc_; }

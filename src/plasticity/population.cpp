@@ -29,6 +29,8 @@ Population::Population(std::string name, std::size_t size, bool input, const Lif
   if (input_) {
     rates_hz.assign(size_, 0.0f);
     next_spike.assign(size_, kNever);
+    probability_.assign(size_, 0.0);
+    log_q_.assign(size_, 0.0);
     buckets_.resize(kBuckets);
   } else {
     v.assign(size_, static_cast<float>(params_.v_init));
@@ -52,10 +54,11 @@ Population Population::poisson(std::string name, std::size_t size) {
 namespace {
 
 // Steps until the next success of a Bernoulli(p) process, counting the current step as 0.
-std::uint64_t geometric_gap(double p, double u) {
+// log_q = log1p(-p), cached per neuron while its rate holds.
+std::uint64_t geometric_gap(double p, double log_q, double u) {
   if (p >= 1.0) return 0;
   if (p <= 0.0) return Population::kNever;
-  const double gap = std::floor(std::log(1.0 - u) / std::log1p(-p));  // 1 - u in (0, 1]
+  const double gap = std::floor(std::log(1.0 - u) / log_q);  // 1 - u in (0, 1]
   return gap > 1e15 ? Population::kNever : static_cast<std::uint64_t>(gap);
 }
 
@@ -64,11 +67,12 @@ std::uint64_t geometric_gap(double p, double u) {
 void Population::set_rates(std::span<const float> rates, std::uint64_t step, double dt,
                            std::uint64_t seed, std::size_t population_index) {
   const CounterRng rng(seed, RngPurpose::encode, {population_index, 0});
-  rate_dt_ = dt;
   for (std::size_t i = 0; i < size_; ++i) {
     rates_hz[i] = rates[i];
     const double p = static_cast<double>(rates[i]) * dt * 1e-3;
-    const std::uint64_t gap = geometric_gap(p, rng.uniform(step * size_ + i));
+    probability_[i] = p;
+    log_q_[i] = p > 0.0 && p < 1.0 ? std::log1p(-p) : 0.0;
+    const std::uint64_t gap = geometric_gap(p, log_q_[i], rng.uniform(step * size_ + i));
     next_spike[i] = gap == kNever ? kNever : step + gap;
   }
   for (auto& bucket : buckets_) bucket.clear();
@@ -79,6 +83,28 @@ void Population::silence() {
   std::fill(rates_hz.begin(), rates_hz.end(), 0.0f);
   std::fill(next_spike.begin(), next_spike.end(), kNever);
   for (auto& bucket : buckets_) bucket.clear();
+}
+
+void Population::copy_state(const Population& other) {
+  if (input_) {
+    silence();
+    return;
+  }
+  std::copy(other.v.begin(), other.v.end(), v.begin());
+  std::copy(other.ge.begin(), other.ge.end(), ge.begin());
+  std::copy(other.gi.begin(), other.gi.end(), gi.begin());
+  std::copy(other.theta.begin(), other.theta.end(), theta.begin());
+  std::copy(other.adapt.begin(), other.adapt.end(), adapt.begin());
+  std::copy(other.refractory.begin(), other.refractory.end(), refractory.begin());
+}
+
+void Population::to_rest() {
+  if (input_) return;
+  std::fill(v.begin(), v.end(), static_cast<float>(params_.v_rest));
+  std::fill(ge.begin(), ge.end(), 0.0f);
+  std::fill(gi.begin(), gi.end(), 0.0f);
+  std::fill(adapt.begin(), adapt.end(), 0.0f);
+  std::fill(refractory.begin(), refractory.end(), 0u);
 }
 
 void Population::schedule(std::uint32_t i) {
@@ -105,8 +131,8 @@ std::size_t Population::step(std::uint64_t step, double dt, bool adapt_threshold
     std::sort(spikes, spikes + count);
     for (std::size_t s = 0; s < count; ++s) {
       const std::uint32_t i = spikes[s];
-      const double p = static_cast<double>(rates_hz[i]) * rate_dt_ * 1e-3;
-      const std::uint64_t gap = geometric_gap(p, rng.uniform(step * size_ + i));
+      const std::uint64_t gap =
+          geometric_gap(probability_[i], log_q_[i], rng.uniform(step * size_ + i));
       next_spike[i] = gap == kNever ? kNever : step + 1 + gap;
       schedule(i);
     }
@@ -154,7 +180,9 @@ std::size_t Population::step(std::uint64_t step, double dt, bool adapt_threshold
   const auto reset = static_cast<float>(p.v_reset);
   const auto theta_plus = static_cast<float>(adapt_threshold ? p.theta_plus : 0.0);
   const auto adapt_delta = static_cast<float>(p.adapt_delta);
-  const auto refractory_steps = static_cast<std::uint32_t>(std::lround(p.refractory_ms / dt));
+  const auto full_steps = static_cast<std::uint32_t>(std::lround(p.refractory_ms / dt));
+  const std::uint32_t refractory_steps =
+      p.refractory_includes_spike_step && full_steps > 0 ? full_steps - 1 : full_steps;
   float* th = theta.data();
   if (decay_theta != 1.0f) {
     for (std::size_t i = 0; i < size_; ++i) th[i] *= decay_theta;

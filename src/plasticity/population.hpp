@@ -33,6 +33,9 @@ struct LifParams {
   double v_init = -65.0;       // initial membrane potential
   double tau_m = 100.0;        // ms
   double refractory_ms = 5.0;  // ms
+  // true (Brian2): the spike's own step counts, a neuron that fires at step s integrates again
+  // at s + refractory_ms / dt; false: v is held for refractory_ms / dt steps after the spike.
+  bool refractory_includes_spike_step = false;
   SynapseModel synapses = SynapseModel::conductance;
   double tau_exc = 1.0;  // ms
   double tau_inh = 2.0;  // ms
@@ -65,6 +68,11 @@ class Population {
   void set_rates(std::span<const float> rates_hz, std::uint64_t step, double dt, std::uint64_t seed,
                  std::size_t population_index);
   void silence();  // Poisson: all rates 0
+  // LIF: copies the state (v, ge, gi, theta, adapt, refractory) of a population of the same
+  // size; Poisson: silence(). No allocation.
+  void copy_state(const Population& other);
+  // LIF: v = v_rest, no synaptic input or adaptation, not refractory (theta stays).
+  void to_rest();
 
   // Advances one step: integrates (LIF) and writes the indices of the neurons that spike at
   // `step` to `spikes` (capacity size()); returns how many. No allocation.
@@ -91,7 +99,8 @@ class Population {
   std::size_t size_;
   bool input_;
   LifParams params_;
-  double rate_dt_ = 0.0;                                     // dt of the rates' probabilities
+  std::vector<double> probability_;  // Poisson: spike probability per step, log1p(-probability)
+  std::vector<double> log_q_;
   std::vector<std::pair<float, std::uint32_t>> candidates_;  // k-WTA scratch
   std::vector<std::uint8_t> fired_;                          // threshold scratch
   // Poisson: a calendar of the next spikes, bucket = step % kBuckets.

@@ -12,7 +12,22 @@ namespace homeostat {
 
 namespace {
 constexpr std::size_t kPostBlock = 128;  // postsynaptic neurons per work item
+
+void add_row(const float* __restrict row, float* __restrict input, std::size_t n) {
+  for (std::size_t j = 0; j < n; ++j) input[j] += row[j];
 }
+
+// input += row, then the additive pre side: row = clip(row - a_minus y). Vectorized.
+void deliver_and_depress(float* __restrict row, float* __restrict input, const float* __restrict y,
+                         std::size_t n, float a_minus, float w_min, float w_max) {
+  for (std::size_t j = 0; j < n; ++j) {
+    const float wij = row[j];
+    input[j] += wij;
+    row[j] = std::clamp(wij - a_minus * y[j], w_min, w_max);
+  }
+}
+
+}  // namespace
 
 Projection::Projection(ProjectionSpec spec, std::size_t pre_size, std::size_t post_size,
                        std::uint64_t seed, std::size_t index)
@@ -83,27 +98,32 @@ void Projection::deliver_dense(std::span<const std::uint32_t> arriving, float* p
   const auto w_max = static_cast<float>(p.w_max);
   float* w = weights.data();
   const float* y = y1.data();
-  const bool parallel = arriving.size() * n >= parallel_min_work && blocks > 1;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (std::size_t b = 0; b < blocks; ++b) {
-    const std::size_t j0 = b * kPostBlock;
-    const std::size_t j1 = std::min(n, j0 + kPostBlock);
+  // One block of postsynaptic neurons: delivery fused with the pre side of STDP (one pass over
+  // the row; the delivered weight is the one before the change, as in two passes).
+  const auto block = [&](std::size_t j0, std::size_t j1) {
     for (const std::uint32_t i : arriving) {
       float* row = w + static_cast<std::size_t>(i) * n;
-      for (std::size_t j = j0; j < j1; ++j) post_input[j] += row[j];
-      if (!pre_side) continue;
-      if (simple) {
-        for (std::size_t j = j0; j < j1; ++j)
-          row[j] = std::clamp(row[j] - a_minus * y[j], w_min, w_max);
+      if (!pre_side) {
+        add_row(row + j0, post_input + j0, j1 - j0);
+      } else if (simple) {
+        deliver_and_depress(row + j0, post_input + j0, y + j0, j1 - j0, a_minus, w_min, w_max);
       } else {
+        add_row(row + j0, post_input + j0, j1 - j0);
         const double x2_before = x2[i];
         for (std::size_t j = j0; j < j1; ++j) {
           row[j] = static_cast<float>(stdp_pre(row[j], y[j], x2_before, p));
         }
       }
-      if (spec_.exclude_self && i >= j0 && i < j1) row[i] = 0.0f;
+      if (pre_side && spec_.exclude_self && i >= j0 && i < j1) row[i] = 0.0f;
     }
+  };
+  const bool parallel = arriving.size() * n >= parallel_min_work && blocks > 1;
+  if (!parallel) {  // most steps: no OpenMP region (its entry costs more than the work)
+    block(0, n);
+    return;
   }
+#pragma omp parallel for schedule(static)
+  for (std::size_t b = 0; b < blocks; ++b) block(b * kPostBlock, std::min(n, (b + 1) * kPostBlock));
 }
 
 void Projection::potentiate(std::span<const std::uint32_t> post_spikes) {
@@ -116,9 +136,7 @@ void Projection::potentiate(std::span<const std::uint32_t> post_spikes) {
   const auto w_max = static_cast<float>(p.w_max);
   float* w = weights.data();
   const std::size_t count = post_spikes.size();
-  const bool parallel = count * pre_size_ >= parallel_min_work && count > 1;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (std::size_t s = 0; s < count; ++s) {
+  const auto column = [&](std::size_t s) {
     const std::size_t j = post_spikes[s];
     const double y2_before = y2[j];
     if (p.kind == StdpKind::target && (p.mu_plus == 0.0 || p.mu_plus == 1.0)) {
@@ -132,7 +150,7 @@ void Projection::potentiate(std::span<const std::uint32_t> post_spikes) {
         wij = std::clamp(wij + eta * (x1[i] - xt) * f, w_min, w_max);
       }
       if (spec_.exclude_self && j < pre_size_) w[j * n + j] = 0.0f;
-      continue;
+      return;
     }
     for (std::size_t i = 0; i < pre_size_; ++i) {
       float& wij = w[i * n + j];
@@ -143,7 +161,13 @@ void Projection::potentiate(std::span<const std::uint32_t> post_spikes) {
       }
     }
     if (spec_.exclude_self && j < pre_size_) w[j * n + j] = 0.0f;
+  };
+  if (count * pre_size_ < parallel_min_work || count < 2) {  // no OpenMP region for a few spikes
+    for (std::size_t s = 0; s < count; ++s) column(s);
+    return;
   }
+#pragma omp parallel for schedule(static)
+  for (std::size_t s = 0; s < count; ++s) column(s);
 }
 
 double Projection::population_mean_trace() const {
@@ -195,6 +219,14 @@ void Projection::normalize() {
     float* row = weights.data() + i * n;
     for (std::size_t j = 0; j < n; ++j) row[j] *= factors[j];
   }
+}
+
+void Projection::copy_traces(const Projection& other) {
+  std::copy(other.x1.begin(), other.x1.end(), x1.begin());
+  std::copy(other.x2.begin(), other.x2.end(), x2.begin());
+  std::copy(other.y1.begin(), other.y1.end(), y1.begin());
+  std::copy(other.y2.begin(), other.y2.end(), y2.begin());
+  x_target_ = other.x_target_;
 }
 
 double Projection::weight_sum() const {

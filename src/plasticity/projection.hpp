@@ -60,6 +60,8 @@ class Projection {
   // Scales each postsynaptic neuron's incoming weights to sum to spec.normalize_total.
   void normalize();
   [[nodiscard]] double weight_sum() const;  // sum |w|
+  // Copies the traces (and x_target) of a projection of the same shape; weights stay.
+  void copy_traces(const Projection& other);
   // Seed 002's x_tar: the running population-mean pre trace (tau_target > 0).
   [[nodiscard]] double x_target() const { return x_target_; }
   [[nodiscard]] double population_mean_trace() const;

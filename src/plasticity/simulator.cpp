@@ -73,6 +73,16 @@ void Simulator::step() {
   ++step_;
 }
 
+void Simulator::restart_from(const Simulator& other, std::uint64_t step) {
+  for (std::size_t p = 0; p < populations_.size(); ++p) {
+    populations_[p].copy_state(other.populations_[p]);
+    std::fill(ring_count_[p].begin(), ring_count_[p].end(), 0);
+  }
+  for (std::size_t k = 0; k < projections_.size(); ++k)
+    projections_[k].copy_traces(other.projections_[k]);
+  step_ = step;
+}
+
 bool Simulator::in_flight() const {
   // Any spike emitted in the last depth_ - 1 steps may still be delivered.
   for (std::size_t p = 0; p < populations_.size(); ++p) {

@@ -49,6 +49,12 @@ class Simulator {
   // input below 1e-7, no spike in flight) the remaining steps are replaced by their closed form.
   void run_quiet(std::size_t steps);
 
+  // Restarts from `other`'s dynamic state (membranes, conductances, theta, refractory counters,
+  // traces; inputs silent, no spike in flight) at step `step`; the weights stay. `other` must
+  // have the same populations and projections. No allocation: frozen passes run one image per
+  // thread on copies, each image restarted from the trained state.
+  void restart_from(const Simulator& other, std::uint64_t step);
+
   // The spikes population `index` emitted in the last step.
   [[nodiscard]] std::span<const std::uint32_t> spikes(std::size_t index) const;
 
