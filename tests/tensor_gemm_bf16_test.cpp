@@ -58,9 +58,10 @@ struct Case {
 TEST(GemmBf16, ExactOnBf16RepresentableOperandsForEveryTransposeAndScaling) {
   SKIP_WITHOUT_BF16();
   const ScopedGemmPrecision bf16(GemmPrecision::bf16);
-  const std::size_t m = 512, n = 128, k = 256;  // 2^24 multiply-adds: bf16 pays
+  // k spans three reduction chunks, so alpha and beta must combine across them.
+  const std::size_t m = 256, n = 128, k = 1100;
   const CounterRng rng(11, RngPurpose::test);
-  // Spikes times small multiples of 1/8: every product and partial sum is exact in fp32.
+  // Spikes times multiples of 1/8 in [-1, 1): every product and partial sum is exact in fp32.
   std::vector<float> a(m * k), b(k * n), c0(m * n);
   for (std::size_t i = 0; i < a.size(); ++i) a[i] = rng.uniform_float(i) < 0.3f ? 1.0f : 0.0f;
   for (std::size_t i = 0; i < b.size(); ++i)
