@@ -1,6 +1,6 @@
 // The event path end to end through the `homeostat` command: convert-events writes a .hev set
 // from Fashion-MNIST, a config with data.source = "events" trains on it, and eval --corrupt
-// reports accuracy per corruption and rejects specs that do not apply.
+// reports accuracy per corruption and rejects specs that do not apply; advise bins it too.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -60,6 +60,12 @@ directory = ")" << (dir.path() / "runs").string()
   const auto at = r.output.find("test accuracy: ");
   ASSERT_NE(at, std::string::npos) << r.output;
   EXPECT_GT(std::stod(r.output.substr(at + 15)), 40.0) << r.output;
+
+  // The advisor bins the events as training does (it once failed on event data).
+  r = run_homeostat(dir.path(), "advise " + config.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("encoder direct"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("initial rate"), std::string::npos) << r.output;
 
   const fs::path checkpoint = dir.path() / "runs" / "ev" / "checkpoint.bin";
   r = run_homeostat(dir.path(),

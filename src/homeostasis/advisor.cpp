@@ -301,53 +301,76 @@ InputStatistics encoded_input_statistics(const ExperimentConfig& config, const D
   const EncoderSpec& encoder = config.encoder;
   double sum = 0.0, sum2 = 0.0, count = 0.0;
   double max = 0.0;
-  switch (encoder.kind) {
-    case EncoderKind::direct:
-    case EncoderKind::rate:
-    case EncoderKind::poisson:
-      // Every step presents each value of the sample (a frame per step, or the same frame).
-      for (const float value : data.samples) {
-        const auto x = static_cast<double>(value);
-        double y = encoder.gain * x;
-        double y2 = y * y;
-        if (encoder.kind != EncoderKind::direct) {
-          y = spike_probability(encoder.kind, encoder.gain, x);
-          y2 = y;  // a spike is 1 with probability p
-          if (y > 0.0) max = 1.0;
-        } else {
-          max = std::max(max, y);
-        }
+  if (data.has_events()) {
+    // Event streams have no dense samples: bin and encode them as training does, in chunks.
+    const Shape features = network_input_shape(config);
+    constexpr std::size_t kChunk = 64;
+    std::vector<std::size_t> indices;
+    std::vector<float> scratch;
+    Tensor<float> encoded;
+    for (std::size_t start = 0; start < data.size(); start += kChunk) {
+      const std::size_t end = std::min(data.size(), start + kChunk);
+      indices.resize(end - start);
+      for (std::size_t i = start; i < end; ++i) indices[i - start] = i;
+      encode_batch(config, data, indices, CounterRng(config.seed, RngPurpose::encode, {0, 0}),
+                   features, scratch, encoded);
+      for (std::size_t i = 0; i < encoded.size(); ++i) {
+        const auto y = static_cast<double>(encoded[i]);
         sum += y;
-        sum2 += y2;
-        count += 1.0;
+        sum2 += y * y;
+        max = std::max(max, y);
       }
-      break;
-    case EncoderKind::latency:
-    case EncoderKind::latency_log:
-    case EncoderKind::delta: {
-      // Deterministic spikes: encode the samples in chunks and count.
-      const ViewShape view = view_shape(config.data.view, data.sample_shape);
-      const std::size_t features = shape_size(view.feature_shape);
-      constexpr std::size_t kChunk = 64;
-      std::vector<std::size_t> indices;
-      std::vector<float> scratch;
-      Tensor<double> encoded;
-      for (std::size_t start = 0; start < data.size(); start += kChunk) {
-        const std::size_t end = std::min(data.size(), start + kChunk);
-        indices.resize(end - start);
-        for (std::size_t i = start; i < end; ++i) indices[i - start] = i;
-        gather_batch(data, indices, scratch);
-        encode<double>(encoder, scratch, indices.size(), view.frames, features,
-                       config.data.time_steps, CounterRng(config.seed, RngPurpose::encode, {0, 0}),
-                       encoded);
-        for (std::size_t i = 0; i < encoded.size(); ++i) {
-          sum += encoded[i];
-          sum2 += encoded[i] * encoded[i];
-          max = std::max(max, encoded[i]);
+      count += static_cast<double>(encoded.size());
+    }
+  } else {
+    switch (encoder.kind) {
+      case EncoderKind::direct:
+      case EncoderKind::rate:
+      case EncoderKind::poisson:
+        // Every step presents each value of the sample (a frame per step, or the same frame).
+        for (const float value : data.samples) {
+          const auto x = static_cast<double>(value);
+          double y = encoder.gain * x;
+          double y2 = y * y;
+          if (encoder.kind != EncoderKind::direct) {
+            y = spike_probability(encoder.kind, encoder.gain, x);
+            y2 = y;  // a spike is 1 with probability p
+            if (y > 0.0) max = 1.0;
+          } else {
+            max = std::max(max, y);
+          }
+          sum += y;
+          sum2 += y2;
+          count += 1.0;
         }
-        count += static_cast<double>(encoded.size());
+        break;
+      case EncoderKind::latency:
+      case EncoderKind::latency_log:
+      case EncoderKind::delta: {
+        // Deterministic spikes: encode the samples in chunks and count.
+        const ViewShape view = view_shape(config.data.view, data.sample_shape);
+        const std::size_t features = shape_size(view.feature_shape);
+        constexpr std::size_t kChunk = 64;
+        std::vector<std::size_t> indices;
+        std::vector<float> scratch;
+        Tensor<double> encoded;
+        for (std::size_t start = 0; start < data.size(); start += kChunk) {
+          const std::size_t end = std::min(data.size(), start + kChunk);
+          indices.resize(end - start);
+          for (std::size_t i = start; i < end; ++i) indices[i - start] = i;
+          gather_batch(data, indices, scratch);
+          encode<double>(encoder, scratch, indices.size(), view.frames, features,
+                         config.data.time_steps,
+                         CounterRng(config.seed, RngPurpose::encode, {0, 0}), encoded);
+          for (std::size_t i = 0; i < encoded.size(); ++i) {
+            sum += encoded[i];
+            sum2 += encoded[i] * encoded[i];
+            max = std::max(max, encoded[i]);
+          }
+          count += static_cast<double>(encoded.size());
+        }
+        break;
       }
-      break;
     }
   }
   InputStatistics stats;
@@ -699,15 +722,9 @@ std::vector<double> measure_initial_rates(const ExperimentConfig& config, const 
   std::vector<std::size_t> indices(samples);
   for (std::size_t i = 0; i < samples; ++i) indices[i] = first + i;
   std::vector<float> scratch;
-  gather_batch(data, indices, scratch);
-  const ViewShape view = view_shape(config.data.view, data.sample_shape);
   Tensor<float> input;
-  encode<float>(config.encoder, scratch, samples, view.frames, shape_size(view.feature_shape),
-                config.data.time_steps, CounterRng(config.seed, RngPurpose::encode, {0, stream}),
-                input);
-  Shape shape{config.data.time_steps, samples};
-  shape.insert(shape.end(), features.begin(), features.end());
-  input.reshape(shape);
+  encode_batch(config, data, indices, CounterRng(config.seed, RngPurpose::encode, {0, stream}),
+               features, scratch, input);
   network.forward(input, RunContext{false, config.seed, 0, 0});
   std::vector<double> rates;
   for (const std::size_t index : layers) {

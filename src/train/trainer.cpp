@@ -38,33 +38,6 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Gathers and encodes the samples at `indices` into input [T, B, features...]. Event data is
-// binned into T frames first, augmented when `augment_rng` is given (training batches).
-void encode_batch(const ExperimentConfig& config, const Dataset& data,
-                  std::span<const std::size_t> indices, const CounterRng& rng,
-                  const Shape& feature_shape, std::vector<float>& scratch, Tensor<float>& input,
-                  const CounterRng* augment_rng = nullptr) {
-  if (data.has_events()) {
-    EventBinning binning = config.data.event_binning;
-    binning.time_steps = config.data.time_steps;
-    const bool augment = augment_rng && config.data.augment.any();
-    bin_events(data.events, indices, binning, augment ? &config.data.augment : nullptr,
-               augment ? *augment_rng : rng, scratch);
-    const std::size_t frame_size =
-        shape_size(event_frame_shape(data.events.width, data.events.height, binning.downsample));
-    encode<float>(config.encoder, scratch, indices.size(), config.data.time_steps, frame_size,
-                  config.data.time_steps, rng, input);
-  } else {
-    gather_batch(data, indices, scratch);
-    const ViewShape view = view_shape(config.data.view, data.sample_shape);
-    encode<float>(config.encoder, scratch, indices.size(), view.frames,
-                  shape_size(view.feature_shape), config.data.time_steps, rng, input);
-  }
-  Shape shape{config.data.time_steps, indices.size()};
-  shape.insert(shape.end(), feature_shape.begin(), feature_shape.end());
-  input.reshape(shape);
-}
-
 nlohmann::json rates_json(const std::vector<LayerActivity>& activity,
                           double LayerActivity::*field) {
   nlohmann::json object = nlohmann::json::object();
@@ -180,6 +153,31 @@ nlohmann::json neuron_rates_json(ActivityMonitor<float>& monitor,
 }
 
 }  // namespace
+
+void encode_batch(const ExperimentConfig& config, const Dataset& data,
+                  std::span<const std::size_t> indices, const CounterRng& rng,
+                  const Shape& feature_shape, std::vector<float>& scratch, Tensor<float>& input,
+                  const CounterRng* augment_rng) {
+  if (data.has_events()) {
+    EventBinning binning = config.data.event_binning;
+    binning.time_steps = config.data.time_steps;
+    const bool augment = augment_rng && config.data.augment.any();
+    bin_events(data.events, indices, binning, augment ? &config.data.augment : nullptr,
+               augment ? *augment_rng : rng, scratch);
+    const std::size_t frame_size =
+        shape_size(event_frame_shape(data.events.width, data.events.height, binning.downsample));
+    encode<float>(config.encoder, scratch, indices.size(), config.data.time_steps, frame_size,
+                  config.data.time_steps, rng, input);
+  } else {
+    gather_batch(data, indices, scratch);
+    const ViewShape view = view_shape(config.data.view, data.sample_shape);
+    encode<float>(config.encoder, scratch, indices.size(), view.frames,
+                  shape_size(view.feature_shape), config.data.time_steps, rng, input);
+  }
+  Shape shape{config.data.time_steps, indices.size()};
+  shape.insert(shape.end(), feature_shape.begin(), feature_shape.end());
+  input.reshape(shape);
+}
 
 Dataset load_data_split(const ExperimentConfig& config, std::string_view split, std::size_t limit) {
   if (config.data.source == DataSource::anomaly) {

@@ -7,12 +7,14 @@
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <vector>
 
 #include "homeostasis/homeostasis.hpp"
 #include "io/experiment_config.hpp"
 #include "metrics/activity.hpp"
 #include "network/network.hpp"
+#include "random/counter_rng.hpp"
 #include "train/loss.hpp"
 #include "train/optimizer.hpp"
 #include "train/rate_pass.hpp"
@@ -66,6 +68,14 @@ class TrainingStep {
 
 // The samples of `split` ("train" | "test") from the config's data source, the first `limit`
 // (0: all). DataError for missing or malformed files, or IDX images that are not 28x28.
+// Gathers and encodes the samples at `indices` into input [T, B, features...], as training and
+// evaluation see them. Event data is binned into T frames first, augmented when `augment_rng` is
+// given (training batches).
+void encode_batch(const ExperimentConfig& config, const Dataset& data,
+                  std::span<const std::size_t> indices, const CounterRng& rng,
+                  const Shape& feature_shape, std::vector<float>& scratch, Tensor<float>& input,
+                  const CounterRng* augment_rng = nullptr);
+
 Dataset load_data_split(const ExperimentConfig& config, std::string_view split,
                         std::size_t limit = 0);
 
