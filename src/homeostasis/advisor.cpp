@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <limits>
 #include <numbers>
+#include <numeric>
 #include <optional>
+#include <span>
 
 #include "common/error.hpp"
 #include "data/encoder.hpp"
@@ -296,32 +298,46 @@ ConditionIvSolution solve_condition_iv(const ConditionIvInputs& in,
 
 // ---- Input statistics ----
 
+namespace {
+
+// Calls visit(indices) on consecutive chunks of the sample indices 0..samples-1.
+template <typename Visit>
+void for_each_sample_chunk(std::size_t samples, const Visit& visit) {
+  constexpr std::size_t kChunk = 64;
+  std::vector<std::size_t> indices;
+  for (std::size_t start = 0; start < samples; start += kChunk) {
+    indices.resize(std::min(samples, start + kChunk) - start);
+    std::iota(indices.begin(), indices.end(), start);
+    visit(std::span<const std::size_t>(indices));
+  }
+}
+
+}  // namespace
+
 InputStatistics encoded_input_statistics(const ExperimentConfig& config, const Dataset& data) {
   if (data.size() == 0) throw DataError("the training data has no samples");
   const EncoderSpec& encoder = config.encoder;
   double sum = 0.0, sum2 = 0.0, count = 0.0;
   double max = 0.0;
+  const auto accumulate = [&](const auto& encoded) {
+    for (std::size_t i = 0; i < encoded.size(); ++i) {
+      const auto y = static_cast<double>(encoded[i]);
+      sum += y;
+      sum2 += y * y;
+      max = std::max(max, y);
+    }
+    count += static_cast<double>(encoded.size());
+  };
   if (data.has_events()) {
     // Event streams have no dense samples: bin and encode them as training does, in chunks.
     const Shape features = network_input_shape(config);
-    constexpr std::size_t kChunk = 64;
-    std::vector<std::size_t> indices;
     std::vector<float> scratch;
     Tensor<float> encoded;
-    for (std::size_t start = 0; start < data.size(); start += kChunk) {
-      const std::size_t end = std::min(data.size(), start + kChunk);
-      indices.resize(end - start);
-      for (std::size_t i = start; i < end; ++i) indices[i - start] = i;
+    for_each_sample_chunk(data.size(), [&](std::span<const std::size_t> indices) {
       encode_batch(config, data, indices, CounterRng(config.seed, RngPurpose::encode, {0, 0}),
                    features, scratch, encoded);
-      for (std::size_t i = 0; i < encoded.size(); ++i) {
-        const auto y = static_cast<double>(encoded[i]);
-        sum += y;
-        sum2 += y * y;
-        max = std::max(max, y);
-      }
-      count += static_cast<double>(encoded.size());
-    }
+      accumulate(encoded);
+    });
   } else {
     switch (encoder.kind) {
       case EncoderKind::direct:
@@ -350,25 +366,15 @@ InputStatistics encoded_input_statistics(const ExperimentConfig& config, const D
         // Deterministic spikes: encode the samples in chunks and count.
         const ViewShape view = view_shape(config.data.view, data.sample_shape);
         const std::size_t features = shape_size(view.feature_shape);
-        constexpr std::size_t kChunk = 64;
-        std::vector<std::size_t> indices;
         std::vector<float> scratch;
         Tensor<double> encoded;
-        for (std::size_t start = 0; start < data.size(); start += kChunk) {
-          const std::size_t end = std::min(data.size(), start + kChunk);
-          indices.resize(end - start);
-          for (std::size_t i = start; i < end; ++i) indices[i - start] = i;
+        for_each_sample_chunk(data.size(), [&](std::span<const std::size_t> indices) {
           gather_batch(data, indices, scratch);
           encode<double>(encoder, scratch, indices.size(), view.frames, features,
                          config.data.time_steps,
                          CounterRng(config.seed, RngPurpose::encode, {0, 0}), encoded);
-          for (std::size_t i = 0; i < encoded.size(); ++i) {
-            sum += encoded[i];
-            sum2 += encoded[i] * encoded[i];
-            max = std::max(max, encoded[i]);
-          }
-          count += static_cast<double>(encoded.size());
-        }
+          accumulate(encoded);
+        });
         break;
       }
     }
