@@ -1,37 +1,27 @@
 // `homeostat simulate` from the command line: config errors exit 2 with key and line, a missing
 // data directory exits 3 naming it, and a tiny W4 run writes its run directory.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
+
+#include "run_homeostat.hpp"
 
 namespace homeostat {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Outcome {
-  int exit_code;
-  std::string output;
-};
+using Outcome = homeostat::testing::CommandResult;
 
+// Writes the config as c.toml in `directory` and runs `homeostat simulate` on it there.
 Outcome simulate(const fs::path& directory, const std::string& toml, const std::string& extra) {
   fs::create_directories(directory);
   std::ofstream(directory / "c.toml") << toml;
-  const fs::path log = directory / "log.txt";
-  const std::string command = std::string(HOMEOSTAT_BINARY_PATH) + " simulate " +
-                              (directory / "c.toml").string() + " --no-progress " + extra + " > " +
-                              log.string() + " 2>&1";
-  const int status = std::system(command.c_str());
-  std::ifstream in(log);
-  std::stringstream text;
-  text << in.rdbuf();
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
+  return homeostat::testing::run_homeostat(
+      directory, "simulate " + (directory / "c.toml").string() + " --no-progress " + extra);
 }
 
 fs::path scratch(const std::string& name) {
