@@ -139,6 +139,17 @@ double layer_value(const Json& record, const std::string& key, const std::string
 
 // ---- saturation (seed 000) -------------------------------------------------------------
 
+// W5's two starting points. "standard" is experiments/w5.toml (input gain 3, threshold 1): the
+// network starts busy and, unregulated, settles at a hidden rate of 0.2-0.3. "quiet" starts
+// below any 5% budget (input gain 0.3, recurrent gain 0.3, threshold 2: initial rate ~0.005).
+// The hard constraints need it: from the busy start every neuron spends its spike budget in the
+// first steps, before any anomaly can appear, and a suppressed step passes no gradient, so
+// nothing teaches it to wait (README, "saturation").
+struct SaturationStart {
+  std::string label;
+  std::vector<std::string> overrides;
+};
+
 int reproduce_saturation(const ReproduceOptions& options) {
   Study study(options, "saturation");
   const std::vector<std::uint64_t> seeds =
@@ -147,77 +158,101 @@ int reproduce_saturation(const ReproduceOptions& options) {
   if (options.quick) {
     quick = {"data.anomaly.train_samples=1024", "data.anomaly.test_samples=512", "train.epochs=2"};
   }
+  const std::vector<SaturationStart> starts = {
+      {"standard", {}},
+      {"quiet",
+       {"network.layers.0.init_gain=0.3", "network.layers.0.recurrent_init_gain=0.3",
+        "network.layers.0.threshold=2.0"}}};
   // The soft penalty's weight is chosen so that at the unregulated rate (~0.3) the penalty is
   // of the order of the task loss at the start (~0.7): 10 x (0.3 - 0.05)^2 = 0.6.
-  const std::vector<Arm> arms = {
-      {"none", "", quick},
-      {"rate_l2", regulator_toml("rate_l2", "hidden", "target = 0.05\nweight = 10.0"), quick},
+  const std::vector<Arm> regulators = {
+      {"none", "", {}},
+      {"rate_l2", regulator_toml("rate_l2", "hidden", "target = 0.05\nweight = 10.0"), {}},
       {"hard",
        regulator_toml("refractory", "hidden", "steps = 4") +
            regulator_toml("firing_cap", "hidden", "spikes = 2\nwindow = 40"),
-       quick},
+       {}},
       // Not one of the paper's arms: the population-level hard cap (k-WTA at the same target).
-      {"kwta", regulator_toml("kwta", "hidden", "fraction = 0.05"), quick},
+      {"kwta", regulator_toml("kwta", "hidden", "fraction = 0.05"), {}},
   };
-  std::printf("reproduce saturation (seed 000): W5 anomaly detection, %zu arms x %zu seeds\n",
-              arms.size(), seeds.size());
+  std::printf(
+      "reproduce saturation (seed 000): W5 anomaly detection, %zu arms x %zu starts x "
+      "%zu seeds\n",
+      regulators.size(), starts.size(), seeds.size());
   Json json = {{"study", "saturation"}, {"quick", options.quick}, {"arms", Json::array()}};
   struct Row {
-    std::string label;
+    std::string regulator, start;
     Mean accuracy, rate, saturated, synops, efficiency;
   };
   std::vector<Row> rows;
-  for (const Arm& arm : arms) {
-    std::vector<double> accuracy, rate, saturated, synops, efficiency;
-    Json runs = Json::array();
-    for (const std::uint64_t seed : seeds) {
-      const ExperimentConfig config =
-          study.config("w5.toml", arm, seed, "w5_" + arm.label + "_s" + std::to_string(seed));
-      const Json last = study.train_run(config);
-      accuracy.push_back(last.value("test_accuracy", 0.0));
-      rate.push_back(layer_value(last, "test_rate", "hidden"));
-      saturated.push_back(layer_value(last, "saturated", "hidden"));
-      synops.push_back(last.value("synops", 0.0));
-      efficiency.push_back(last.value("synaptic_efficiency", 0.0));
-      Json run = last;
-      run.erase("epochs");
-      run.erase("neuron_rates");
-      runs.push_back(run);
+  for (const SaturationStart& start : starts) {
+    for (const Arm& regulator : regulators) {
+      Arm arm = regulator;
+      arm.overrides = quick;
+      arm.overrides.insert(arm.overrides.end(), start.overrides.begin(), start.overrides.end());
+      const std::string label = regulator.label + "_" + start.label;
+      std::vector<double> accuracy, rate, saturated, synops, efficiency;
+      Json runs = Json::array();
+      for (const std::uint64_t seed : seeds) {
+        const ExperimentConfig config =
+            study.config("w5.toml", arm, seed, "w5_" + label + "_s" + std::to_string(seed));
+        const Json last = study.train_run(config);
+        accuracy.push_back(last.value("test_accuracy", 0.0));
+        rate.push_back(layer_value(last, "test_rate", "hidden"));
+        saturated.push_back(layer_value(last, "saturated", "hidden"));
+        synops.push_back(last.value("synops", 0.0));
+        efficiency.push_back(last.value("synaptic_efficiency", 0.0));
+        Json run = last;
+        run.erase("epochs");
+        run.erase("neuron_rates");
+        runs.push_back(run);
+      }
+      rows.push_back({regulator.label, start.label, mean_sd(accuracy), mean_sd(rate),
+                      mean_sd(saturated), mean_sd(synops), mean_sd(efficiency)});
+      json["arms"].push_back({{"arm", regulator.label}, {"start", start.label}, {"runs", runs}});
     }
-    rows.push_back({arm.label, mean_sd(accuracy), mean_sd(rate), mean_sd(saturated),
-                    mean_sd(synops), mean_sd(efficiency)});
-    json["arms"].push_back({{"arm", arm.label}, {"runs", runs}});
   }
+  const auto row = [&](const std::string& regulator, const std::string& start) -> const Row& {
+    return *std::find_if(rows.begin(), rows.end(), [&](const Row& r) {
+      return r.regulator == regulator && r.start == start;
+    });
+  };
   std::ostringstream md;
   md << "# reproduce saturation (seed 000)\n\nW5: rate-coded RSNN (128 recurrent LIF) on the "
         "synthetic anomaly task; "
      << seeds.size()
-     << " seed(s); mean ± sd. Rate: hidden layer on "
+     << " seed(s); mean ± sd. Start: standard = experiments/w5.toml (input gain 3, threshold 1); "
+        "quiet = input gain 0.3, recurrent gain 0.3, threshold 2. Rate: hidden layer on "
         "the test set; saturated: fraction of hidden neurons firing in > 90% of steps (training, "
         "last epoch); efficiency: bits of I(prediction; label) per million synops.\n\n"
-     << "| arm | accuracy (%) | hidden rate | saturated | synops / sample | efficiency |\n"
-     << "|---|---|---|---|---|---|\n";
+     << "| arm | start | accuracy (%) | hidden rate | saturated | synops / sample | efficiency |\n"
+     << "|---|---|---|---|---|---|---|\n";
   double best = 0.0;
   for (const Row& r : rows) best = std::max(best, r.accuracy.mean);
   for (const Row& r : rows) {
-    md << "| " << r.label << " | " << pm(r.accuracy, "%.2f", 100.0) << " | " << pm(r.rate, "%.4f")
-       << " | " << pm(r.saturated, "%.3f") << " | " << pm(r.synops, "%.0f") << " | "
-       << pm(r.efficiency, "%.4f") << " |\n";
+    md << "| " << r.regulator << " | " << r.start << " | " << pm(r.accuracy, "%.2f", 100.0) << " | "
+       << pm(r.rate, "%.4f") << " | " << pm(r.saturated, "%.3f") << " | " << pm(r.synops, "%.0f")
+       << " | " << pm(r.efficiency, "%.4f") << " |\n";
   }
-  const Row& soft = rows[1];
-  const Row& hard = rows[2];
+  // The paper's setting is the busy start: there the soft penalty is judged. The hard
+  // constraints are judged from the start they need (the quiet one); both hard rows are shown.
+  const Row& soft = row("rate_l2", "standard");
+  const Row& hard = row("hard", "quiet");
+  const Row& hard_busy = row("hard", "standard");
   const bool soft_failed = soft.rate.mean > 0.06;
   const bool hard_ok = hard.rate.mean <= 0.06 && best - hard.accuracy.mean <= 0.03;
   const char* verdict = soft_failed && hard_ok    ? "confirmed"
                         : !soft_failed && hard_ok ? "not confirmed"
                                                   : "mixed";
-  char line[512];
+  char line[640];
   std::snprintf(line, sizeof line,
                 "verdict: %s. Paper: an L2 penalty toward 5%% leaves the RSNN dense (~49%% firing) "
                 "and hard constraints are needed. Here: rate_l2 hidden rate %.3f at %.2f%%; hard "
-                "constraints %.3f at %.2f%% (best arm %.2f%%).",
+                "constraints %.3f at %.2f%% from the quiet start (%.3f at %.2f%% from the "
+                "standard one; best arm %.2f%%).",
                 verdict, soft.rate.mean, 100.0 * soft.accuracy.mean, hard.rate.mean,
-                100.0 * hard.accuracy.mean, 100.0 * best);
+                100.0 * hard.accuracy.mean, hard_busy.rate.mean, 100.0 * hard_busy.accuracy.mean,
+                100.0 * best);
   md << "\n" << line << "\n";
   json["verdict"] = verdict;
   json["verdict_line"] = line;
