@@ -180,6 +180,76 @@ typename Conv2dLayer<Real>::Workspace& Conv2dLayer<Real>::workspace(std::size_t 
 }
 
 template <typename Real>
+void Conv2dLayer<Real>::prepare(std::size_t chunks) {
+  workspaces_.resize(
+      std::max<std::size_t>(workspaces_.size(), static_cast<std::size_t>(omp_get_max_threads())));
+  partials_.resize(chunks * (out_channels_ * patch_ + out_channels_));
+}
+
+template <typename Real>
+const Real* Conv2dLayer<Real>::forward_rows(const Real* images, std::size_t count) {
+  Workspace& w = workspace(count);
+  im2col(images, count, w.columns.data());
+  // [count*pixels, C_out] = columns^T [count*pixels, patch] * W^T [patch, C_out]: the column
+  // matrix is the row-split operand, so homeostat::gemm packs it once.
+  const std::size_t stride = count * pixels_;
+  gemm(Transpose::yes, Transpose::yes, stride, out_channels_, patch_, Real{1}, w.columns.data(),
+       stride, weight_.value.data(), patch_, Real{0}, w.channel_rows.data(), out_channels_);
+  return w.channel_rows.data();
+}
+
+template <typename Real>
+Real* Conv2dLayer<Real>::gradient_rows(std::size_t count) {
+  return workspace(count).channel_rows.data();
+}
+
+template <typename Real>
+void Conv2dLayer<Real>::backward_rows(const Real* images, std::size_t count, std::size_t index,
+                                      Real* grad_images) {
+  const std::size_t stride = count * pixels_;
+  const std::size_t weights = out_channels_ * patch_;
+  Workspace& w = workspace(count);
+  Real* partial = partials_.data() + index * (weights + out_channels_);
+  // The columns are recomputed from the input rather than kept from forward.
+  im2col(images, count, w.columns.data());
+  // dW_chunk^T [patch, C_out] = columns [patch, count*pixels] dY^T (the column matrix, the
+  // larger operand, is row-split and packed once); db_chunk = row sums of dY.
+  gemm(Transpose::no, Transpose::yes, patch_, out_channels_, stride, Real{1}, w.columns.data(),
+       stride, w.channel_rows.data(), stride, Real{0}, partial, out_channels_);
+  for (std::size_t o = 0; o < out_channels_; ++o) {
+    const Real* row = w.channel_rows.data() + o * stride;
+    Real sum{0};
+    for (std::size_t i = 0; i < stride; ++i) sum += row[i];
+    partial[weights + o] = sum;
+  }
+  if (!grad_images) return;
+  // The columns are spent: reuse the buffer for their gradient W^T dY, then fold it back.
+  gemm(Transpose::yes, Transpose::no, patch_, stride, out_channels_, Real{1},
+       weight_.value.data(), patch_, w.channel_rows.data(), stride, Real{0}, w.columns.data(),
+       stride);
+  col2im(w.columns.data(), count, grad_images);
+}
+
+template <typename Real>
+void Conv2dLayer<Real>::reduce_partials(std::size_t chunks) {
+  const std::size_t weights = out_channels_ * patch_;
+  const std::size_t partial_size = weights + out_channels_;  // dW^T, then db, of one chunk
+  Real* grad_weight = weight_.grad.data();
+  Real* grad_bias = bias_ ? bias_->grad.data() : nullptr;
+#pragma omp parallel for schedule(static)
+  for (std::size_t j = 0; j < partial_size; ++j) {
+    if (j >= weights && !grad_bias) continue;
+    Real sum{0};
+    for (std::size_t index = 0; index < chunks; ++index) sum += partials_[index * partial_size + j];
+    if (j < weights) {  // partials hold dW^T: j = tap * C_out + channel
+      grad_weight[(j % out_channels_) * patch_ + j / out_channels_] += sum;
+    } else {
+      grad_bias[j - weights] += sum;
+    }
+  }
+}
+
+template <typename Real>
 void Conv2dLayer<Real>::forward(const Tensor<Real>& input, Tensor<Real>& output,
                                 const RunContext&) {
   check_input(input);
@@ -189,22 +259,14 @@ void Conv2dLayer<Real>::forward(const Tensor<Real>& input, Tensor<Real>& output,
   const std::size_t out_size = out_channels_ * pixels_;
   const std::size_t chunk = images_per_chunk();
   const std::size_t chunks = (images + chunk - 1) / chunk;
-  const Real* bias = bias_ ? bias_->value.data() : nullptr;
-  workspaces_.resize(
-      std::max<std::size_t>(workspaces_.size(), static_cast<std::size_t>(omp_get_max_threads())));
+  const Real* bias = bias_values();
+  prepare(chunks);
   // One parallel region over the chunks, each chunk one thread's: few barriers.
 #pragma omp parallel for schedule(dynamic)
   for (std::size_t index = 0; index < chunks; ++index) {
     const std::size_t first = index * chunk;
     const std::size_t count = std::min(chunk, images - first);
-    const std::size_t stride = count * pixels_;
-    Workspace& w = workspace(count);
-    im2col(input.data() + first * image_size, count, w.columns.data());
-    // [count*pixels, C_out] = columns^T [count*pixels, patch] * W^T [patch, C_out]: the column
-    // matrix is the row-split operand, so homeostat::gemm packs it once.
-    Real* rows = w.channel_rows.data();
-    gemm(Transpose::yes, Transpose::yes, stride, out_channels_, patch_, Real{1}, w.columns.data(),
-         stride, weight_.value.data(), patch_, Real{0}, rows, out_channels_);
+    const Real* rows = forward_rows(input.data() + first * image_size, count);
     // Pixel-major rows back to channel-major images, adding the bias on the way.
     Real* out = output.data() + first * out_size;
     for (std::size_t n = 0; n < count; ++n) {
@@ -228,12 +290,8 @@ void Conv2dLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real>&,
   const std::size_t out_size = out_channels_ * pixels_;
   const std::size_t chunk = images_per_chunk();
   const std::size_t chunks = (images + chunk - 1) / chunk;
-  const std::size_t weights = out_channels_ * patch_;
-  const std::size_t partial_size = weights + out_channels_;  // dW^T, then db, of one chunk
   if (grad_input) grad_input->resize(input.shape());
-  workspaces_.resize(
-      std::max<std::size_t>(workspaces_.size(), static_cast<std::size_t>(omp_get_max_threads())));
-  partials_.resize(chunks * partial_size);
+  prepare(chunks);
   // Each chunk writes its own parameter-gradient partial (and its own images' input gradient);
   // the partials are summed below in chunk order. Chunk boundaries depend only on the shapes,
   // so the result does not depend on the thread count or on which thread ran which chunk.
@@ -242,48 +300,18 @@ void Conv2dLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real>&,
     const std::size_t first = index * chunk;
     const std::size_t count = std::min(chunk, images - first);
     const std::size_t stride = count * pixels_;
-    Workspace& w = workspace(count);
-    Real* partial = partials_.data() + index * partial_size;
-    // The columns are recomputed from the input rather than kept from forward.
-    im2col(input.data() + first * image_size, count, w.columns.data());
+    Real* rows = gradient_rows(count);
     const Real* grad_out = grad_output.data() + first * out_size;
     for (std::size_t n = 0; n < count; ++n) {
       for (std::size_t o = 0; o < out_channels_; ++o) {
         std::copy(grad_out + n * out_size + o * pixels_,
-                  grad_out + n * out_size + (o + 1) * pixels_,
-                  w.channel_rows.data() + o * stride + n * pixels_);
+                  grad_out + n * out_size + (o + 1) * pixels_, rows + o * stride + n * pixels_);
       }
     }
-    // dW_chunk^T [patch, C_out] = columns [patch, count*pixels] dY^T (the column matrix, the
-    // larger operand, is row-split and packed once); db_chunk = row sums of dY.
-    gemm(Transpose::no, Transpose::yes, patch_, out_channels_, stride, Real{1}, w.columns.data(),
-         stride, w.channel_rows.data(), stride, Real{0}, partial, out_channels_);
-    for (std::size_t o = 0; o < out_channels_; ++o) {
-      const Real* row = w.channel_rows.data() + o * stride;
-      Real sum{0};
-      for (std::size_t i = 0; i < stride; ++i) sum += row[i];
-      partial[weights + o] = sum;
-    }
-    if (!grad_input) continue;
-    // The columns are spent: reuse the buffer for their gradient W^T dY, then fold it back.
-    gemm(Transpose::yes, Transpose::no, patch_, stride, out_channels_, Real{1},
-         weight_.value.data(), patch_, w.channel_rows.data(), stride, Real{0}, w.columns.data(),
-         stride);
-    col2im(w.columns.data(), count, grad_input->data() + first * image_size);
+    backward_rows(input.data() + first * image_size, count, index,
+                  grad_input ? grad_input->data() + first * image_size : nullptr);
   }
-  Real* grad_weight = weight_.grad.data();
-  Real* grad_bias = bias_ ? bias_->grad.data() : nullptr;
-#pragma omp parallel for schedule(static)
-  for (std::size_t j = 0; j < partial_size; ++j) {
-    if (j >= weights && !grad_bias) continue;
-    Real sum{0};
-    for (std::size_t index = 0; index < chunks; ++index) sum += partials_[index * partial_size + j];
-    if (j < weights) {  // partials hold dW^T: j = tap * C_out + channel
-      grad_weight[(j % out_channels_) * patch_ + j / out_channels_] += sum;
-    } else {
-      grad_bias[j - weights] += sum;
-    }
-  }
+  reduce_partials(chunks);
 }
 
 template <typename Real>

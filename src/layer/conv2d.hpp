@@ -49,8 +49,26 @@ class Conv2dLayer final : public Layer<Real> {
   // images (at least one) that fit it. Exposed so tests can exercise ragged and one-image chunks.
   void set_column_buffer_limit(std::size_t bytes) { column_buffer_limit_ = bytes; }
 
- private:
+  // Chunk-level steps for layers that wrap a convolution (ConvPoolLayer, layer/conv_pool.hpp).
+  // A batch's images go in chunks of images_per_chunk() (the last one may hold fewer); call
+  // prepare(chunks) before a parallel loop over the chunks, whose steps run on the calling thread
+  // with its workspace, and reduce_partials(chunks) after the backward loop.
   [[nodiscard]] std::size_t images_per_chunk() const;
+  void prepare(std::size_t chunks);
+  // The output of `count` images without the bias, pixel-major [count * pixels, C_out], in the
+  // thread's workspace (valid until the thread's next step).
+  const Real* forward_rows(const Real* images, std::size_t count);
+  // The thread's output-gradient buffer for a chunk of `count` images, channel-major
+  // [C_out, count * pixels]; fill it, then call backward_rows.
+  Real* gradient_rows(std::size_t count);
+  // Backward of chunk `index` from gradient_rows: writes the chunk's weight- and bias-gradient
+  // partial and, when grad_images is non-null, its images' input gradient (assigned).
+  void backward_rows(const Real* images, std::size_t count, std::size_t index, Real* grad_images);
+  // Adds the partials of `chunks` chunks, summed in chunk order, to the parameter gradients.
+  void reduce_partials(std::size_t chunks);
+  [[nodiscard]] const Real* bias_values() const { return bias_ ? bias_->value.data() : nullptr; }
+
+ private:
   void check_input(const Tensor<Real>& input) const;
   // Output indices [begin, end) of an axis with `outputs` positions whose input coordinate
   // o * s + offset - p lies inside [0, size).
