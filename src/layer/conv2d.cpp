@@ -224,9 +224,8 @@ void Conv2dLayer<Real>::backward_rows(const Real* images, std::size_t count, std
   }
   if (!grad_images) return;
   // The columns are spent: reuse the buffer for their gradient W^T dY, then fold it back.
-  gemm(Transpose::yes, Transpose::no, patch_, stride, out_channels_, Real{1},
-       weight_.value.data(), patch_, w.channel_rows.data(), stride, Real{0}, w.columns.data(),
-       stride);
+  gemm(Transpose::yes, Transpose::no, patch_, stride, out_channels_, Real{1}, weight_.value.data(),
+       patch_, w.channel_rows.data(), stride, Real{0}, w.columns.data(), stride);
   col2im(w.columns.data(), count, grad_images);
 }
 

@@ -8,8 +8,7 @@ namespace homeostat {
 
 template <typename Real>
 ConvPoolLayer<Real>::ConvPoolLayer(std::unique_ptr<Conv2dLayer<Real>> conv,
-                                   const Shape& pooled_shape, std::size_t size,
-                                   std::size_t stride)
+                                   const Shape& pooled_shape, std::size_t size, std::size_t stride)
     : Layer<Real>(conv->name(), conv->input_shape(), pooled_shape),
       conv_(std::move(conv)),
       channels_(conv_->output_shape()[0]),
