@@ -66,7 +66,7 @@ const Tensor<Real>& Network<Real>::output(std::size_t index) const {
 template <typename Real>
 void Network<Real>::backward(const Tensor<Real>& grad_output, const SpikeGradientHook& hook) {
   if (!input_) throw std::logic_error("Network::backward called before forward");
-  gradients_[owner(layers_.size() - 1)] = grad_output;
+  gradient_buffer(layers_.size() - 1) = grad_output;
   for (std::size_t i = layers_.size(); i-- > 0;) {
     if (NeuronPopulation<Real>* neurons = layers_[i]->neurons()) {
       std::vector<Real>& uniform = neurons->uniform_spike_gradient();
@@ -92,8 +92,19 @@ bool Network<Real>::gradient_shares_output(std::size_t index) const {
 }
 
 template <typename Real>
+bool Network<Real>::gradient_in_input_gradient(std::size_t index) const {
+  // The input's buffer holds no value any backward reads once the output gradient arrives
+  // (gradient_shares_output), and the layer turns its output gradient into its input gradient
+  // in place.
+  return index > 0 && layers_[index]->backward_in_place() &&
+         gradient_shares_output(owner(index - 1)) &&
+         shape_size(layers_[index]->input_shape()) == shape_size(layers_[index]->output_shape());
+}
+
+template <typename Real>
 Tensor<Real>& Network<Real>::gradient_buffer(std::size_t index) {
   index = owner(index);
+  if (gradient_in_input_gradient(index)) return gradient_buffer(index - 1);
   return gradient_shares_output(index) ? outputs_[index] : gradients_[index];
 }
 

@@ -54,6 +54,10 @@ class Network {
   // buffers hold layer `index`'s output and output gradient.
   [[nodiscard]] bool passes_through(std::size_t index) const;
   [[nodiscard]] std::size_t owner(std::size_t index) const;
+  // Whether layer `index`'s output gradient shares its input gradient's buffer (a spiking layer
+  // after a pooling or dense current: one buffer holds the current, then the spike gradient,
+  // then the current's gradient; Layer::backward_in_place).
+  [[nodiscard]] bool gradient_in_input_gradient(std::size_t index) const;
   Tensor<Real>& gradient_buffer(std::size_t index);
 
   std::vector<LayerPtr<Real>> layers_;
