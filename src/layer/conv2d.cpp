@@ -183,7 +183,15 @@ template <typename Real>
 void Conv2dLayer<Real>::prepare(std::size_t chunks) {
   workspaces_.resize(
       std::max<std::size_t>(workspaces_.size(), static_cast<std::size_t>(omp_get_max_threads())));
-  partials_.resize(chunks * (out_channels_ * patch_ + out_channels_));
+  per_group_ = chunk_groups(chunks).per_group;
+  partials_.resize(chunk_groups(chunks).groups * (out_channels_ * patch_ + out_channels_));
+}
+
+template <typename Real>
+typename Conv2dLayer<Real>::ChunkGroups Conv2dLayer<Real>::chunk_groups(std::size_t chunks) {
+  constexpr std::size_t kMaxGroups = 32;
+  const std::size_t per_group = std::max<std::size_t>(1, (chunks + kMaxGroups - 1) / kMaxGroups);
+  return {per_group, (chunks + per_group - 1) / per_group};
 }
 
 template <typename Real>
@@ -209,18 +217,21 @@ void Conv2dLayer<Real>::backward_rows(const Real* images, std::size_t count, std
   const std::size_t stride = count * pixels_;
   const std::size_t weights = out_channels_ * patch_;
   Workspace& w = workspace(count);
-  Real* partial = partials_.data() + index * (weights + out_channels_);
+  const std::size_t group = index / per_group_;
+  const bool first_in_group = index % per_group_ == 0;
+  Real* partial = partials_.data() + group * (weights + out_channels_);
   // The columns are recomputed from the input rather than kept from forward.
   im2col(images, count, w.columns.data());
   // dW_chunk^T [patch, C_out] = columns [patch, count*pixels] dY^T (the column matrix, the
   // larger operand, is row-split and packed once); db_chunk = row sums of dY.
   gemm(Transpose::no, Transpose::yes, patch_, out_channels_, stride, Real{1}, w.columns.data(),
-       stride, w.channel_rows.data(), stride, Real{0}, partial, out_channels_);
+       stride, w.channel_rows.data(), stride, first_in_group ? Real{0} : Real{1}, partial,
+       out_channels_);
   for (std::size_t o = 0; o < out_channels_; ++o) {
     const Real* row = w.channel_rows.data() + o * stride;
     Real sum{0};
     for (std::size_t i = 0; i < stride; ++i) sum += row[i];
-    partial[weights + o] = sum;
+    partial[weights + o] = first_in_group ? sum : partial[weights + o] + sum;
   }
   if (!grad_images) return;
   // The columns are spent: reuse the buffer for their gradient W^T dY, then fold it back.
@@ -235,11 +246,12 @@ void Conv2dLayer<Real>::reduce_partials(std::size_t chunks) {
   const std::size_t partial_size = weights + out_channels_;  // dW^T, then db, of one chunk
   Real* grad_weight = weight_.grad.data();
   Real* grad_bias = bias_ ? bias_->grad.data() : nullptr;
+  const std::size_t groups = chunk_groups(chunks).groups;
 #pragma omp parallel for schedule(static)
   for (std::size_t j = 0; j < partial_size; ++j) {
     if (j >= weights && !grad_bias) continue;
     Real sum{0};
-    for (std::size_t index = 0; index < chunks; ++index) sum += partials_[index * partial_size + j];
+    for (std::size_t group = 0; group < groups; ++group) sum += partials_[group * partial_size + j];
     if (j < weights) {  // partials hold dW^T: j = tap * C_out + channel
       grad_weight[(j % out_channels_) * patch_ + j / out_channels_] += sum;
     } else {
@@ -291,24 +303,29 @@ void Conv2dLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real>&,
   const std::size_t chunks = (images + chunk - 1) / chunk;
   if (grad_input) grad_input->resize(input.shape());
   prepare(chunks);
-  // Each chunk writes its own parameter-gradient partial (and its own images' input gradient);
-  // the partials are summed below in chunk order. Chunk boundaries depend only on the shapes,
-  // so the result does not depend on the thread count or on which thread ran which chunk.
+  // Each group of chunks accumulates its own parameter-gradient partial, chunk after chunk (and
+  // writes its own images' input gradient); the partials are summed below in group order. Chunk
+  // and group boundaries depend only on the shapes, so the result does not depend on the thread
+  // count or on which thread ran which group.
+  const ChunkGroups groups = chunk_groups(chunks);
 #pragma omp parallel for schedule(dynamic)
-  for (std::size_t index = 0; index < chunks; ++index) {
-    const std::size_t first = index * chunk;
-    const std::size_t count = std::min(chunk, images - first);
-    const std::size_t stride = count * pixels_;
-    Real* rows = gradient_rows(count);
-    const Real* grad_out = grad_output.data() + first * out_size;
-    for (std::size_t n = 0; n < count; ++n) {
-      for (std::size_t o = 0; o < out_channels_; ++o) {
-        std::copy(grad_out + n * out_size + o * pixels_,
-                  grad_out + n * out_size + (o + 1) * pixels_, rows + o * stride + n * pixels_);
+  for (std::size_t group = 0; group < groups.groups; ++group) {
+    for (std::size_t index = groups.begin(group); index < std::min(chunks, groups.begin(group + 1));
+         ++index) {
+      const std::size_t first = index * chunk;
+      const std::size_t count = std::min(chunk, images - first);
+      const std::size_t stride = count * pixels_;
+      Real* rows = gradient_rows(count);
+      const Real* grad_out = grad_output.data() + first * out_size;
+      for (std::size_t n = 0; n < count; ++n) {
+        for (std::size_t o = 0; o < out_channels_; ++o) {
+          std::copy(grad_out + n * out_size + o * pixels_,
+                    grad_out + n * out_size + (o + 1) * pixels_, rows + o * stride + n * pixels_);
+        }
       }
+      backward_rows(input.data() + first * image_size, count, index,
+                    grad_input ? grad_input->data() + first * image_size : nullptr);
     }
-    backward_rows(input.data() + first * image_size, count, index,
-                  grad_input ? grad_input->data() + first * image_size : nullptr);
   }
   reduce_partials(chunks);
 }

@@ -5,13 +5,15 @@
 // Images go through im2col into a column matrix [C_in*k*k, images*H_out*W_out] (rows filled
 // with contiguous runs of output columns; the GEMMs take it as their row-split operand, so
 // homeostat::gemm packs it once), over fixed chunks of images whose scratch stays under
-// the buffer limit (4 MB by default: conv2 of W3 takes 54 images per chunk). The chunks run in
+// the buffer limit (1 MB by default: conv2 of W3 takes 13 images per chunk). The chunks run in
 // one OpenMP loop, each chunk on one thread with its own scratch and single-threaded GEMMs
 // (homeostat::gemm inside a parallel region), so a batch costs two barriers per pass, not a few
 // per chunk. The columns are recomputed in backward rather than kept from forward, so the
 // layer's memory does not grow with T*B. Each chunk writes its own images' outputs and input
-// gradients and its own weight-gradient partial; the partials are summed in chunk order, and
-// chunk boundaries depend only on the shapes, so results do not depend on the thread count.
+// gradients; backward runs fixed groups of consecutive chunks (at most 32), each group's chunks
+// in order on one thread accumulating one weight-gradient partial; the partials are summed in
+// group order, and chunk and group boundaries depend only on the shapes, so results do not
+// depend on the thread count.
 #pragma once
 
 #include <optional>
@@ -55,16 +57,28 @@ class Conv2dLayer final : public Layer<Real> {
   // with its workspace, and reduce_partials(chunks) after the backward loop.
   [[nodiscard]] std::size_t images_per_chunk() const;
   void prepare(std::size_t chunks);
+  // Backward gathers the chunks into at most 32 groups of consecutive chunks (sizes fixed by the
+  // chunk count alone); a group's chunks must run in order on one thread, and they accumulate
+  // into the group's weight-gradient partial, so the partials stay small however small the
+  // chunks are.
+  struct ChunkGroups {
+    std::size_t per_group;
+    std::size_t groups;
+    [[nodiscard]] std::size_t begin(std::size_t group) const { return group * per_group; }
+  };
+  [[nodiscard]] static ChunkGroups chunk_groups(std::size_t chunks);
   // The output of `count` images without the bias, pixel-major [count * pixels, C_out], in the
   // thread's workspace (valid until the thread's next step).
   const Real* forward_rows(const Real* images, std::size_t count);
   // The thread's output-gradient buffer for a chunk of `count` images, channel-major
   // [C_out, count * pixels]; fill it, then call backward_rows.
   Real* gradient_rows(std::size_t count);
-  // Backward of chunk `index` from gradient_rows: writes the chunk's weight- and bias-gradient
-  // partial and, when grad_images is non-null, its images' input gradient (assigned).
+  // Backward of chunk `index` from gradient_rows: adds the chunk's weight and bias gradient to
+  // its group's partial (assigns it for the group's first chunk) and, when grad_images is
+  // non-null, writes its images' input gradient (assigned).
   void backward_rows(const Real* images, std::size_t count, std::size_t index, Real* grad_images);
-  // Adds the partials of `chunks` chunks, summed in chunk order, to the parameter gradients.
+  // Adds the partials of the groups of `chunks` chunks, in group order, to the parameter
+  // gradients.
   void reduce_partials(std::size_t chunks);
   [[nodiscard]] const Real* bias_values() const { return bias_ ? bias_->value.data() : nullptr; }
 
@@ -94,7 +108,7 @@ class Conv2dLayer final : public Layer<Real> {
   std::size_t out_width_;
   std::size_t pixels_;  // H_out * W_out
   std::size_t patch_;   // C_in * k * k
-  std::size_t column_buffer_limit_ = std::size_t{4} << 20;
+  std::size_t column_buffer_limit_ = std::size_t{1} << 20;
   Parameter<Real> weight_;               // [C_out, C_in, k, k]
   std::optional<Parameter<Real>> bias_;  // [C_out]
   // valid_outputs for each kernel offset along the rows and the columns (the constructor's).
@@ -110,8 +124,9 @@ class Conv2dLayer final : public Layer<Real> {
   // The calling thread's workspace, sized for `count` images.
   Workspace& workspace(std::size_t count);
   std::vector<Workspace> workspaces_;
-  // Backward: per chunk, its dW^T [patch * C_out] then db [C_out], summed in chunk order.
+  // Backward: per chunk group, its dW^T [patch * C_out] then db [C_out], summed in group order.
   std::vector<Real> partials_;
+  std::size_t per_group_ = 1;  // chunks per group of the last prepare()
 };
 
 }  // namespace homeostat

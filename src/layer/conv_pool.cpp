@@ -92,32 +92,37 @@ void ConvPoolLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real>
   const std::size_t chunks = (images + chunk - 1) / chunk;
   if (grad_input) grad_input->resize(input.shape());
   conv_->prepare(chunks);
+  // Groups of chunks in order on one thread (Conv2dLayer::chunk_groups).
+  const auto groups = Conv2dLayer<Real>::chunk_groups(chunks);
 #pragma omp parallel for schedule(dynamic)
-  for (std::size_t index = 0; index < chunks; ++index) {
-    const std::size_t first = index * chunk;
-    const std::size_t count = std::min(chunk, images - first);
-    const std::size_t stride = count * pixels;
-    // The convolution-output gradient, channel-major [C, count * pixels]: the pooled gradient
-    // at each window's winner (accumulated in Pool2dLayer's order where windows overlap).
-    Real* rows = conv_->gradient_rows(count);
-    std::fill(rows, rows + channels_ * stride, Real{0});
-    for (std::size_t n = 0; n < count; ++n) {
-      const Real* dy = grad_output.data() + (first + n) * out_size;
-      const std::uint8_t* winners = argmax_.data() + (first + n) * out_size;
-      for (std::size_t o = 0; o < channels_; ++o) {
-        Real* dx = rows + o * stride + n * pixels;
-        for (std::size_t oh = 0; oh < out_height_; ++oh) {
-          for (std::size_t ow = 0; ow < out_width_; ++ow) {
-            const std::size_t q = o * out_plane + oh * out_width_ + ow;
-            const std::size_t u = winners[q] / size_;
-            const std::size_t v = winners[q] % size_;
-            dx[(oh * stride_ + u) * width_ + ow * stride_ + v] += dy[q];
+  for (std::size_t group = 0; group < groups.groups; ++group) {
+    for (std::size_t index = groups.begin(group); index < std::min(chunks, groups.begin(group + 1));
+         ++index) {
+      const std::size_t first = index * chunk;
+      const std::size_t count = std::min(chunk, images - first);
+      const std::size_t stride = count * pixels;
+      // The convolution-output gradient, channel-major [C, count * pixels]: the pooled gradient
+      // at each window's winner (accumulated in Pool2dLayer's order where windows overlap).
+      Real* rows = conv_->gradient_rows(count);
+      std::fill(rows, rows + channels_ * stride, Real{0});
+      for (std::size_t n = 0; n < count; ++n) {
+        const Real* dy = grad_output.data() + (first + n) * out_size;
+        const std::uint8_t* winners = argmax_.data() + (first + n) * out_size;
+        for (std::size_t o = 0; o < channels_; ++o) {
+          Real* dx = rows + o * stride + n * pixels;
+          for (std::size_t oh = 0; oh < out_height_; ++oh) {
+            for (std::size_t ow = 0; ow < out_width_; ++ow) {
+              const std::size_t q = o * out_plane + oh * out_width_ + ow;
+              const std::size_t u = winners[q] / size_;
+              const std::size_t v = winners[q] % size_;
+              dx[(oh * stride_ + u) * width_ + ow * stride_ + v] += dy[q];
+            }
           }
         }
       }
+      conv_->backward_rows(input.data() + first * image_size, count, index,
+                           grad_input ? grad_input->data() + first * image_size : nullptr);
     }
-    conv_->backward_rows(input.data() + first * image_size, count, index,
-                         grad_input ? grad_input->data() + first * image_size : nullptr);
   }
   conv_->reduce_partials(chunks);
 }
