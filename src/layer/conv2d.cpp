@@ -230,6 +230,7 @@ void Conv2dLayer<Real>::backward_rows(const Real* images, std::size_t count, std
   for (std::size_t o = 0; o < out_channels_; ++o) {
     const Real* row = w.channel_rows.data() + o * stride;
     Real sum{0};
+#pragma omp simd reduction(+ : sum)
     for (std::size_t i = 0; i < stride; ++i) sum += row[i];
     partial[weights + o] = first_in_group ? sum : partial[weights + o] + sum;
   }

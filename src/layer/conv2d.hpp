@@ -5,7 +5,7 @@
 // Images go through im2col into a column matrix [C_in*k*k, images*H_out*W_out] (rows filled
 // with contiguous runs of output columns; the GEMMs take it as their row-split operand, so
 // homeostat::gemm packs it once), over fixed chunks of images whose scratch stays under
-// the buffer limit (1 MB by default: conv2 of W3 takes 13 images per chunk). The chunks run in
+// the buffer limit (2 MB by default: conv2 of W3 takes 27 images per chunk). The chunks run in
 // one OpenMP loop, each chunk on one thread with its own scratch and single-threaded GEMMs
 // (homeostat::gemm inside a parallel region), so a batch costs two barriers per pass, not a few
 // per chunk. The columns are recomputed in backward rather than kept from forward, so the
@@ -108,7 +108,8 @@ class Conv2dLayer final : public Layer<Real> {
   std::size_t out_width_;
   std::size_t pixels_;  // H_out * W_out
   std::size_t patch_;   // C_in * k * k
-  std::size_t column_buffer_limit_ = std::size_t{1} << 20;
+  // 2 MB: W3's conv2 chunks (27 images) keep its GEMMs above the bf16 threshold (2^24 MACs).
+  std::size_t column_buffer_limit_ = std::size_t{2} << 20;
   Parameter<Real> weight_;               // [C_out, C_in, k, k]
   std::optional<Parameter<Real>> bias_;  // [C_out]
   // valid_outputs for each kernel offset along the rows and the columns (the constructor's).

@@ -53,26 +53,41 @@ void ConvPoolLayer<Real>::forward(const Tensor<Real>& input, Tensor<Real>& outpu
       const Real* image_rows = rows + n * pixels * channels_;
       Real* y = output.data() + (first + n) * out_size;
       std::uint8_t* winners = argmax_.data() + (first + n) * out_size;
-      for (std::size_t o = 0; o < channels_; ++o) {
-        const Real shift = bias ? bias[o] : Real{0};
+      // Window by window, channels innermost (contiguous in the pixel-major rows, so the
+      // comparisons vectorize), in blocks of kBlock channels. Per channel this is Pool2dLayer's
+      // comparison sequence on the biased output: strict, the first maximum wins.
+      constexpr std::size_t kBlock = 64;
+      for (std::size_t o0 = 0; o0 < channels_; o0 += kBlock) {
+        const std::size_t block = std::min(kBlock, channels_ - o0);
+        const Real* shift = bias ? bias + o0 : nullptr;
         for (std::size_t oh = 0; oh < out_height_; ++oh) {
           for (std::size_t ow = 0; ow < out_width_; ++ow) {
-            // As Pool2dLayer on the biased output: strict comparison, first maximum wins.
             const std::size_t corner = oh * stride_ * width_ + ow * stride_;
-            Real best = image_rows[corner * channels_ + o] + shift;
-            std::size_t best_window = 0;
+            Real best[kBlock];
+            std::uint8_t best_window[kBlock];
+            const Real* first_row = image_rows + corner * channels_ + o0;
+            for (std::size_t o = 0; o < block; ++o) {
+              best[o] = first_row[o] + (shift ? shift[o] : Real{0});
+              best_window[o] = 0;
+            }
             for (std::size_t u = 0; u < size_; ++u) {
-              const Real* row = image_rows + (corner + u * width_) * channels_ + o;
               for (std::size_t v = 0; v < size_; ++v) {
-                const Real value = row[v * channels_] + shift;
-                const bool larger = value > best;
-                best = larger ? value : best;
-                best_window = larger ? u * size_ + v : best_window;
+                const Real* entry = image_rows + (corner + u * width_ + v) * channels_ + o0;
+                const auto window = static_cast<std::uint8_t>(u * size_ + v);
+#pragma omp simd
+                for (std::size_t o = 0; o < block; ++o) {
+                  const Real value = entry[o] + (shift ? shift[o] : Real{0});
+                  const bool larger = value > best[o];
+                  best[o] = larger ? value : best[o];
+                  best_window[o] = larger ? window : best_window[o];
+                }
               }
             }
-            const std::size_t out_index = o * out_plane + oh * out_width_ + ow;
-            y[out_index] = best;
-            winners[out_index] = static_cast<std::uint8_t>(best_window);
+            const std::size_t q = oh * out_width_ + ow;
+            for (std::size_t o = 0; o < block; ++o) {
+              y[(o0 + o) * out_plane + q] = best[o];
+              winners[(o0 + o) * out_plane + q] = best_window[o];
+            }
           }
         }
       }
