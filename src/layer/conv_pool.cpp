@@ -25,6 +25,36 @@ ConvPoolLayer<Real>::ConvPoolLayer(std::unique_ptr<Conv2dLayer<Real>> conv,
 }
 
 template <typename Real>
+void ConvPoolLayer<Real>::pool_channel_major(const Real* image_rows, const Real* bias, Real* y,
+                                             std::uint8_t* winners) const {
+  const std::size_t out_plane = out_height_ * out_width_;
+  for (std::size_t o = 0; o < channels_; ++o) {
+    const Real shift = bias ? bias[o] : Real{0};
+    for (std::size_t oh = 0; oh < out_height_; ++oh) {
+      for (std::size_t ow = 0; ow < out_width_; ++ow) {
+        // As Pool2dLayer on the biased output: strict comparison, first maximum wins; a running
+        // maximum in a register, selects rather than branches.
+        const std::size_t corner = oh * stride_ * width_ + ow * stride_;
+        Real best = image_rows[corner * channels_ + o] + shift;
+        std::size_t best_window = 0;
+        for (std::size_t u = 0; u < size_; ++u) {
+          const Real* row = image_rows + (corner + u * width_) * channels_ + o;
+          for (std::size_t v = 0; v < size_; ++v) {
+            const Real value = row[v * channels_] + shift;
+            const bool larger = value > best;
+            best = larger ? value : best;
+            best_window = larger ? u * size_ + v : best_window;
+          }
+        }
+        const std::size_t out_index = o * out_plane + oh * out_width_ + ow;
+        y[out_index] = best;
+        winners[out_index] = static_cast<std::uint8_t>(best_window);
+      }
+    }
+  }
+}
+
+template <typename Real>
 void ConvPoolLayer<Real>::forward(const Tensor<Real>& input, Tensor<Real>& output,
                                   const RunContext&) {
   const std::size_t image_size = shape_size(this->input_shape());
@@ -57,6 +87,10 @@ void ConvPoolLayer<Real>::forward(const Tensor<Real>& input, Tensor<Real>& outpu
       // comparisons vectorize), in blocks of kBlock channels. Per channel this is Pool2dLayer's
       // comparison sequence on the biased output: strict, the first maximum wins.
       constexpr std::size_t kBlock = 64;
+      if (channels_ < 16) {  // too few channels for a vector: channel by channel in registers
+        pool_channel_major(image_rows, bias, y, winners);
+        continue;
+      }
       for (std::size_t o0 = 0; o0 < channels_; o0 += kBlock) {
         const std::size_t block = std::min(kBlock, channels_ - o0);
         const Real* shift = bias ? bias + o0 : nullptr;

@@ -45,6 +45,10 @@ class ConvPoolLayer final : public Layer<Real> {
   Conv2dLayer<Real>& conv() { return *conv_; }
 
  private:
+  // Pools one image's pixel-major convolution output channel by channel (few channels).
+  void pool_channel_major(const Real* image_rows, const Real* bias, Real* y,
+                          std::uint8_t* winners) const;
+
   std::unique_ptr<Conv2dLayer<Real>> conv_;
   std::size_t channels_;
   std::size_t height_;  // the convolution's output plane
