@@ -184,6 +184,13 @@ void Conv2dLayer<Real>::prepare(std::size_t chunks) {
   workspaces_.resize(
       std::max<std::size_t>(workspaces_.size(), static_cast<std::size_t>(omp_get_max_threads())));
   per_group_ = chunk_groups(chunks).per_group;
+  // Tap-major weights [C_in k k, C_out] for the event-driven forward.
+  weight_taps_.resize(patch_ * out_channels_);
+  for (std::size_t o = 0; o < out_channels_; ++o) {
+    for (std::size_t j = 0; j < patch_; ++j) {
+      weight_taps_[j * out_channels_ + o] = weight_.value[o * patch_ + j];
+    }
+  }
   partials_.resize(chunk_groups(chunks).groups * (out_channels_ * patch_ + out_channels_));
 }
 
@@ -195,8 +202,71 @@ typename Conv2dLayer<Real>::ChunkGroups Conv2dLayer<Real>::chunk_groups(std::siz
 }
 
 template <typename Real>
+bool Conv2dLayer<Real>::events_pay(const Real* images, std::size_t count) const {
+  if (event_forward_ != EventForward::automatic) return event_forward_ == EventForward::always;
+  if (out_channels_ < 16) return false;  // shorter weight rows than a vector
+  const std::size_t size = count * in_channels_ * height_ * width_;
+  std::size_t nonzero = 0;
+#pragma omp simd reduction(+ : nonzero)
+  for (std::size_t i = 0; i < size; ++i) nonzero += images[i] != Real{0} ? 1 : 0;
+  // An event adds k*k weight rows of C_out (each add costs about two of the GEMM's
+  // multiply-adds); the GEMM does pixels * C_in * k*k * C_out per image, plus im2col.
+  return 2 * nonzero < count * pixels_ * in_channels_;
+}
+
+template <typename Real>
+void Conv2dLayer<Real>::forward_events(const Real* images, std::size_t count, Real* rows) const {
+  std::fill(rows, rows + count * pixels_ * out_channels_, Real{0});
+  const Real* taps = weight_taps_.data();
+  for (std::size_t n = 0; n < count; ++n) {
+    Real* image_rows = rows + n * pixels_ * out_channels_;
+    for (std::size_t c = 0; c < in_channels_; ++c) {
+      const Real* plane = images + (n * in_channels_ + c) * height_ * width_;
+      for (std::size_t y = 0; y < height_; ++y) {
+        for (std::size_t x = 0; x < width_; ++x) {
+          const Real value = plane[y * width_ + x];
+          if (value == Real{0}) continue;
+          // Every output (oh, ow) that reads this pixel through tap (u, v):
+          // oh * s + u - p = y and ow * s + v - p = x.
+          const std::size_t top = y + padding_;
+          const std::size_t left = x + padding_;
+          const TapRange rows_in = tap_range(top, out_height_);
+          const TapRange cols_in = tap_range(left, out_width_);
+          for (std::size_t u = rows_in.first; u < rows_in.end; u += stride_) {
+            const std::size_t oh = (top - u) / stride_;
+            const Real* tap_row = taps + (c * kernel_ + u) * kernel_ * out_channels_;
+            for (std::size_t v = cols_in.first; v < cols_in.end; v += stride_) {
+              Real* out = image_rows + (oh * out_width_ + (left - v) / stride_) * out_channels_;
+              const Real* row = tap_row + v * out_channels_;
+#pragma omp simd
+              for (std::size_t o = 0; o < out_channels_; ++o) out[o] += value * row[o];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+template <typename Real>
+typename Conv2dLayer<Real>::TapRange Conv2dLayer<Real>::tap_range(std::size_t position,
+                                                                  std::size_t outputs) const {
+  // Taps t < k with t <= position, (position - t) % s == 0 and (position - t) / s < outputs:
+  // from the smallest such t, every s-th.
+  std::size_t first = position + 1 > outputs * stride_ ? position + 1 - outputs * stride_ : 0;
+  // Round up to the residue of `position` modulo s.
+  first += (position - first) % stride_;
+  const std::size_t end = std::min(kernel_, position + 1);
+  return {first, std::max(first, end)};
+}
+
+template <typename Real>
 const Real* Conv2dLayer<Real>::forward_rows(const Real* images, std::size_t count) {
   Workspace& w = workspace(count);
+  if (events_pay(images, count)) {
+    forward_events(images, count, w.channel_rows.data());
+    return w.channel_rows.data();
+  }
   im2col(images, count, w.columns.data());
   // [count*pixels, C_out] = columns^T [count*pixels, patch] * W^T [patch, C_out]: the column
   // matrix is the row-split operand, so homeostat::gemm packs it once.

@@ -51,6 +51,15 @@ class Conv2dLayer final : public Layer<Real> {
   // images (at least one) that fit it. Exposed so tests can exercise ragged and one-image chunks.
   void set_column_buffer_limit(std::size_t bytes) { column_buffer_limit_ = bytes; }
 
+  // The forward of a chunk whose input is mostly zeros (spikes) can skip im2col and the GEMM:
+  // each nonzero input adds its value times k*k tap rows of C_out weights into the outputs that
+  // read it (fp32 whatever gemm_precision says). automatic: when the chunk's nonzeros are fewer
+  // than half of pixels * C_in per image and C_out >= 16; always/never: for tests.
+  enum class EventForward { automatic, always, never };
+  void set_event_forward(EventForward mode) { event_forward_ = mode; }
+  // Whether the forward of a chunk of `count` images takes the event path.
+  [[nodiscard]] bool events_pay(const Real* images, std::size_t count) const;
+
   // Chunk-level steps for layers that wrap a convolution (ConvPoolLayer, layer/conv_pool.hpp).
   // A batch's images go in chunks of images_per_chunk() (the last one may hold fewer); call
   // prepare(chunks) before a parallel loop over the chunks, whose steps run on the calling thread
@@ -91,6 +100,14 @@ class Conv2dLayer final : public Layer<Real> {
   };
   [[nodiscard]] OutputSpan valid_outputs(std::size_t offset, std::size_t size,
                                          std::size_t outputs) const;
+  // Kernel offsets [first, end), step s, through which outputs read input coordinate
+  // `position` (padded coordinates: x + p).
+  struct TapRange {
+    std::size_t first, end;
+  };
+  [[nodiscard]] TapRange tap_range(std::size_t position, std::size_t outputs) const;
+  // rows [count * pixels, C_out] (no bias) from the nonzero inputs, event by event.
+  void forward_events(const Real* images, std::size_t count, Real* rows) const;
   // columns [patch, count * pixels] <- images [count, C_in, H, W]: row (c, u, v) holds, image
   // after image, the pixel each output position reads through kernel tap (u, v) of channel c.
   void im2col(const Real* images, std::size_t count, Real* columns) const;
@@ -127,7 +144,9 @@ class Conv2dLayer final : public Layer<Real> {
   std::vector<Workspace> workspaces_;
   // Backward: per chunk group, its dW^T [patch * C_out] then db [C_out], summed in group order.
   std::vector<Real> partials_;
-  std::size_t per_group_ = 1;  // chunks per group of the last prepare()
+  EventForward event_forward_ = EventForward::automatic;
+  std::vector<Real> weight_taps_;  // [patch, C_out], refreshed by prepare()
+  std::size_t per_group_ = 1;      // chunks per group of the last prepare()
 };
 
 }  // namespace homeostat
