@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "gradient_check.hpp"
 #include "layer/conv2d.hpp"
@@ -62,6 +63,49 @@ void expect_events_match_gemm(const Geometry& g) {
       EXPECT_GT(largest, 0.1);  // not vacuous
     }
   }
+}
+
+// Weight and bias gradients (events) against the GEMM's; input gradients identical (GEMM both).
+void expect_event_gradients_match_gemm(const Geometry& g) {
+  using Mode = Conv2dLayer<float>::EventForward;
+  for (const double density : {0.02, 0.12, 0.4, 1.0}) {
+    const Tensor<float> x = sparse_input(g, density, true, 51);
+    const auto pass = [&](Mode mode) {
+      Conv2dLayer<float> conv("conv", g.input, g.channels, g.kernel, g.stride, g.padding, true,
+                              normal_init(2.0), 5, 0);
+      conv.set_column_buffer_limit(20000);
+      conv.set_event_forward(mode);
+      Tensor<float> y, grad_input;
+      conv.forward(x, y, {});
+      const Tensor<double> g64 = random_tensor(y.shape(), 52, -1.0, 1.0);
+      Tensor<float> grad_output(y.shape());
+      for (std::size_t i = 0; i < g64.size(); ++i) grad_output[i] = static_cast<float>(g64[i]);
+      conv.backward(x, y, grad_output, &grad_input);
+      std::vector<Tensor<float>> result{grad_input};
+      for (Parameter<float>* p : conv.parameters()) result.push_back(p->grad);
+      return result;
+    };
+    const auto events = pass(Mode::always);
+    const auto dense = pass(Mode::never);
+    EXPECT_TRUE(
+        std::equal(events[0].span().begin(), events[0].span().end(), dense[0].span().begin()));
+    for (std::size_t k = 1; k < events.size(); ++k) {
+      double worst = 0, largest = 0;
+      for (std::size_t i = 0; i < dense[k].size(); ++i) {
+        const double scale = std::max(1.0, std::abs(double{dense[k][i]}));
+        worst = std::max(worst, std::abs(double{events[k][i]} - double{dense[k][i]}) / scale);
+        largest = std::max(largest, std::abs(double{dense[k][i]}));
+      }
+      EXPECT_LT(worst, 1e-5) << "density " << density << " parameter " << k;
+      EXPECT_GT(largest, 0.1);
+    }
+  }
+}
+
+TEST(Conv2dEvents, WeightGradientsMatchGemm) {
+  expect_event_gradients_match_gemm({{12, 12, 12}, 64, 5, 1, 0});
+  expect_event_gradients_match_gemm({{3, 9, 7}, 20, 3, 1, 2});
+  expect_event_gradients_match_gemm({{2, 11, 10}, 17, 3, 2, 1});
 }
 
 TEST(Conv2dEvents, MatchGemmStrideOneNoPadding) {

@@ -249,6 +249,38 @@ void Conv2dLayer<Real>::forward_events(const Real* images, std::size_t count, Re
 }
 
 template <typename Real>
+void Conv2dLayer<Real>::weight_gradient_events(const Real* images, std::size_t count,
+                                               const Real* pixel_rows, Real* taps) const {
+  for (std::size_t n = 0; n < count; ++n) {
+    const Real* image_rows = pixel_rows + n * pixels_ * out_channels_;
+    for (std::size_t c = 0; c < in_channels_; ++c) {
+      const Real* plane = images + (n * in_channels_ + c) * height_ * width_;
+      for (std::size_t y = 0; y < height_; ++y) {
+        for (std::size_t x = 0; x < width_; ++x) {
+          const Real value = plane[y * width_ + x];
+          if (value == Real{0}) continue;
+          const std::size_t top = y + padding_;
+          const std::size_t left = x + padding_;
+          const TapRange rows_in = tap_range(top, out_height_);
+          const TapRange cols_in = tap_range(left, out_width_);
+          for (std::size_t u = rows_in.first; u < rows_in.end; u += stride_) {
+            const std::size_t oh = (top - u) / stride_;
+            Real* tap_row = taps + (c * kernel_ + u) * kernel_ * out_channels_;
+            for (std::size_t v = cols_in.first; v < cols_in.end; v += stride_) {
+              const Real* grad =
+                  image_rows + (oh * out_width_ + (left - v) / stride_) * out_channels_;
+              Real* into = tap_row + v * out_channels_;
+#pragma omp simd
+              for (std::size_t o = 0; o < out_channels_; ++o) into[o] += value * grad[o];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+template <typename Real>
 typename Conv2dLayer<Real>::TapRange Conv2dLayer<Real>::tap_range(std::size_t position,
                                                                   std::size_t outputs) const {
   // Taps t < k with t <= position, (position - t) % s == 0 and (position - t) / s < outputs:
@@ -290,13 +322,26 @@ void Conv2dLayer<Real>::backward_rows(const Real* images, std::size_t count, std
   const std::size_t group = index / per_group_;
   const bool first_in_group = index % per_group_ == 0;
   Real* partial = partials_.data() + group * (weights + out_channels_);
-  // The columns are recomputed from the input rather than kept from forward.
-  im2col(images, count, w.columns.data());
-  // dW_chunk^T [patch, C_out] = columns [patch, count*pixels] dY^T (the column matrix, the
-  // larger operand, is row-split and packed once); db_chunk = row sums of dY.
-  gemm(Transpose::no, Transpose::yes, patch_, out_channels_, stride, Real{1}, w.columns.data(),
-       stride, w.channel_rows.data(), stride, first_in_group ? Real{0} : Real{1}, partial,
-       out_channels_);
+  if (events_pay(images, count)) {
+    // Sparse input: dW^T[(c, u, v), :] += x * dY[pixel, :] for each nonzero input x and each
+    // output pixel that reads it, from a pixel-major copy of dY (no im2col, no GEMM).
+    w.pixel_rows.resize(stride * out_channels_);
+    Real* pixel_rows = w.pixel_rows.data();
+    for (std::size_t o = 0; o < out_channels_; ++o) {
+      const Real* row = w.channel_rows.data() + o * stride;
+      for (std::size_t i = 0; i < stride; ++i) pixel_rows[i * out_channels_ + o] = row[i];
+    }
+    if (first_in_group) std::fill(partial, partial + weights, Real{0});
+    weight_gradient_events(images, count, pixel_rows, partial);
+  } else {
+    // The columns are recomputed from the input rather than kept from forward.
+    im2col(images, count, w.columns.data());
+    // dW_chunk^T [patch, C_out] = columns [patch, count*pixels] dY^T (the column matrix, the
+    // larger operand, is row-split and packed once); db_chunk = row sums of dY.
+    gemm(Transpose::no, Transpose::yes, patch_, out_channels_, stride, Real{1}, w.columns.data(),
+         stride, w.channel_rows.data(), stride, first_in_group ? Real{0} : Real{1}, partial,
+         out_channels_);
+  }
   for (std::size_t o = 0; o < out_channels_; ++o) {
     const Real* row = w.channel_rows.data() + o * stride;
     Real sum{0};

@@ -53,8 +53,10 @@ class Conv2dLayer final : public Layer<Real> {
 
   // The forward of a chunk whose input is mostly zeros (spikes) can skip im2col and the GEMM:
   // each nonzero input adds its value times k*k tap rows of C_out weights into the outputs that
-  // read it (fp32 whatever gemm_precision says). automatic: when the chunk's nonzeros are fewer
-  // than half of pixels * C_in per image and C_out >= 16; always/never: for tests.
+  // read it; the weight gradient likewise adds the value times the output gradient of each
+  // output that reads it into the tap rows (fp32 whatever gemm_precision says). automatic: when the
+  // chunk's nonzeros are fewer than half of pixels * C_in per image and C_out >= 16; always/never:
+  // for tests.
   enum class EventForward { automatic, always, never };
   void set_event_forward(EventForward mode) { event_forward_ = mode; }
   // Whether the forward of a chunk of `count` images takes the event path.
@@ -108,6 +110,10 @@ class Conv2dLayer final : public Layer<Real> {
   [[nodiscard]] TapRange tap_range(std::size_t position, std::size_t outputs) const;
   // rows [count * pixels, C_out] (no bias) from the nonzero inputs, event by event.
   void forward_events(const Real* images, std::size_t count, Real* rows) const;
+  // taps [patch, C_out] += the weight gradient (transposed) of a chunk from its nonzero inputs
+  // and its pixel-major output gradient.
+  void weight_gradient_events(const Real* images, std::size_t count, const Real* pixel_rows,
+                              Real* taps) const;
   // columns [patch, count * pixels] <- images [count, C_in, H, W]: row (c, u, v) holds, image
   // after image, the pixel each output position reads through kernel tap (u, v) of channel c.
   void im2col(const Real* images, std::size_t count, Real* columns) const;
@@ -138,6 +144,7 @@ class Conv2dLayer final : public Layer<Real> {
   struct Workspace {
     std::vector<Real> columns;
     std::vector<Real> channel_rows;
+    std::vector<Real> pixel_rows;  // event-driven backward: dY pixel-major [count*pixels, C_out]
   };
   // The calling thread's workspace, sized for `count` images.
   Workspace& workspace(std::size_t count);
