@@ -59,6 +59,11 @@ Conv2dLayer<Real>::Conv2dLayer(std::string name, const Shape& input_shape, std::
     row_spans_.push_back(valid_outputs(offset, height_, out_height_));
     column_spans_.push_back(valid_outputs(offset, width_, out_width_));
   }
+  for (std::size_t y = 0; y < height_; ++y)
+    row_taps_.push_back(tap_range(y + padding, out_height_));
+  for (std::size_t x = 0; x < width_; ++x) {
+    column_taps_.push_back(tap_range(x + padding, out_width_));
+  }
 }
 
 template <typename Real>
@@ -228,15 +233,15 @@ void Conv2dLayer<Real>::forward_events(const Real* images, std::size_t count, Re
           if (value == Real{0}) continue;
           // Every output (oh, ow) that reads this pixel through tap (u, v):
           // oh * s + u - p = y and ow * s + v - p = x.
-          const std::size_t top = y + padding_;
-          const std::size_t left = x + padding_;
-          const TapRange rows_in = tap_range(top, out_height_);
-          const TapRange cols_in = tap_range(left, out_width_);
-          for (std::size_t u = rows_in.first; u < rows_in.end; u += stride_) {
-            const std::size_t oh = (top - u) / stride_;
+          // Precomputed per coordinate (tap_range): no division in this loop.
+          const TapRange rows_in = row_taps_[y];
+          const TapRange cols_in = column_taps_[x];
+          std::size_t oh = rows_in.output;
+          for (std::size_t u = rows_in.first; u < rows_in.end; u += stride_, --oh) {
             const Real* tap_row = taps + (c * kernel_ + u) * kernel_ * out_channels_;
-            for (std::size_t v = cols_in.first; v < cols_in.end; v += stride_) {
-              Real* out = image_rows + (oh * out_width_ + (left - v) / stride_) * out_channels_;
+            std::size_t ow = cols_in.output;
+            for (std::size_t v = cols_in.first; v < cols_in.end; v += stride_, --ow) {
+              Real* out = image_rows + (oh * out_width_ + ow) * out_channels_;
               const Real* row = tap_row + v * out_channels_;
 #pragma omp simd
               for (std::size_t o = 0; o < out_channels_; ++o) out[o] += value * row[o];
@@ -259,16 +264,14 @@ void Conv2dLayer<Real>::weight_gradient_events(const Real* images, std::size_t c
         for (std::size_t x = 0; x < width_; ++x) {
           const Real value = plane[y * width_ + x];
           if (value == Real{0}) continue;
-          const std::size_t top = y + padding_;
-          const std::size_t left = x + padding_;
-          const TapRange rows_in = tap_range(top, out_height_);
-          const TapRange cols_in = tap_range(left, out_width_);
-          for (std::size_t u = rows_in.first; u < rows_in.end; u += stride_) {
-            const std::size_t oh = (top - u) / stride_;
+          const TapRange rows_in = row_taps_[y];
+          const TapRange cols_in = column_taps_[x];
+          std::size_t oh = rows_in.output;
+          for (std::size_t u = rows_in.first; u < rows_in.end; u += stride_, --oh) {
             Real* tap_row = taps + (c * kernel_ + u) * kernel_ * out_channels_;
-            for (std::size_t v = cols_in.first; v < cols_in.end; v += stride_) {
-              const Real* grad =
-                  image_rows + (oh * out_width_ + (left - v) / stride_) * out_channels_;
+            std::size_t ow = cols_in.output;
+            for (std::size_t v = cols_in.first; v < cols_in.end; v += stride_, --ow) {
+              const Real* grad = image_rows + (oh * out_width_ + ow) * out_channels_;
               Real* into = tap_row + v * out_channels_;
 #pragma omp simd
               for (std::size_t o = 0; o < out_channels_; ++o) into[o] += value * grad[o];
@@ -288,8 +291,9 @@ typename Conv2dLayer<Real>::TapRange Conv2dLayer<Real>::tap_range(std::size_t po
   std::size_t first = position + 1 > outputs * stride_ ? position + 1 - outputs * stride_ : 0;
   // Round up to the residue of `position` modulo s.
   first += (position - first) % stride_;
-  const std::size_t end = std::min(kernel_, position + 1);
-  return {first, std::max(first, end)};
+  const std::size_t end = std::max(first, std::min(kernel_, position + 1));
+  // The output that reads `position` through tap `first` (unused when the range is empty).
+  return {first, end, first < end ? (position - first) / stride_ : 0};
 }
 
 template <typename Real>

@@ -103,9 +103,10 @@ class Conv2dLayer final : public Layer<Real> {
   [[nodiscard]] OutputSpan valid_outputs(std::size_t offset, std::size_t size,
                                          std::size_t outputs) const;
   // Kernel offsets [first, end), step s, through which outputs read input coordinate
-  // `position` (padded coordinates: x + p).
+  // `position` (padded coordinates: x + p); `output` reads it through `first`, and each further
+  // tap belongs to the output before.
   struct TapRange {
-    std::size_t first, end;
+    std::size_t first, end, output;
   };
   [[nodiscard]] TapRange tap_range(std::size_t position, std::size_t outputs) const;
   // rows [count * pixels, C_out] (no bias) from the nonzero inputs, event by event.
@@ -138,6 +139,9 @@ class Conv2dLayer final : public Layer<Real> {
   // valid_outputs for each kernel offset along the rows and the columns (the constructor's).
   std::vector<OutputSpan> row_spans_;
   std::vector<OutputSpan> column_spans_;
+  // tap_range of each input row and column (the event-driven loops).
+  std::vector<TapRange> row_taps_;
+  std::vector<TapRange> column_taps_;
   // Per-thread scratch reused across calls: im2col columns (and their gradient in backward) and
   // a GEMM output-sized buffer: the pixel-major forward output [count * pixels, C_out], the
   // channel-major output gradient [C_out, count * pixels] in backward.
