@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <vector>
 
@@ -182,10 +183,17 @@ struct PassResult {
   std::size_t activation_bytes;
 };
 
-PassResult one_pass(bool fuse, int threads) {
+PassResult one_pass(bool fuse, int threads, bool events = false) {
   const int previous = thread_count();
   set_thread_count(threads);
   Network<float> net = build_network<float>(w3_like(fuse), {1, 12, 12}, 5, 3);
+  if (events) {  // both convolutions on the event-driven forward and weight gradient
+    for (const std::size_t i : {0, 3}) {
+      auto& layer = dynamic_cast<ConvPoolLayer<float>&>(net.layer(i));
+      layer.conv().set_event_forward(Conv2dLayer<float>::EventForward::always);
+      layer.conv().set_column_buffer_limit(3000);  // many chunks and groups
+    }
+  }
   Tensor<float> input({5, 7, 1, 12, 12});
   const Tensor<double> source = random_tensor(input.shape(), 91, 0.0, 3.0);
   for (std::size_t i = 0; i < input.size(); ++i) input[i] = static_cast<float>(source[i]);
@@ -244,6 +252,25 @@ TEST(ConvPoolNetwork, OneAndTwoThreadsGiveTheSameBits) {
     EXPECT_TRUE(same_bits(one.outputs[k], two.outputs[k])) << k;
   }
   EXPECT_EQ(one.gradients, two.gradients);
+}
+
+TEST(ConvPoolNetwork, EventPathsGiveTheSameBitsForOneAndTwoThreads) {
+  const PassResult one = one_pass(true, 1, true);
+  const PassResult two = one_pass(true, 2, true);
+  for (std::size_t k = 0; k < one.outputs.size(); ++k) {
+    EXPECT_TRUE(same_bits(one.outputs[k], two.outputs[k])) << k;
+  }
+  EXPECT_EQ(one.gradients, two.gradients);
+  // Close to the GEMM path, not equal to it bit for bit in general (other summation order).
+  const PassResult gemm = one_pass(true, 2, false);
+  ASSERT_EQ(gemm.gradients.size(), one.gradients.size());
+  double worst = 0, largest = 0;
+  for (std::size_t i = 0; i < gemm.gradients.size(); ++i) {
+    worst = std::max(worst, double{std::abs(gemm.gradients[i] - one.gradients[i])});
+    largest = std::max(largest, double{std::abs(gemm.gradients[i])});
+  }
+  EXPECT_LT(worst / largest, 1e-4);
+  EXPECT_GT(largest, 1e-3);
 }
 
 TEST(ConvPoolConfig, FusePoolKeyIsReadAndDefaultsToTrue) {
