@@ -11,6 +11,7 @@
 #include "gradient_check.hpp"
 #include "io/experiment_config.hpp"
 #include "layer/conv2d.hpp"
+#include "layer/conv_pool.hpp"
 #include "layer/dense.hpp"
 #include "layer/dropout.hpp"
 #include "layer/pool.hpp"
@@ -229,6 +230,23 @@ TEST(RatePass, GradientOfConvNetworkMatchesFiniteDifferences) {
   }
 }
 
+TEST(RatePass, GradientOfFusedConvPoolNetworkMatchesFiniteDifferences) {
+  for (const ResetVariant& v : kVariants) {
+    Network<double> net;
+    auto conv = std::make_unique<Conv2dLayer<double>>("conv", Shape{1, 6, 6}, 2, 3, 1, 1, true,
+                                                      normal_init(2.0), 1, 0);
+    net.add(std::make_unique<ConvPoolLayer<double>>(std::move(conv), Shape{2, 3, 3}, 2, 0));
+    net.add(std::make_unique<PassThroughLayer<double>>("pool", Shape{2, 3, 3}, "maxpool"));
+    net.add(std::make_unique<SpikingLayer<double>>("lif1", Shape{2, 3, 3}, variant_spec(v)));
+    net.add(std::make_unique<DenseLayer<double>>("fc", Shape{2, 3, 3}, 3, true, normal_init(3.0), 1,
+                                                 3));
+    net.add(std::make_unique<SpikingLayer<double>>("lif2", Shape{3}, variant_spec(v)));
+    RatePass<double> pass(net, LossSpec{});
+    expect_rate_pass_gradients(net, pass, bernoulli_input({5, 3, 1, 6, 6}, 13, 0.5),
+                               std::string("fused conv ") + v.name);
+  }
+}
+
 TEST(RatePass, GradientThroughReadoutMatchesFiniteDifferences) {
   for (const LossKind loss : {LossKind::ce_mean_membrane, LossKind::ce_max_membrane}) {
     Network<double> net;
@@ -372,10 +390,11 @@ TEST(RatePass, ConfigErrorsNameTheKeyAndLine) {
   };
   rejected(base + "[train]\nmethod = \"rate\"\nloss = \"count_plus\"\n", "time-based");
   rejected(base + "[train]\nmethod = \"rate\"\ntwo_pass = true\n", "train.two_pass");
-  rejected("[[network.layers]]\nkind = \"dense\"\nunits = 10\n[[network.layers]]\nkind = "
-           "\"moderate_dropout\"\n[[network.layers]]\nkind = \"lif\"\n[train]\nmethod = "
-           "\"rate\"\n",
-           "moderate_dropout");
+  rejected(
+      "[[network.layers]]\nkind = \"dense\"\nunits = 10\n[[network.layers]]\nkind = "
+      "\"moderate_dropout\"\n[[network.layers]]\nkind = \"lif\"\n[train]\nmethod = "
+      "\"rate\"\n",
+      "moderate_dropout");
   // The default stays BPTT.
   EXPECT_EQ(parse_experiment(parse_config_string(base, "ok.toml")).train.method, TrainMethod::bptt);
 }

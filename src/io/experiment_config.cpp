@@ -130,6 +130,7 @@ LayerSpec read_layer(const ConfigSection& section, std::size_t index) {
       spec.stride = static_cast<std::size_t>(section.integer("stride", 1, 1, 1024));
       spec.padding = static_cast<std::size_t>(section.integer("padding", 0, 0, 1024));
       spec.bias = section.boolean("bias", true);
+      spec.fuse_pool = section.boolean("fuse_pool", true);
       spec.init = read_init(section, "", spec.init);
       break;
     case LayerKind::maxpool:

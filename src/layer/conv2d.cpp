@@ -59,6 +59,11 @@ Conv2dLayer<Real>::Conv2dLayer(std::string name, const Shape& input_shape, std::
     row_spans_.push_back(valid_outputs(offset, height_, out_height_));
     column_spans_.push_back(valid_outputs(offset, width_, out_width_));
   }
+  for (std::size_t y = 0; y < height_; ++y)
+    row_taps_.push_back(tap_range(y + padding, out_height_));
+  for (std::size_t x = 0; x < width_; ++x) {
+    column_taps_.push_back(tap_range(x + padding, out_width_));
+  }
 }
 
 template <typename Real>
@@ -180,6 +185,202 @@ typename Conv2dLayer<Real>::Workspace& Conv2dLayer<Real>::workspace(std::size_t 
 }
 
 template <typename Real>
+void Conv2dLayer<Real>::prepare(std::size_t chunks) {
+  workspaces_.resize(
+      std::max<std::size_t>(workspaces_.size(), static_cast<std::size_t>(omp_get_max_threads())));
+  per_group_ = chunk_groups(chunks).per_group;
+  // Tap-major weights [C_in k k, C_out] for the event-driven forward.
+  weight_taps_.resize(patch_ * out_channels_);
+  for (std::size_t o = 0; o < out_channels_; ++o) {
+    for (std::size_t j = 0; j < patch_; ++j) {
+      weight_taps_[j * out_channels_ + o] = weight_.value[o * patch_ + j];
+    }
+  }
+  partials_.resize(chunk_groups(chunks).groups * (out_channels_ * patch_ + out_channels_));
+}
+
+template <typename Real>
+typename Conv2dLayer<Real>::ChunkGroups Conv2dLayer<Real>::chunk_groups(std::size_t chunks) {
+  constexpr std::size_t kMaxGroups = 32;
+  const std::size_t per_group = std::max<std::size_t>(1, (chunks + kMaxGroups - 1) / kMaxGroups);
+  return {per_group, (chunks + per_group - 1) / per_group};
+}
+
+template <typename Real>
+bool Conv2dLayer<Real>::events_pay(const Real* images, std::size_t count) const {
+  if (event_forward_ != EventForward::automatic) return event_forward_ == EventForward::always;
+  if (out_channels_ < 16) return false;  // shorter weight rows than a vector
+  const std::size_t size = count * in_channels_ * height_ * width_;
+  std::size_t nonzero = 0;
+#pragma omp simd reduction(+ : nonzero)
+  for (std::size_t i = 0; i < size; ++i) nonzero += images[i] != Real{0} ? 1 : 0;
+  // An event adds k*k weight rows of C_out (each add costs about two of the GEMM's
+  // multiply-adds); the GEMM does pixels * C_in * k*k * C_out per image, plus im2col.
+  return 2 * nonzero < count * pixels_ * in_channels_;
+}
+
+template <typename Real>
+void Conv2dLayer<Real>::forward_events(const Real* images, std::size_t count, Real* rows) const {
+  std::fill(rows, rows + count * pixels_ * out_channels_, Real{0});
+  const Real* taps = weight_taps_.data();
+  for (std::size_t n = 0; n < count; ++n) {
+    Real* image_rows = rows + n * pixels_ * out_channels_;
+    for (std::size_t c = 0; c < in_channels_; ++c) {
+      const Real* plane = images + (n * in_channels_ + c) * height_ * width_;
+      for (std::size_t y = 0; y < height_; ++y) {
+        for (std::size_t x = 0; x < width_; ++x) {
+          const Real value = plane[y * width_ + x];
+          if (value == Real{0}) continue;
+          // Every output (oh, ow) that reads this pixel through tap (u, v):
+          // oh * s + u - p = y and ow * s + v - p = x.
+          // Precomputed per coordinate (tap_range): no division in this loop.
+          const TapRange rows_in = row_taps_[y];
+          const TapRange cols_in = column_taps_[x];
+          std::size_t oh = rows_in.output;
+          for (std::size_t u = rows_in.first; u < rows_in.end; u += stride_, --oh) {
+            const Real* tap_row = taps + (c * kernel_ + u) * kernel_ * out_channels_;
+            std::size_t ow = cols_in.output;
+            for (std::size_t v = cols_in.first; v < cols_in.end; v += stride_, --ow) {
+              Real* out = image_rows + (oh * out_width_ + ow) * out_channels_;
+              const Real* row = tap_row + v * out_channels_;
+#pragma omp simd
+              for (std::size_t o = 0; o < out_channels_; ++o) out[o] += value * row[o];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+template <typename Real>
+void Conv2dLayer<Real>::weight_gradient_events(const Real* images, std::size_t count,
+                                               const Real* pixel_rows, Real* taps) const {
+  for (std::size_t n = 0; n < count; ++n) {
+    const Real* image_rows = pixel_rows + n * pixels_ * out_channels_;
+    for (std::size_t c = 0; c < in_channels_; ++c) {
+      const Real* plane = images + (n * in_channels_ + c) * height_ * width_;
+      for (std::size_t y = 0; y < height_; ++y) {
+        for (std::size_t x = 0; x < width_; ++x) {
+          const Real value = plane[y * width_ + x];
+          if (value == Real{0}) continue;
+          const TapRange rows_in = row_taps_[y];
+          const TapRange cols_in = column_taps_[x];
+          std::size_t oh = rows_in.output;
+          for (std::size_t u = rows_in.first; u < rows_in.end; u += stride_, --oh) {
+            Real* tap_row = taps + (c * kernel_ + u) * kernel_ * out_channels_;
+            std::size_t ow = cols_in.output;
+            for (std::size_t v = cols_in.first; v < cols_in.end; v += stride_, --ow) {
+              const Real* grad = image_rows + (oh * out_width_ + ow) * out_channels_;
+              Real* into = tap_row + v * out_channels_;
+#pragma omp simd
+              for (std::size_t o = 0; o < out_channels_; ++o) into[o] += value * grad[o];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+template <typename Real>
+typename Conv2dLayer<Real>::TapRange Conv2dLayer<Real>::tap_range(std::size_t position,
+                                                                  std::size_t outputs) const {
+  // Taps t < k with t <= position, (position - t) % s == 0 and (position - t) / s < outputs:
+  // from the smallest such t, every s-th.
+  std::size_t first = position + 1 > outputs * stride_ ? position + 1 - outputs * stride_ : 0;
+  // Round up to the residue of `position` modulo s.
+  first += (position - first) % stride_;
+  const std::size_t end = std::max(first, std::min(kernel_, position + 1));
+  // The output that reads `position` through tap `first` (unused when the range is empty).
+  return {first, end, first < end ? (position - first) / stride_ : 0};
+}
+
+template <typename Real>
+const Real* Conv2dLayer<Real>::forward_rows(const Real* images, std::size_t count) {
+  Workspace& w = workspace(count);
+  if (events_pay(images, count)) {
+    forward_events(images, count, w.channel_rows.data());
+    return w.channel_rows.data();
+  }
+  im2col(images, count, w.columns.data());
+  // [count*pixels, C_out] = columns^T [count*pixels, patch] * W^T [patch, C_out]: the column
+  // matrix is the row-split operand, so homeostat::gemm packs it once.
+  const std::size_t stride = count * pixels_;
+  gemm(Transpose::yes, Transpose::yes, stride, out_channels_, patch_, Real{1}, w.columns.data(),
+       stride, weight_.value.data(), patch_, Real{0}, w.channel_rows.data(), out_channels_);
+  return w.channel_rows.data();
+}
+
+template <typename Real>
+Real* Conv2dLayer<Real>::gradient_rows(std::size_t count) {
+  return workspace(count).channel_rows.data();
+}
+
+template <typename Real>
+void Conv2dLayer<Real>::backward_rows(const Real* images, std::size_t count, std::size_t index,
+                                      Real* grad_images) {
+  const std::size_t stride = count * pixels_;
+  const std::size_t weights = out_channels_ * patch_;
+  Workspace& w = workspace(count);
+  const std::size_t group = index / per_group_;
+  const bool first_in_group = index % per_group_ == 0;
+  Real* partial = partials_.data() + group * (weights + out_channels_);
+  if (events_pay(images, count)) {
+    // Sparse input: dW^T[(c, u, v), :] += x * dY[pixel, :] for each nonzero input x and each
+    // output pixel that reads it, from a pixel-major copy of dY (no im2col, no GEMM).
+    w.pixel_rows.resize(stride * out_channels_);
+    Real* pixel_rows = w.pixel_rows.data();
+    for (std::size_t o = 0; o < out_channels_; ++o) {
+      const Real* row = w.channel_rows.data() + o * stride;
+      for (std::size_t i = 0; i < stride; ++i) pixel_rows[i * out_channels_ + o] = row[i];
+    }
+    if (first_in_group) std::fill(partial, partial + weights, Real{0});
+    weight_gradient_events(images, count, pixel_rows, partial);
+  } else {
+    // The columns are recomputed from the input rather than kept from forward.
+    im2col(images, count, w.columns.data());
+    // dW_chunk^T [patch, C_out] = columns [patch, count*pixels] dY^T (the column matrix, the
+    // larger operand, is row-split and packed once); db_chunk = row sums of dY.
+    gemm(Transpose::no, Transpose::yes, patch_, out_channels_, stride, Real{1}, w.columns.data(),
+         stride, w.channel_rows.data(), stride, first_in_group ? Real{0} : Real{1}, partial,
+         out_channels_);
+  }
+  for (std::size_t o = 0; o < out_channels_; ++o) {
+    const Real* row = w.channel_rows.data() + o * stride;
+    Real sum{0};
+#pragma omp simd reduction(+ : sum)
+    for (std::size_t i = 0; i < stride; ++i) sum += row[i];
+    partial[weights + o] = first_in_group ? sum : partial[weights + o] + sum;
+  }
+  if (!grad_images) return;
+  // The columns are spent: reuse the buffer for their gradient W^T dY, then fold it back.
+  gemm(Transpose::yes, Transpose::no, patch_, stride, out_channels_, Real{1}, weight_.value.data(),
+       patch_, w.channel_rows.data(), stride, Real{0}, w.columns.data(), stride);
+  col2im(w.columns.data(), count, grad_images);
+}
+
+template <typename Real>
+void Conv2dLayer<Real>::reduce_partials(std::size_t chunks) {
+  const std::size_t weights = out_channels_ * patch_;
+  const std::size_t partial_size = weights + out_channels_;  // dW^T, then db, of one chunk
+  Real* grad_weight = weight_.grad.data();
+  Real* grad_bias = bias_ ? bias_->grad.data() : nullptr;
+  const std::size_t groups = chunk_groups(chunks).groups;
+#pragma omp parallel for schedule(static)
+  for (std::size_t j = 0; j < partial_size; ++j) {
+    if (j >= weights && !grad_bias) continue;
+    Real sum{0};
+    for (std::size_t group = 0; group < groups; ++group) sum += partials_[group * partial_size + j];
+    if (j < weights) {  // partials hold dW^T: j = tap * C_out + channel
+      grad_weight[(j % out_channels_) * patch_ + j / out_channels_] += sum;
+    } else {
+      grad_bias[j - weights] += sum;
+    }
+  }
+}
+
+template <typename Real>
 void Conv2dLayer<Real>::forward(const Tensor<Real>& input, Tensor<Real>& output,
                                 const RunContext&) {
   check_input(input);
@@ -189,22 +390,14 @@ void Conv2dLayer<Real>::forward(const Tensor<Real>& input, Tensor<Real>& output,
   const std::size_t out_size = out_channels_ * pixels_;
   const std::size_t chunk = images_per_chunk();
   const std::size_t chunks = (images + chunk - 1) / chunk;
-  const Real* bias = bias_ ? bias_->value.data() : nullptr;
-  workspaces_.resize(
-      std::max<std::size_t>(workspaces_.size(), static_cast<std::size_t>(omp_get_max_threads())));
+  const Real* bias = bias_values();
+  prepare(chunks);
   // One parallel region over the chunks, each chunk one thread's: few barriers.
 #pragma omp parallel for schedule(dynamic)
   for (std::size_t index = 0; index < chunks; ++index) {
     const std::size_t first = index * chunk;
     const std::size_t count = std::min(chunk, images - first);
-    const std::size_t stride = count * pixels_;
-    Workspace& w = workspace(count);
-    im2col(input.data() + first * image_size, count, w.columns.data());
-    // [count*pixels, C_out] = columns^T [count*pixels, patch] * W^T [patch, C_out]: the column
-    // matrix is the row-split operand, so homeostat::gemm packs it once.
-    Real* rows = w.channel_rows.data();
-    gemm(Transpose::yes, Transpose::yes, stride, out_channels_, patch_, Real{1}, w.columns.data(),
-         stride, weight_.value.data(), patch_, Real{0}, rows, out_channels_);
+    const Real* rows = forward_rows(input.data() + first * image_size, count);
     // Pixel-major rows back to channel-major images, adding the bias on the way.
     Real* out = output.data() + first * out_size;
     for (std::size_t n = 0; n < count; ++n) {
@@ -228,62 +421,33 @@ void Conv2dLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real>&,
   const std::size_t out_size = out_channels_ * pixels_;
   const std::size_t chunk = images_per_chunk();
   const std::size_t chunks = (images + chunk - 1) / chunk;
-  const std::size_t weights = out_channels_ * patch_;
-  const std::size_t partial_size = weights + out_channels_;  // dW^T, then db, of one chunk
   if (grad_input) grad_input->resize(input.shape());
-  workspaces_.resize(
-      std::max<std::size_t>(workspaces_.size(), static_cast<std::size_t>(omp_get_max_threads())));
-  partials_.resize(chunks * partial_size);
-  // Each chunk writes its own parameter-gradient partial (and its own images' input gradient);
-  // the partials are summed below in chunk order. Chunk boundaries depend only on the shapes,
-  // so the result does not depend on the thread count or on which thread ran which chunk.
+  prepare(chunks);
+  // Each group of chunks accumulates its own parameter-gradient partial, chunk after chunk (and
+  // writes its own images' input gradient); the partials are summed below in group order. Chunk
+  // and group boundaries depend only on the shapes, so the result does not depend on the thread
+  // count or on which thread ran which group.
+  const ChunkGroups groups = chunk_groups(chunks);
 #pragma omp parallel for schedule(dynamic)
-  for (std::size_t index = 0; index < chunks; ++index) {
-    const std::size_t first = index * chunk;
-    const std::size_t count = std::min(chunk, images - first);
-    const std::size_t stride = count * pixels_;
-    Workspace& w = workspace(count);
-    Real* partial = partials_.data() + index * partial_size;
-    // The columns are recomputed from the input rather than kept from forward.
-    im2col(input.data() + first * image_size, count, w.columns.data());
-    const Real* grad_out = grad_output.data() + first * out_size;
-    for (std::size_t n = 0; n < count; ++n) {
-      for (std::size_t o = 0; o < out_channels_; ++o) {
-        std::copy(grad_out + n * out_size + o * pixels_,
-                  grad_out + n * out_size + (o + 1) * pixels_,
-                  w.channel_rows.data() + o * stride + n * pixels_);
+  for (std::size_t group = 0; group < groups.groups; ++group) {
+    for (std::size_t index = groups.begin(group); index < std::min(chunks, groups.begin(group + 1));
+         ++index) {
+      const std::size_t first = index * chunk;
+      const std::size_t count = std::min(chunk, images - first);
+      const std::size_t stride = count * pixels_;
+      Real* rows = gradient_rows(count);
+      const Real* grad_out = grad_output.data() + first * out_size;
+      for (std::size_t n = 0; n < count; ++n) {
+        for (std::size_t o = 0; o < out_channels_; ++o) {
+          std::copy(grad_out + n * out_size + o * pixels_,
+                    grad_out + n * out_size + (o + 1) * pixels_, rows + o * stride + n * pixels_);
+        }
       }
-    }
-    // dW_chunk^T [patch, C_out] = columns [patch, count*pixels] dY^T (the column matrix, the
-    // larger operand, is row-split and packed once); db_chunk = row sums of dY.
-    gemm(Transpose::no, Transpose::yes, patch_, out_channels_, stride, Real{1}, w.columns.data(),
-         stride, w.channel_rows.data(), stride, Real{0}, partial, out_channels_);
-    for (std::size_t o = 0; o < out_channels_; ++o) {
-      const Real* row = w.channel_rows.data() + o * stride;
-      Real sum{0};
-      for (std::size_t i = 0; i < stride; ++i) sum += row[i];
-      partial[weights + o] = sum;
-    }
-    if (!grad_input) continue;
-    // The columns are spent: reuse the buffer for their gradient W^T dY, then fold it back.
-    gemm(Transpose::yes, Transpose::no, patch_, stride, out_channels_, Real{1},
-         weight_.value.data(), patch_, w.channel_rows.data(), stride, Real{0}, w.columns.data(),
-         stride);
-    col2im(w.columns.data(), count, grad_input->data() + first * image_size);
-  }
-  Real* grad_weight = weight_.grad.data();
-  Real* grad_bias = bias_ ? bias_->grad.data() : nullptr;
-#pragma omp parallel for schedule(static)
-  for (std::size_t j = 0; j < partial_size; ++j) {
-    if (j >= weights && !grad_bias) continue;
-    Real sum{0};
-    for (std::size_t index = 0; index < chunks; ++index) sum += partials_[index * partial_size + j];
-    if (j < weights) {  // partials hold dW^T: j = tap * C_out + channel
-      grad_weight[(j % out_channels_) * patch_ + j / out_channels_] += sum;
-    } else {
-      grad_bias[j - weights] += sum;
+      backward_rows(input.data() + first * image_size, count, index,
+                    grad_input ? grad_input->data() + first * image_size : nullptr);
     }
   }
+  reduce_partials(chunks);
 }
 
 template <typename Real>

@@ -5,13 +5,15 @@
 // Images go through im2col into a column matrix [C_in*k*k, images*H_out*W_out] (rows filled
 // with contiguous runs of output columns; the GEMMs take it as their row-split operand, so
 // homeostat::gemm packs it once), over fixed chunks of images whose scratch stays under
-// the buffer limit (4 MB by default: conv2 of W3 takes 54 images per chunk). The chunks run in
+// the buffer limit (2 MB by default: conv2 of W3 takes 27 images per chunk). The chunks run in
 // one OpenMP loop, each chunk on one thread with its own scratch and single-threaded GEMMs
 // (homeostat::gemm inside a parallel region), so a batch costs two barriers per pass, not a few
 // per chunk. The columns are recomputed in backward rather than kept from forward, so the
 // layer's memory does not grow with T*B. Each chunk writes its own images' outputs and input
-// gradients and its own weight-gradient partial; the partials are summed in chunk order, and
-// chunk boundaries depend only on the shapes, so results do not depend on the thread count.
+// gradients; backward runs fixed groups of consecutive chunks (at most 32), each group's chunks
+// in order on one thread accumulating one weight-gradient partial; the partials are summed in
+// group order, and chunk and group boundaries depend only on the shapes, so results do not
+// depend on the thread count.
 #pragma once
 
 #include <optional>
@@ -49,8 +51,49 @@ class Conv2dLayer final : public Layer<Real> {
   // images (at least one) that fit it. Exposed so tests can exercise ragged and one-image chunks.
   void set_column_buffer_limit(std::size_t bytes) { column_buffer_limit_ = bytes; }
 
- private:
+  // The forward of a chunk whose input is mostly zeros (spikes) can skip im2col and the GEMM:
+  // each nonzero input adds its value times k*k tap rows of C_out weights into the outputs that
+  // read it; the weight gradient likewise adds the value times the output gradient of each
+  // output that reads it into the tap rows (fp32 whatever gemm_precision says). automatic: when the
+  // chunk's nonzeros are fewer than half of pixels * C_in per image and C_out >= 16; always/never:
+  // for tests.
+  enum class EventForward { automatic, always, never };
+  void set_event_forward(EventForward mode) { event_forward_ = mode; }
+  // Whether the forward of a chunk of `count` images takes the event path.
+  [[nodiscard]] bool events_pay(const Real* images, std::size_t count) const;
+
+  // Chunk-level steps for layers that wrap a convolution (ConvPoolLayer, layer/conv_pool.hpp).
+  // A batch's images go in chunks of images_per_chunk() (the last one may hold fewer); call
+  // prepare(chunks) before a parallel loop over the chunks, whose steps run on the calling thread
+  // with its workspace, and reduce_partials(chunks) after the backward loop.
   [[nodiscard]] std::size_t images_per_chunk() const;
+  void prepare(std::size_t chunks);
+  // Backward gathers the chunks into at most 32 groups of consecutive chunks (sizes fixed by the
+  // chunk count alone); a group's chunks must run in order on one thread, and they accumulate
+  // into the group's weight-gradient partial, so the partials stay small however small the
+  // chunks are.
+  struct ChunkGroups {
+    std::size_t per_group;
+    std::size_t groups;
+    [[nodiscard]] std::size_t begin(std::size_t group) const { return group * per_group; }
+  };
+  [[nodiscard]] static ChunkGroups chunk_groups(std::size_t chunks);
+  // The output of `count` images without the bias, pixel-major [count * pixels, C_out], in the
+  // thread's workspace (valid until the thread's next step).
+  const Real* forward_rows(const Real* images, std::size_t count);
+  // The thread's output-gradient buffer for a chunk of `count` images, channel-major
+  // [C_out, count * pixels]; fill it, then call backward_rows.
+  Real* gradient_rows(std::size_t count);
+  // Backward of chunk `index` from gradient_rows: adds the chunk's weight and bias gradient to
+  // its group's partial (assigns it for the group's first chunk) and, when grad_images is
+  // non-null, writes its images' input gradient (assigned).
+  void backward_rows(const Real* images, std::size_t count, std::size_t index, Real* grad_images);
+  // Adds the partials of the groups of `chunks` chunks, in group order, to the parameter
+  // gradients.
+  void reduce_partials(std::size_t chunks);
+  [[nodiscard]] const Real* bias_values() const { return bias_ ? bias_->value.data() : nullptr; }
+
+ private:
   void check_input(const Tensor<Real>& input) const;
   // Output indices [begin, end) of an axis with `outputs` positions whose input coordinate
   // o * s + offset - p lies inside [0, size).
@@ -59,6 +102,19 @@ class Conv2dLayer final : public Layer<Real> {
   };
   [[nodiscard]] OutputSpan valid_outputs(std::size_t offset, std::size_t size,
                                          std::size_t outputs) const;
+  // Kernel offsets [first, end), step s, through which outputs read input coordinate
+  // `position` (padded coordinates: x + p); `output` reads it through `first`, and each further
+  // tap belongs to the output before.
+  struct TapRange {
+    std::size_t first, end, output;
+  };
+  [[nodiscard]] TapRange tap_range(std::size_t position, std::size_t outputs) const;
+  // rows [count * pixels, C_out] (no bias) from the nonzero inputs, event by event.
+  void forward_events(const Real* images, std::size_t count, Real* rows) const;
+  // taps [patch, C_out] += the weight gradient (transposed) of a chunk from its nonzero inputs
+  // and its pixel-major output gradient.
+  void weight_gradient_events(const Real* images, std::size_t count, const Real* pixel_rows,
+                              Real* taps) const;
   // columns [patch, count * pixels] <- images [count, C_in, H, W]: row (c, u, v) holds, image
   // after image, the pixel each output position reads through kernel tap (u, v) of channel c.
   void im2col(const Real* images, std::size_t count, Real* columns) const;
@@ -76,24 +132,32 @@ class Conv2dLayer final : public Layer<Real> {
   std::size_t out_width_;
   std::size_t pixels_;  // H_out * W_out
   std::size_t patch_;   // C_in * k * k
-  std::size_t column_buffer_limit_ = std::size_t{4} << 20;
+  // 2 MB: W3's conv2 chunks (27 images) keep its GEMMs above the bf16 threshold (2^24 MACs).
+  std::size_t column_buffer_limit_ = std::size_t{2} << 20;
   Parameter<Real> weight_;               // [C_out, C_in, k, k]
   std::optional<Parameter<Real>> bias_;  // [C_out]
   // valid_outputs for each kernel offset along the rows and the columns (the constructor's).
   std::vector<OutputSpan> row_spans_;
   std::vector<OutputSpan> column_spans_;
+  // tap_range of each input row and column (the event-driven loops).
+  std::vector<TapRange> row_taps_;
+  std::vector<TapRange> column_taps_;
   // Per-thread scratch reused across calls: im2col columns (and their gradient in backward) and
   // a GEMM output-sized buffer: the pixel-major forward output [count * pixels, C_out], the
   // channel-major output gradient [C_out, count * pixels] in backward.
   struct Workspace {
     std::vector<Real> columns;
     std::vector<Real> channel_rows;
+    std::vector<Real> pixel_rows;  // event-driven backward: dY pixel-major [count*pixels, C_out]
   };
   // The calling thread's workspace, sized for `count` images.
   Workspace& workspace(std::size_t count);
   std::vector<Workspace> workspaces_;
-  // Backward: per chunk, its dW^T [patch * C_out] then db [C_out], summed in chunk order.
+  // Backward: per chunk group, its dW^T [patch * C_out] then db [C_out], summed in group order.
   std::vector<Real> partials_;
+  EventForward event_forward_ = EventForward::automatic;
+  std::vector<Real> weight_taps_;  // [patch, C_out], refreshed by prepare()
+  std::size_t per_group_ = 1;      // chunks per group of the last prepare()
 };
 
 }  // namespace homeostat

@@ -68,6 +68,14 @@ class Layer {
   // write its input gradient over that activation (Network::backward), saving a buffer.
   [[nodiscard]] virtual bool backward_reads_input() const { return true; }
   [[nodiscard]] virtual bool backward_reads_output() const { return true; }
+  // An identity in a Network: the network hands on its input buffer as its output and its
+  // output gradient as its input gradient, and calls neither forward nor backward (the pooling
+  // half of a fused conv + pool pair, layer/conv_pool.hpp). Never honoured for a first layer.
+  [[nodiscard]] virtual bool passes_input_through() const { return false; }
+  // Whether backward accepts grad_input == &grad_output: each input-gradient element is written
+  // after the output-gradient elements it needs were read. Where the input's gradient lives in
+  // the input's own buffer, the network then keeps the output gradient there too.
+  [[nodiscard]] virtual bool backward_in_place() const { return false; }
 
   virtual std::vector<Parameter<Real>*> parameters() { return {}; }
   virtual std::vector<StateBuffer<Real>> state_buffers() { return {}; }

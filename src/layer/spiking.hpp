@@ -18,6 +18,8 @@ class SpikingLayer final : public Layer<Real> {
                 const Tensor<Real>& grad_output, Tensor<Real>* grad_input) override;
   // Backward reads the spikes and the stored membrane, of the input only its shape.
   [[nodiscard]] bool backward_reads_input() const override { return false; }
+  // Step by step, element by element: dL/dI_t over dL/dz_t (lif_backward_step).
+  [[nodiscard]] bool backward_in_place() const override { return true; }
   std::vector<Parameter<Real>*> parameters() override { return population_.parameters(); }
   NeuronPopulation<Real>* neurons() override { return &population_; }
 

@@ -4,6 +4,7 @@
 
 #include "common/error.hpp"
 #include "layer/conv2d.hpp"
+#include "layer/conv_pool.hpp"
 #include "layer/dense.hpp"
 #include "layer/dropout.hpp"
 #include "layer/moderate_dropout.hpp"
@@ -79,7 +80,25 @@ Network<Real> build_network(const std::vector<LayerSpec>& layers, const Shape& i
   Network<Real> network;
   Shape shape = input_shape;
   for (std::size_t i = 0; i < layers.size(); ++i) {
-    LayerPtr<Real> layer = make_layer<Real>(layers[i], shape, steps, seed, i);
+    const LayerSpec& spec = layers[i];
+    if (spec.kind == LayerKind::conv2d && spec.fuse_pool && i + 1 < layers.size() &&
+        layers[i + 1].kind == LayerKind::maxpool) {
+      // conv2d + maxpool as one layer (layer/conv_pool.hpp); the pooling stays in the list as a
+      // pass-through under its own name, so indices and names are the config's.
+      auto conv = std::make_unique<Conv2dLayer<Real>>(spec.name, shape, spec.channels, spec.kernel,
+                                                      spec.stride, spec.padding, spec.bias,
+                                                      spec.init, seed, i);
+      const LayerSpec& pool_spec = layers[i + 1];
+      const Pool2dLayer<Real> pool(pool_spec.name, conv->output_shape(), PoolKind::max,
+                                   pool_spec.pool_size, pool_spec.stride);  // validates
+      shape = pool.output_shape();
+      network.add(std::make_unique<ConvPoolLayer<Real>>(std::move(conv), shape, pool_spec.pool_size,
+                                                        pool_spec.stride));
+      network.add(std::make_unique<PassThroughLayer<Real>>(pool_spec.name, shape, "maxpool"));
+      ++i;
+      continue;
+    }
+    LayerPtr<Real> layer = make_layer<Real>(spec, shape, steps, seed, i);
     shape = layer->output_shape();
     network.add(std::move(layer));
   }

@@ -35,6 +35,7 @@ struct LayerSpec {
   std::size_t padding = 0;        // conv2d
   std::size_t pool_size = 2;      // maxpool, avgpool
   bool bias = true;               // dense, conv2d
+  bool fuse_pool = true;          // conv2d: one layer with a following maxpool (layer/conv_pool)
   InitSpec init;                  // dense, conv2d, recurrent input weights
   InitSpec recurrent_init;        // recurrent matrix
   bool zero_diagonal = true;      // recurrent

@@ -40,23 +40,41 @@ const Tensor<Real>& Network<Real>::forward(const Tensor<Real>& input, const RunC
   input_ = &input;
   const Tensor<Real>* current = &input;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
+    if (passes_through(i)) continue;  // its output is `current`
     layers_[i]->forward(*current, outputs_[i], context);
     current = &outputs_[i];
   }
-  return outputs_.back();
+  return *current;
+}
+
+template <typename Real>
+bool Network<Real>::passes_through(std::size_t index) const {
+  return index > 0 && layers_[index]->passes_input_through();
+}
+
+template <typename Real>
+std::size_t Network<Real>::owner(std::size_t index) const {
+  while (passes_through(index)) --index;
+  return index;
+}
+
+template <typename Real>
+const Tensor<Real>& Network<Real>::output(std::size_t index) const {
+  return outputs_.at(owner(index));
 }
 
 template <typename Real>
 void Network<Real>::backward(const Tensor<Real>& grad_output, const SpikeGradientHook& hook) {
   if (!input_) throw std::logic_error("Network::backward called before forward");
-  gradients_.back() = grad_output;
+  gradient_buffer(layers_.size() - 1) = grad_output;
   for (std::size_t i = layers_.size(); i-- > 0;) {
     if (NeuronPopulation<Real>* neurons = layers_[i]->neurons()) {
       std::vector<Real>& uniform = neurons->uniform_spike_gradient();
       std::fill(uniform.begin(), uniform.end(), Real{0});
       if (hook) hook(i, uniform);
     }
-    const Tensor<Real>& layer_input = i == 0 ? *input_ : outputs_[i - 1];
+    if (passes_through(i)) continue;  // its gradients are its input's buffers
+    const Tensor<Real>& layer_input = i == 0 ? *input_ : output(i - 1);
     // The first layer's input gradient is never used; skip it unless the layer needs the
     // buffer for its own reverse scan (it gets a scratch tensor then).
     Tensor<Real>* grad_input = i == 0 ? nullptr : &gradient_buffer(i - 1);
@@ -66,12 +84,27 @@ void Network<Real>::backward(const Tensor<Real>& grad_output, const SpikeGradien
 
 template <typename Real>
 bool Network<Real>::gradient_shares_output(std::size_t index) const {
-  return index + 1 < layers_.size() && !layers_[index]->backward_reads_output() &&
-         !layers_[index + 1]->backward_reads_input();
+  // The next layer that runs a backward (pass-through layers read nothing).
+  std::size_t next = index + 1;
+  while (next < layers_.size() && passes_through(next)) ++next;
+  return next < layers_.size() && !layers_[index]->backward_reads_output() &&
+         !layers_[next]->backward_reads_input();
+}
+
+template <typename Real>
+bool Network<Real>::gradient_in_input_gradient(std::size_t index) const {
+  // The input's buffer holds no value any backward reads once the output gradient arrives
+  // (gradient_shares_output), and the layer turns its output gradient into its input gradient
+  // in place.
+  return index > 0 && layers_[index]->backward_in_place() &&
+         gradient_shares_output(owner(index - 1)) &&
+         shape_size(layers_[index]->input_shape()) == shape_size(layers_[index]->output_shape());
 }
 
 template <typename Real>
 Tensor<Real>& Network<Real>::gradient_buffer(std::size_t index) {
+  index = owner(index);
+  if (gradient_in_input_gradient(index)) return gradient_buffer(index - 1);
   return gradient_shares_output(index) ? outputs_[index] : gradients_[index];
 }
 

@@ -33,7 +33,8 @@ class Network {
 
   // Output of layer `index` in the last forward pass. After backward, an output whose gradient
   // shares its buffer (gradient_shares_output) holds that gradient instead.
-  [[nodiscard]] const Tensor<Real>& output(std::size_t index) const { return outputs_.at(index); }
+  // A layer that passes its input through (Layer::passes_input_through) shows its input's.
+  [[nodiscard]] const Tensor<Real>& output(std::size_t index) const;
 
   // Bytes of the per-layer outputs and output gradients ([T, B, ...] each) the network keeps
   // for its backward pass (train.method = "bptt"; the bench reports it).
@@ -49,6 +50,14 @@ class Network {
   // Whether layer `index`'s output gradient lives in its output buffer (see
   // Layer::backward_reads_output), and the buffer that holds that gradient.
   [[nodiscard]] bool gradient_shares_output(std::size_t index) const;
+  // Whether layer `index` passes its input through (never the first layer), and the layer whose
+  // buffers hold layer `index`'s output and output gradient.
+  [[nodiscard]] bool passes_through(std::size_t index) const;
+  [[nodiscard]] std::size_t owner(std::size_t index) const;
+  // Whether layer `index`'s output gradient shares its input gradient's buffer (a spiking layer
+  // after a pooling or dense current: one buffer holds the current, then the spike gradient,
+  // then the current's gradient; Layer::backward_in_place).
+  [[nodiscard]] bool gradient_in_input_gradient(std::size_t index) const;
   Tensor<Real>& gradient_buffer(std::size_t index);
 
   std::vector<LayerPtr<Real>> layers_;

@@ -173,8 +173,9 @@ inline void forward_run(std::size_t n, const Fire fire, const Real rho, const Re
 }
 
 // kLearn: also accumulates the per-element dL/dtheta0 and dL/dbeta terms (learnable thresholds or
-// decays; either pointer may be null).
-template <bool kAdaptive, bool kMasked, bool kLearn, typename Real, typename Spike>
+// decays; either pointer may be null). kInPlace: the input gradient goes over gz_row (each
+// element after it was read; gi is unused), written through gz_row so its restrict holds.
+template <bool kAdaptive, bool kMasked, bool kLearn, bool kInPlace, typename Real, typename Spike>
 inline void backward_run(std::size_t n, const Spike spike, const Real rho, const Real beta_a,
                          const Real reset_zero, const Real reset_subtract,
                          const Real reset_gradient, const Real* __restrict gz_row,
@@ -201,7 +202,11 @@ inline void backward_run(std::size_t n, const Spike spike, const Real rho, const
     const Real g_theta = -gu - reset_subtract * z_row[i] * g_v_next;
     if constexpr (kAdaptive) ca[i] = scale[i] * beta_a * g_theta + rho * g_a_next;
     cv[i] = gv;
-    gi[i] = state == 0 ? Real{0} : gv;
+    if constexpr (kInPlace) {
+      const_cast<Real*>(gz_row)[i] = state == 0 ? Real{0} : gv;
+    } else {
+      gi[i] = state == 0 ? Real{0} : gv;
+    }
     if constexpr (kLearn) {
       if (g_theta_row) g_theta_row[i] += scale[i] * g_theta;
       if (g_beta_row && v_prev_row)
@@ -261,7 +266,9 @@ inline void lif_forward_step(const LifConstants<Real>& k, const Fire& fire, std:
 
 // Backward over elements [begin, end) for step t. grad_z: dL/dz_t from outside, plus
 // uniform_grad_z [N], a per-neuron term shared by every step and sample; writes
-// grad_current (dL/dI_t, assigned); carries G_v, G_a in place; accumulates per-element
+// grad_current (dL/dI_t, assigned; it may be grad_z itself, which is then overwritten element by
+// element: grad_z must then point at writable memory); carries G_v, G_a in place; accumulates
+// per-element
 // contributions to dL/dbeta and dL/dtheta0 into grad_beta_elem / grad_theta_elem (+=, [B*N]).
 template <typename Real, typename Spike>
 inline void lif_backward_step(const LifConstants<Real>& k, const Spike& spike, std::size_t begin,
@@ -273,21 +280,30 @@ inline void lif_backward_step(const LifConstants<Real>& k, const Spike& spike, s
   // The reset term's gradient path, cut with detach_reset.
   const Real reset_path = k.detach_reset ? Real{0} : Real{1};
   const bool learn = grad_beta_elem != nullptr || grad_theta_elem != nullptr;
+  const bool in_place = grad_current == grad_z;
   const auto body = [&](auto adaptive, auto masked, auto learns) {
     constexpr bool kAdaptive = decltype(adaptive)::value;
     constexpr bool kMasked = decltype(masked)::value;
     constexpr bool kLearn = decltype(learns)::value;
-    lif_detail::for_each_row_run(
-        k.neurons, begin, end, [&](std::size_t e0, std::size_t j0, std::size_t n) {
-          lif_detail::backward_run<kAdaptive, kMasked, kLearn, Real>(
-              n, spike, k.rho, k.beta_a, reset.zero, reset.subtract, reset_path, grad_z + e0,
-              uniform_grad_z + j0, v + e0, z + e0, kAdaptive ? a + e0 : nullptr,
-              kMasked ? mask + e0 : nullptr, k.beta + j0, k.theta0 + j0, k.threshold_scale + j0,
-              prev_v ? prev_v + e0 : nullptr, prev_z ? prev_z + e0 : nullptr, carry_v + e0,
-              kAdaptive ? carry_a + e0 : nullptr, grad_current + e0,
-              grad_theta_elem ? grad_theta_elem + e0 : nullptr,
-              grad_beta_elem ? grad_beta_elem + e0 : nullptr);
-        });
+    const auto run = [&](auto run_in_place, std::size_t e0, std::size_t j0, std::size_t n) {
+      constexpr bool kInPlace = decltype(run_in_place)::value;
+      lif_detail::backward_run<kAdaptive, kMasked, kLearn, kInPlace, Real>(
+          n, spike, k.rho, k.beta_a, reset.zero, reset.subtract, reset_path, grad_z + e0,
+          uniform_grad_z + j0, v + e0, z + e0, kAdaptive ? a + e0 : nullptr,
+          kMasked ? mask + e0 : nullptr, k.beta + j0, k.theta0 + j0, k.threshold_scale + j0,
+          prev_v ? prev_v + e0 : nullptr, prev_z ? prev_z + e0 : nullptr, carry_v + e0,
+          kAdaptive ? carry_a + e0 : nullptr, kInPlace ? nullptr : grad_current + e0,
+          grad_theta_elem ? grad_theta_elem + e0 : nullptr,
+          grad_beta_elem ? grad_beta_elem + e0 : nullptr);
+    };
+    lif_detail::for_each_row_run(k.neurons, begin, end,
+                                 [&](std::size_t e0, std::size_t j0, std::size_t n) {
+                                   if (in_place) {
+                                     run(std::true_type{}, e0, j0, n);
+                                   } else {
+                                     run(std::false_type{}, e0, j0, n);
+                                   }
+                                 });
   };
   lif_detail::with_flags(body, k.adaptive, mask != nullptr, learn);
 }

@@ -95,7 +95,7 @@ RatePass<Real>::RatePass(Network<Real>& network, const LossSpec& loss)
     } else if (kind == "readout") {
       layers_[i].role = Role::readout;
     } else if (kind == "dense" || kind == "conv2d" || kind == "maxpool" || kind == "avgpool" ||
-               kind == "dropout") {
+               kind == "dropout" || kind == "conv2d_maxpool") {  // fused: layer/conv_pool.hpp
       layers_[i].role = Role::other;
     } else {
       throw unsupported(layer.name(), "is of kind '" + std::string(kind) + "'");
