@@ -173,8 +173,8 @@ inline void forward_run(std::size_t n, const Fire fire, const Real rho, const Re
 }
 
 // kLearn: also accumulates the per-element dL/dtheta0 and dL/dbeta terms (learnable thresholds or
-// decays; either pointer may be null). kInPlace: the input gradient goes over gz_row (each
-// element after it was read; gi is unused), written through gz_row so its restrict holds.
+// decays; either pointer may be null). kInPlace: dL/dz_t is read from gi and the input gradient
+// written over it, element by element (gz_row is unused), so no two restrict pointers alias.
 template <bool kAdaptive, bool kMasked, bool kLearn, bool kInPlace, typename Real, typename Spike>
 inline void backward_run(std::size_t n, const Spike spike, const Real rho, const Real beta_a,
                          const Real reset_zero, const Real reset_subtract,
@@ -192,7 +192,7 @@ inline void backward_run(std::size_t n, const Spike spike, const Real rho, const
     const Real g_v_next = cv[i];
     const Real g_a_next = kAdaptive ? ca[i] : Real{0};
     Real gz =
-        gz_row[i] + gz_uniform[i] -
+        (kInPlace ? gi[i] : gz_row[i]) + gz_uniform[i] -
         reset_gradient * (reset_subtract * theta + reset_zero * beta[i] * v_row[i]) * g_v_next;
     if constexpr (kAdaptive) gz += (Real{1} - rho) * g_a_next;
     // mask: 1 open, 0 closed (no input, no spike), 2 spike removed by k-WTA.
@@ -202,11 +202,7 @@ inline void backward_run(std::size_t n, const Spike spike, const Real rho, const
     const Real g_theta = -gu - reset_subtract * z_row[i] * g_v_next;
     if constexpr (kAdaptive) ca[i] = scale[i] * beta_a * g_theta + rho * g_a_next;
     cv[i] = gv;
-    if constexpr (kInPlace) {
-      const_cast<Real*>(gz_row)[i] = state == 0 ? Real{0} : gv;
-    } else {
-      gi[i] = state == 0 ? Real{0} : gv;
-    }
+    gi[i] = state == 0 ? Real{0} : gv;
     if constexpr (kLearn) {
       if (g_theta_row) g_theta_row[i] += scale[i] * g_theta;
       if (g_beta_row && v_prev_row)
@@ -288,11 +284,11 @@ inline void lif_backward_step(const LifConstants<Real>& k, const Spike& spike, s
     const auto run = [&](auto run_in_place, std::size_t e0, std::size_t j0, std::size_t n) {
       constexpr bool kInPlace = decltype(run_in_place)::value;
       lif_detail::backward_run<kAdaptive, kMasked, kLearn, kInPlace, Real>(
-          n, spike, k.rho, k.beta_a, reset.zero, reset.subtract, reset_path, grad_z + e0,
-          uniform_grad_z + j0, v + e0, z + e0, kAdaptive ? a + e0 : nullptr,
-          kMasked ? mask + e0 : nullptr, k.beta + j0, k.theta0 + j0, k.threshold_scale + j0,
-          prev_v ? prev_v + e0 : nullptr, prev_z ? prev_z + e0 : nullptr, carry_v + e0,
-          kAdaptive ? carry_a + e0 : nullptr, kInPlace ? nullptr : grad_current + e0,
+          n, spike, k.rho, k.beta_a, reset.zero, reset.subtract, reset_path,
+          kInPlace ? nullptr : grad_z + e0, uniform_grad_z + j0, v + e0, z + e0,
+          kAdaptive ? a + e0 : nullptr, kMasked ? mask + e0 : nullptr, k.beta + j0, k.theta0 + j0,
+          k.threshold_scale + j0, prev_v ? prev_v + e0 : nullptr, prev_z ? prev_z + e0 : nullptr,
+          carry_v + e0, kAdaptive ? carry_a + e0 : nullptr, grad_current + e0,
           grad_theta_elem ? grad_theta_elem + e0 : nullptr,
           grad_beta_elem ? grad_beta_elem + e0 : nullptr);
     };
