@@ -1,0 +1,123 @@
+// W4 protocol options around the frozen label/test passes: frozen_presentation_ms sets the
+// presentation length of the frozen passes only (training keeps presentation_ms);
+// output.save_responses writes every training and label response next to the test responses.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <fstream>
+#include <vector>
+
+#include "io/simulation_config.hpp"
+#include "plasticity/diehl_cook.hpp"
+#include "temp_dir.hpp"
+
+namespace homeostat {
+namespace {
+
+SimulationConfig parse_w4(const std::string& extra) {
+  return parse_simulation(parse_config_string(R"(
+[data]
+train_images = 12
+label_images = 8
+test_images = 6
+[excitatory]
+count = 10
+[inhibitory]
+count = 10
+[input]
+normalize_total = 6.0
+weight_high = 0.5
+)" + extra,
+                                              "test.toml"));
+}
+
+// 4x4 images of four classes (one bright row each).
+Dataset rows(std::size_t n) {
+  Dataset d;
+  d.sample_shape = {4, 4};
+  d.num_classes = 4;
+  for (std::size_t s = 0; s < n; ++s) {
+    d.labels.push_back(static_cast<std::int32_t>(s % 4));
+    for (std::size_t k = 0; k < 16; ++k) d.samples.push_back(k / 4 == s % 4 ? 1.0f : 0.1f);
+  }
+  return d;
+}
+
+TEST(DiehlCookProtocol, FrozenPresentationLengthAppliesToFrozenPassesOnly) {
+  const SimulationConfig config = parse_w4(R"(
+[simulation]
+presentation_ms = 20.0
+rest_ms = 10.0
+fast_rest = false
+min_spikes = 0
+max_retries = 2
+frozen_presentation_ms = 50.0
+)");
+  EXPECT_DOUBLE_EQ(config.frozen_presentation_ms, 50.0);
+  DiehlCookNetwork net(config, 16);
+  // The stride of a frozen image covers the longer of the two presentations.
+  EXPECT_EQ(net.steps_per_image(), 3u * (100u + 20u));
+  const std::vector<float> pixels(16, 1.0f);
+  std::vector<std::uint32_t> counts(10);
+  net.set_learning(true);
+  std::uint64_t before = net.simulator().current_step();
+  EXPECT_EQ(net.present(pixels, counts), 1u);  // min_spikes 0: no retry
+  EXPECT_EQ(net.simulator().current_step() - before, 40u + 20u);
+  net.set_learning(false);
+  before = net.simulator().current_step();
+  net.present(pixels, counts);
+  EXPECT_EQ(net.simulator().current_step() - before, 100u + 20u);
+  // Default (0): the frozen passes use presentation_ms.
+  const SimulationConfig plain = parse_w4("[simulation]\npresentation_ms = 20.0\n");
+  EXPECT_DOUBLE_EQ(plain.frozen_presentation_ms, 0.0);
+  DiehlCookNetwork same(plain, 16);
+  EXPECT_EQ(same.steps_per_image(), 9u * (40u + 300u));
+}
+
+TEST(DiehlCookProtocol, FrozenPresentationLengthRejectsNegative) {
+  EXPECT_THROW(parse_w4("[simulation]\nfrozen_presentation_ms = -1.0\n"), ConfigError);
+}
+
+std::vector<std::uint32_t> read_u32(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<std::uint32_t> v;
+  std::uint32_t x = 0;
+  while (in.read(reinterpret_cast<char*>(&x), sizeof x)) v.push_back(x);
+  return v;
+}
+
+TEST(DiehlCookProtocol, SaveResponsesWritesTrainAndLabelResponses) {
+  const testing::TempDir dir;
+  SimulationConfig config = parse_w4(
+      "[simulation]\npresentation_ms = 30.0\nrest_ms = 10.0\n[output]\nsave_responses = true\n");
+  config.output_directory = dir.path();
+  config.name = "w4";
+  const Dataset train = rows(12);
+  const Dataset test = rows(6);
+  SimulationOptions options;
+  options.progress = false;
+  const SimulationResult result = run_diehl_cook(config, train, test, options);
+  const auto check = [&](const std::string& file, std::size_t images) {
+    const std::vector<std::uint32_t> v = read_u32(result.run_directory / file);
+    ASSERT_EQ(v.size(), images * 11) << file;  // 10 counts + the label per image
+    std::uint64_t spikes = 0;
+    for (std::size_t k = 0; k < images; ++k) {
+      EXPECT_EQ(v[k * 11 + 10], k % 4) << file << " image " << k;
+      for (std::size_t j = 0; j < 10; ++j) spikes += v[k * 11 + j];
+    }
+    EXPECT_GT(spikes, 0u) << file;
+  };
+  check("train_responses.bin", 12);
+  check("label_responses.bin", 8);
+  check("test_responses.bin", 6);
+  // Off (the default): only the test responses.
+  config.save_responses = false;
+  config.name = "w4_off";
+  const SimulationResult off = run_diehl_cook(config, train, test, options);
+  EXPECT_FALSE(std::filesystem::exists(off.run_directory / "train_responses.bin"));
+  EXPECT_FALSE(std::filesystem::exists(off.run_directory / "label_responses.bin"));
+  EXPECT_TRUE(std::filesystem::exists(off.run_directory / "test_responses.bin"));
+}
+
+}  // namespace
+}  // namespace homeostat
