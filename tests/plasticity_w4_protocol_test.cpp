@@ -9,6 +9,7 @@
 
 #include "io/simulation_config.hpp"
 #include "plasticity/diehl_cook.hpp"
+#include "plasticity/label_assignment.hpp"
 #include "temp_dir.hpp"
 
 namespace homeostat {
@@ -76,6 +77,29 @@ frozen_presentation_ms = 50.0
 
 TEST(DiehlCookProtocol, FrozenPresentationLengthRejectsNegative) {
   EXPECT_THROW(parse_w4("[simulation]\nfrozen_presentation_ms = -1.0\n"), ConfigError);
+}
+
+// Neuron 0 fires 4 of a bright class-0 image's 40 spikes and 2 of a faint class-1 image's 4:
+// by counts it is a class-0 neuron, by shares (10% vs 50%) a class-1 neuron.
+TEST(DiehlCookProtocol, FractionLabelsWeighEveryImageTheSame) {
+  const std::vector<std::uint32_t> bright = {4, 36, 0};
+  const std::vector<std::uint32_t> faint = {2, 0, 2};
+  LabelAssignment counts(2, 3);
+  counts.observe(bright, 0);
+  counts.observe(faint, 1);
+  counts.assign();
+  EXPECT_EQ(counts.neuron_class(), (std::vector<std::size_t>{0, 0, 1}));
+  LabelAssignment fractions(2, 3);
+  fractions.observe_fraction(bright, 0);
+  fractions.observe_fraction(faint, 1);
+  fractions.observe_fraction(std::vector<std::uint32_t>{0, 0, 0}, 1);  // seen, no response
+  fractions.assign();
+  EXPECT_EQ(fractions.neuron_class(), (std::vector<std::size_t>{1, 0, 1}));
+  EXPECT_EQ(fractions.neurons_per_class(), (std::vector<std::size_t>{1, 2}));
+  // The config key.
+  EXPECT_FALSE(parse_w4("").label_fraction);
+  EXPECT_TRUE(parse_w4("[simulation]\nlabel_response = \"fraction\"\n").label_fraction);
+  EXPECT_THROW(parse_w4("[simulation]\nlabel_response = \"share\"\n"), ConfigError);
 }
 
 std::vector<std::uint32_t> read_u32(const std::filesystem::path& path) {

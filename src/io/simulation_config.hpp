@@ -37,6 +37,9 @@ struct SimulationConfig {
   // Frozen label/test passes: each image starts from the trained state with the membranes at
   // rest (v = v_rest, no synaptic input, not refractory) when true, else as training left them.
   bool frozen_from_rest = true;
+  // Label assignment (diehl_cook): mean spike counts per class ("count", Brian2's reference) or
+  // mean shares of each label image's spikes ("fraction": bright images do not outweigh faint).
+  bool label_fraction = false;
   // Presentation length of the frozen label/test passes (0: presentation_ms).
   double frozen_presentation_ms = 0.0;
   std::size_t min_spikes = 5;  // retry an image with more input when fewer spikes

@@ -293,7 +293,11 @@ SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& t
                          std::ios::binary | std::ios::trunc);
   }
   frozen_pass(train, label_n, [&](std::size_t k, std::span<const std::uint32_t> response) {
-    labels.observe(response, static_cast<std::size_t>(train.labels[k]));
+    if (config.label_fraction) {
+      labels.observe_fraction(response, static_cast<std::size_t>(train.labels[k]));
+    } else {
+      labels.observe(response, static_cast<std::size_t>(train.labels[k]));
+    }
     if (label_responses.is_open())
       write_response(label_responses, response, static_cast<std::size_t>(train.labels[k]));
   });
