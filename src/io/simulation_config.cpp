@@ -105,6 +105,7 @@ SimulationConfig parse_simulation(ConfigDocument document) {
   c.rest_ms = sim.number("rest_ms", recurrent ? 0.0 : c.rest_ms, 0.0, kInf);
   c.fast_rest = sim.boolean("fast_rest", c.fast_rest);
   c.frozen_from_rest = sim.boolean("frozen_from_rest", c.frozen_from_rest);
+  c.frozen_sequential = sim.boolean("frozen_sequential", c.frozen_sequential);
   c.label_fraction = sim.choice("label_response", "count", {"count", "fraction"}) == "fraction";
   c.frozen_presentation_ms =
       sim.number("frozen_presentation_ms", c.frozen_presentation_ms, 0.0, kInf);

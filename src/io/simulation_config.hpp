@@ -37,6 +37,9 @@ struct SimulationConfig {
   // Frozen label/test passes: each image starts from the trained state with the membranes at
   // rest (v = v_rest, no synaptic input, not refractory) when true, else as training left them.
   bool frozen_from_rest = true;
+  // Frozen passes run image after image on one network, each image starting from the state the
+  // previous one left (Brian2's reference; one thread); frozen_from_rest then has no effect.
+  bool frozen_sequential = false;
   // Label assignment (diehl_cook): mean spike counts per class ("count", Brian2's reference) or
   // mean shares of each label image's spikes ("fraction": bright images do not outweigh faint).
   bool label_fraction = false;

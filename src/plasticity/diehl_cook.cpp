@@ -267,6 +267,14 @@ SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& t
   std::vector<std::uint32_t> chunk_counts(kChunk * n_exc);
   std::uint64_t frozen_image = 0;  // across both passes: each image its own steps
   const auto frozen_pass = [&](const Dataset& data, std::size_t n, const auto& consume) {
+    if (config.frozen_sequential) {  // Brian2's passes: each image goes on from the last one
+      for (std::size_t index = 0; index < n; ++index) {
+        const std::span<std::uint32_t> counts_k(chunk_counts.data(), n_exc);
+        net.present(std::span<const float>(data.samples.data() + index * n_in, n_in), counts_k);
+        consume(index, std::span<const std::uint32_t>(counts_k));
+      }
+      return;
+    }
     for (std::size_t c0 = 0; c0 < n; c0 += kChunk) {
       const std::size_t c1 = std::min(n, c0 + kChunk);
       const auto chunk = static_cast<std::ptrdiff_t>(c1 - c0);
