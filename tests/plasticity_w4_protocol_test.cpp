@@ -143,5 +143,41 @@ TEST(DiehlCookProtocol, SaveResponsesWritesTrainAndLabelResponses) {
   EXPECT_TRUE(std::filesystem::exists(off.run_directory / "test_responses.bin"));
 }
 
+// frozen_sequential: the label and test passes go on image after image from where training
+// stopped, as a hand-written loop on one network does; the default passes (each image from the
+// trained state) give other responses.
+TEST(DiehlCookProtocol, SequentialFrozenPassesContinueFromThePreviousImage) {
+  const testing::TempDir dir;
+  SimulationConfig config = parse_w4(
+      "[simulation]\npresentation_ms = 30.0\nrest_ms = 10.0\nfrozen_sequential = true\n"
+      "[output]\nsave_responses = true\n");
+  config.output_directory = dir.path();
+  config.name = "sequential";
+  const Dataset train = rows(12);
+  const Dataset test = rows(6);
+  SimulationOptions options;
+  options.progress = false;
+  const SimulationResult run = run_diehl_cook(config, train, test, options);
+  DiehlCookNetwork net(config, 16);
+  std::vector<std::uint32_t> counts(10);
+  net.set_learning(true);
+  for (std::size_t k = 0; k < 12; ++k)
+    net.present(std::span<const float>(train.samples.data() + k * 16, 16), counts);
+  net.set_learning(false);
+  net.simulator().projection(net.input_projection()).normalize();
+  std::vector<std::uint32_t> expected;
+  for (std::size_t k = 0; k < 8; ++k) {
+    net.present(std::span<const float>(train.samples.data() + k * 16, 16), counts);
+    expected.insert(expected.end(), counts.begin(), counts.end());
+    expected.push_back(static_cast<std::uint32_t>(train.labels[k]));
+  }
+  EXPECT_EQ(read_u32(run.run_directory / "label_responses.bin"), expected);
+  config.frozen_sequential = false;
+  config.name = "independent";
+  const SimulationResult independent = run_diehl_cook(config, train, test, options);
+  EXPECT_EQ(independent.final_weights, run.final_weights);  // same training
+  EXPECT_NE(read_u32(independent.run_directory / "label_responses.bin"), expected);
+}
+
 }  // namespace
 }  // namespace homeostat
