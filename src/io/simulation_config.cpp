@@ -105,6 +105,10 @@ SimulationConfig parse_simulation(ConfigDocument document) {
   c.rest_ms = sim.number("rest_ms", recurrent ? 0.0 : c.rest_ms, 0.0, kInf);
   c.fast_rest = sim.boolean("fast_rest", c.fast_rest);
   c.frozen_from_rest = sim.boolean("frozen_from_rest", c.frozen_from_rest);
+  c.frozen_sequential = sim.boolean("frozen_sequential", c.frozen_sequential);
+  c.label_fraction = sim.choice("label_response", "count", {"count", "fraction"}) == "fraction";
+  c.frozen_presentation_ms =
+      sim.number("frozen_presentation_ms", c.frozen_presentation_ms, 0.0, kInf);
   c.min_spikes = static_cast<std::size_t>(sim.integer("min_spikes", 5, 0));
   c.max_retries = static_cast<std::size_t>(sim.integer("max_retries", 8, 0, 1000));
   sim.reject_unknown_keys();
@@ -263,6 +267,7 @@ SimulationConfig parse_simulation(ConfigDocument document) {
   const ConfigSection output = root.table("output");
   c.output_directory = output.string("directory", "runs");
   c.progress_seconds = output.number("progress_seconds", 10.0, 0.0, kInf);
+  c.save_responses = output.boolean("save_responses", c.save_responses);
   output.reject_unknown_keys();
 
   root.reject_unknown_keys();

@@ -37,6 +37,14 @@ struct SimulationConfig {
   // Frozen label/test passes: each image starts from the trained state with the membranes at
   // rest (v = v_rest, no synaptic input, not refractory) when true, else as training left them.
   bool frozen_from_rest = true;
+  // Frozen passes run image after image on one network, each image starting from the state the
+  // previous one left (Brian2's reference; one thread); frozen_from_rest then has no effect.
+  bool frozen_sequential = false;
+  // Label assignment (diehl_cook): mean spike counts per class ("count", Brian2's reference) or
+  // mean shares of each label image's spikes ("fraction": bright images do not outweigh faint).
+  bool label_fraction = false;
+  // Presentation length of the frozen label/test passes (0: presentation_ms).
+  double frozen_presentation_ms = 0.0;
   std::size_t min_spikes = 5;  // retry an image with more input when fewer spikes
   std::size_t max_retries = 8;
 
@@ -80,6 +88,9 @@ struct SimulationConfig {
   // [output]
   std::filesystem::path output_directory = "runs";
   double progress_seconds = 10.0;
+  // diehl_cook: also write train_responses.bin and label_responses.bin (spike counts per image,
+  // as test_responses.bin) for offline readouts
+  bool save_responses = false;
 
   std::string resolved_toml;
 };

@@ -19,6 +19,10 @@ DiehlCookNetwork::DiehlCookNetwork(const SimulationConfig& config, std::size_t i
       sim_(config.dt, config.seed),
       presentation_steps_(
           static_cast<std::size_t>(std::lround(config.presentation_ms / config.dt))),
+      frozen_presentation_steps_(static_cast<std::size_t>(
+          std::lround((config.frozen_presentation_ms > 0.0 ? config.frozen_presentation_ms
+                                                           : config.presentation_ms) /
+                      config.dt))),
       rest_steps_(static_cast<std::size_t>(std::lround(config.rest_ms / config.dt))),
       rates_(input_size, 0.0f) {
   input_ = sim_.add_population(Population::poisson("input", input_size));
@@ -69,12 +73,14 @@ void DiehlCookNetwork::restart_from(const DiehlCookNetwork& trained, std::uint64
 }
 
 std::uint64_t DiehlCookNetwork::steps_per_image() const {
-  return static_cast<std::uint64_t>((config_.max_retries + 1) *
-                                    (presentation_steps_ + rest_steps_));
+  return static_cast<std::uint64_t>(
+      (config_.max_retries + 1) *
+      (std::max(presentation_steps_, frozen_presentation_steps_) + rest_steps_));
 }
 
 std::size_t DiehlCookNetwork::present(std::span<const float> pixels,
                                       std::span<std::uint32_t> counts) {
+  const std::size_t steps = sim_.plastic ? presentation_steps_ : frozen_presentation_steps_;
   std::size_t attempt = 0;
   for (;; ++attempt) {
     const double white =
@@ -85,7 +91,7 @@ std::size_t DiehlCookNetwork::present(std::span<const float> pixels,
     sim_.set_rates(input_, rates_);
     std::fill(counts.begin(), counts.end(), 0u);
     std::size_t total = 0;
-    for (std::size_t s = 0; s < presentation_steps_; ++s) {
+    for (std::size_t s = 0; s < steps; ++s) {
       sim_.step();
       for (const std::uint32_t j : sim_.spikes(exc_)) ++counts[j];
       total += sim_.spikes(exc_).size();
@@ -109,6 +115,14 @@ std::vector<std::size_t> image_order(std::size_t n, const SimulationConfig& conf
   std::vector<std::size_t> order(n);
   for (std::size_t i = 0; i < n; ++i) order[i] = i;
   return order;
+}
+
+// One response record: uint32 spike count per neuron, then the uint32 label.
+void write_response(std::ofstream& out, std::span<const std::uint32_t> counts, std::size_t label) {
+  out.write(reinterpret_cast<const char*>(counts.data()),
+            static_cast<std::streamsize>(counts.size() * sizeof(std::uint32_t)));
+  const auto l = static_cast<std::uint32_t>(label);
+  out.write(reinterpret_cast<const char*>(&l), sizeof l);
 }
 
 }  // namespace
@@ -144,6 +158,11 @@ SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& t
   std::size_t window_presentations = 0;
   std::size_t window_images = 0;
   std::vector<std::uint8_t> window_active(n_exc, 0);
+  std::ofstream train_responses;
+  if (options.write_run && config.save_responses) {
+    train_responses.open(result.run_directory / "train_responses.bin",
+                         std::ios::binary | std::ios::trunc);
+  }
   net.set_learning(true);
   const auto start = std::chrono::steady_clock::now();
   auto window_start = start;
@@ -156,6 +175,7 @@ SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& t
       result.presentations += used;
       window_presentations += used;
       const auto label = static_cast<std::size_t>(train.labels[index]);
+      if (train_responses.is_open()) write_response(train_responses, counts, label);
       if (done >= 500) {
         const bool correct = running.predict(counts) == label;
         running_correct += correct;
@@ -247,6 +267,14 @@ SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& t
   std::vector<std::uint32_t> chunk_counts(kChunk * n_exc);
   std::uint64_t frozen_image = 0;  // across both passes: each image its own steps
   const auto frozen_pass = [&](const Dataset& data, std::size_t n, const auto& consume) {
+    if (config.frozen_sequential) {  // Brian2's passes: each image goes on from the last one
+      for (std::size_t index = 0; index < n; ++index) {
+        const std::span<std::uint32_t> counts_k(chunk_counts.data(), n_exc);
+        net.present(std::span<const float>(data.samples.data() + index * n_in, n_in), counts_k);
+        consume(index, std::span<const std::uint32_t>(counts_k));
+      }
+      return;
+    }
     for (std::size_t c0 = 0; c0 < n; c0 += kChunk) {
       const std::size_t c1 = std::min(n, c0 + kChunk);
       const auto chunk = static_cast<std::ptrdiff_t>(c1 - c0);
@@ -267,8 +295,19 @@ SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& t
   };
   LabelAssignment labels(classes, n_exc);
   const std::size_t label_n = std::min(config.label_images, train.size());
+  std::ofstream label_responses;
+  if (options.write_run && config.save_responses) {
+    label_responses.open(result.run_directory / "label_responses.bin",
+                         std::ios::binary | std::ios::trunc);
+  }
   frozen_pass(train, label_n, [&](std::size_t k, std::span<const std::uint32_t> response) {
-    labels.observe(response, static_cast<std::size_t>(train.labels[k]));
+    if (config.label_fraction) {
+      labels.observe_fraction(response, static_cast<std::size_t>(train.labels[k]));
+    } else {
+      labels.observe(response, static_cast<std::size_t>(train.labels[k]));
+    }
+    if (label_responses.is_open())
+      write_response(label_responses, response, static_cast<std::size_t>(train.labels[k]));
   });
   labels.assign();
   const std::size_t test_n = std::min(config.test_images, test.size());
@@ -285,12 +324,7 @@ SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& t
     const auto label = static_cast<std::size_t>(test.labels[k]);
     correct += predicted == label;
     correct_proportion += labels.predict_proportion(response) == label;
-    if (responses.is_open()) {
-      responses.write(reinterpret_cast<const char*>(response.data()),
-                      static_cast<std::streamsize>(response.size() * sizeof(std::uint32_t)));
-      const auto l = static_cast<std::uint32_t>(label);
-      responses.write(reinterpret_cast<const char*>(&l), sizeof l);
-    }
+    if (responses.is_open()) write_response(responses, response, label);
   });
   result.test_accuracy_proportion =
       test_n ? static_cast<double>(correct_proportion) / static_cast<double>(test_n) : 0.0;

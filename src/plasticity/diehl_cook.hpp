@@ -46,6 +46,7 @@ class DiehlCookNetwork {
   std::size_t exc_ = 0;
   std::size_t input_projection_ = 0;
   std::size_t presentation_steps_;
+  std::size_t frozen_presentation_steps_;  // label/test passes
   std::size_t rest_steps_;
   std::vector<float> rates_;
 };

@@ -31,6 +31,16 @@ class LabelAssignment {
     for (std::size_t j = 0; j < neurons_; ++j) row[j] += counts[j];
     seen_[label] += 1.0;
   }
+  // Adds one labelled response as fractions of its total spike count (each image weighs the same
+  // whatever its brightness; an image without spikes counts as seen, with no response).
+  void observe_fraction(std::span<const std::uint32_t> counts, std::size_t label) {
+    double total = 0.0;
+    for (std::size_t j = 0; j < neurons_; ++j) total += counts[j];
+    double* row = sums_.data() + label * neurons_;
+    if (total > 0.0)
+      for (std::size_t j = 0; j < neurons_; ++j) row[j] += counts[j] / total;
+    seen_[label] += 1.0;
+  }
   // Multiplies the accumulated responses by `factor` (a forgetting window for running labels).
   void decay(double factor) {
     for (double& s : sums_) s *= factor;

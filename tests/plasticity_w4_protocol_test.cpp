@@ -1,0 +1,183 @@
+// W4 protocol options around the frozen label/test passes: frozen_presentation_ms sets the
+// presentation length of the frozen passes only (training keeps presentation_ms);
+// output.save_responses writes every training and label response next to the test responses.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <fstream>
+#include <vector>
+
+#include "io/simulation_config.hpp"
+#include "plasticity/diehl_cook.hpp"
+#include "plasticity/label_assignment.hpp"
+#include "temp_dir.hpp"
+
+namespace homeostat {
+namespace {
+
+SimulationConfig parse_w4(const std::string& extra) {
+  return parse_simulation(parse_config_string(R"(
+[data]
+train_images = 12
+label_images = 8
+test_images = 6
+[excitatory]
+count = 10
+[inhibitory]
+count = 10
+[input]
+normalize_total = 6.0
+weight_high = 0.5
+)" + extra,
+                                              "test.toml"));
+}
+
+// 4x4 images of four classes (one bright row each).
+Dataset rows(std::size_t n) {
+  Dataset d;
+  d.sample_shape = {4, 4};
+  d.num_classes = 4;
+  for (std::size_t s = 0; s < n; ++s) {
+    d.labels.push_back(static_cast<std::int32_t>(s % 4));
+    for (std::size_t k = 0; k < 16; ++k) d.samples.push_back(k / 4 == s % 4 ? 1.0f : 0.1f);
+  }
+  return d;
+}
+
+TEST(DiehlCookProtocol, FrozenPresentationLengthAppliesToFrozenPassesOnly) {
+  const SimulationConfig config = parse_w4(R"(
+[simulation]
+presentation_ms = 20.0
+rest_ms = 10.0
+fast_rest = false
+min_spikes = 0
+max_retries = 2
+frozen_presentation_ms = 50.0
+)");
+  EXPECT_DOUBLE_EQ(config.frozen_presentation_ms, 50.0);
+  DiehlCookNetwork net(config, 16);
+  // The stride of a frozen image covers the longer of the two presentations.
+  EXPECT_EQ(net.steps_per_image(), 3u * (100u + 20u));
+  const std::vector<float> pixels(16, 1.0f);
+  std::vector<std::uint32_t> counts(10);
+  net.set_learning(true);
+  std::uint64_t before = net.simulator().current_step();
+  EXPECT_EQ(net.present(pixels, counts), 1u);  // min_spikes 0: no retry
+  EXPECT_EQ(net.simulator().current_step() - before, 40u + 20u);
+  net.set_learning(false);
+  before = net.simulator().current_step();
+  net.present(pixels, counts);
+  EXPECT_EQ(net.simulator().current_step() - before, 100u + 20u);
+  // Default (0): the frozen passes use presentation_ms.
+  const SimulationConfig plain = parse_w4("[simulation]\npresentation_ms = 20.0\n");
+  EXPECT_DOUBLE_EQ(plain.frozen_presentation_ms, 0.0);
+  DiehlCookNetwork same(plain, 16);
+  EXPECT_EQ(same.steps_per_image(), 9u * (40u + 300u));
+}
+
+TEST(DiehlCookProtocol, FrozenPresentationLengthRejectsNegative) {
+  EXPECT_THROW(parse_w4("[simulation]\nfrozen_presentation_ms = -1.0\n"), ConfigError);
+}
+
+// Neuron 0 fires 4 of a bright class-0 image's 40 spikes and 2 of a faint class-1 image's 4:
+// by counts it is a class-0 neuron, by shares (10% vs 50%) a class-1 neuron.
+TEST(DiehlCookProtocol, FractionLabelsWeighEveryImageTheSame) {
+  const std::vector<std::uint32_t> bright = {4, 36, 0};
+  const std::vector<std::uint32_t> faint = {2, 0, 2};
+  LabelAssignment counts(2, 3);
+  counts.observe(bright, 0);
+  counts.observe(faint, 1);
+  counts.assign();
+  EXPECT_EQ(counts.neuron_class(), (std::vector<std::size_t>{0, 0, 1}));
+  LabelAssignment fractions(2, 3);
+  fractions.observe_fraction(bright, 0);
+  fractions.observe_fraction(faint, 1);
+  fractions.observe_fraction(std::vector<std::uint32_t>{0, 0, 0}, 1);  // seen, no response
+  fractions.assign();
+  EXPECT_EQ(fractions.neuron_class(), (std::vector<std::size_t>{1, 0, 1}));
+  EXPECT_EQ(fractions.neurons_per_class(), (std::vector<std::size_t>{1, 2}));
+  // The config key.
+  EXPECT_FALSE(parse_w4("").label_fraction);
+  EXPECT_TRUE(parse_w4("[simulation]\nlabel_response = \"fraction\"\n").label_fraction);
+  EXPECT_THROW(parse_w4("[simulation]\nlabel_response = \"share\"\n"), ConfigError);
+}
+
+std::vector<std::uint32_t> read_u32(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<std::uint32_t> v;
+  std::uint32_t x = 0;
+  while (in.read(reinterpret_cast<char*>(&x), sizeof x)) v.push_back(x);
+  return v;
+}
+
+TEST(DiehlCookProtocol, SaveResponsesWritesTrainAndLabelResponses) {
+  const testing::TempDir dir;
+  SimulationConfig config = parse_w4(
+      "[simulation]\npresentation_ms = 30.0\nrest_ms = 10.0\n[output]\nsave_responses = true\n");
+  config.output_directory = dir.path();
+  config.name = "w4";
+  const Dataset train = rows(12);
+  const Dataset test = rows(6);
+  SimulationOptions options;
+  options.progress = false;
+  const SimulationResult result = run_diehl_cook(config, train, test, options);
+  const auto check = [&](const std::string& file, std::size_t images) {
+    const std::vector<std::uint32_t> v = read_u32(result.run_directory / file);
+    ASSERT_EQ(v.size(), images * 11) << file;  // 10 counts + the label per image
+    std::uint64_t spikes = 0;
+    for (std::size_t k = 0; k < images; ++k) {
+      EXPECT_EQ(v[k * 11 + 10], k % 4) << file << " image " << k;
+      for (std::size_t j = 0; j < 10; ++j) spikes += v[k * 11 + j];
+    }
+    EXPECT_GT(spikes, 0u) << file;
+  };
+  check("train_responses.bin", 12);
+  check("label_responses.bin", 8);
+  check("test_responses.bin", 6);
+  // Off (the default): only the test responses.
+  config.save_responses = false;
+  config.name = "w4_off";
+  const SimulationResult off = run_diehl_cook(config, train, test, options);
+  EXPECT_FALSE(std::filesystem::exists(off.run_directory / "train_responses.bin"));
+  EXPECT_FALSE(std::filesystem::exists(off.run_directory / "label_responses.bin"));
+  EXPECT_TRUE(std::filesystem::exists(off.run_directory / "test_responses.bin"));
+}
+
+// frozen_sequential: the label and test passes go on image after image from where training
+// stopped, as a hand-written loop on one network does; the default passes (each image from the
+// trained state) give other responses.
+TEST(DiehlCookProtocol, SequentialFrozenPassesContinueFromThePreviousImage) {
+  const testing::TempDir dir;
+  SimulationConfig config = parse_w4(
+      "[simulation]\npresentation_ms = 30.0\nrest_ms = 10.0\nfrozen_sequential = true\n"
+      "[output]\nsave_responses = true\n");
+  config.output_directory = dir.path();
+  config.name = "sequential";
+  const Dataset train = rows(12);
+  const Dataset test = rows(6);
+  SimulationOptions options;
+  options.progress = false;
+  const SimulationResult run = run_diehl_cook(config, train, test, options);
+  DiehlCookNetwork net(config, 16);
+  std::vector<std::uint32_t> counts(10);
+  net.set_learning(true);
+  for (std::size_t k = 0; k < 12; ++k)
+    net.present(std::span<const float>(train.samples.data() + k * 16, 16), counts);
+  net.set_learning(false);
+  net.simulator().projection(net.input_projection()).normalize();
+  std::vector<std::uint32_t> expected;
+  for (std::size_t k = 0; k < 8; ++k) {
+    net.present(std::span<const float>(train.samples.data() + k * 16, 16), counts);
+    expected.insert(expected.end(), counts.begin(), counts.end());
+    expected.push_back(static_cast<std::uint32_t>(train.labels[k]));
+  }
+  EXPECT_EQ(read_u32(run.run_directory / "label_responses.bin"), expected);
+  config.frozen_sequential = false;
+  config.name = "independent";
+  const SimulationResult independent = run_diehl_cook(config, train, test, options);
+  EXPECT_EQ(independent.final_weights, run.final_weights);  // same training
+  EXPECT_NE(read_u32(independent.run_directory / "label_responses.bin"), expected);
+}
+
+}  // namespace
+}  // namespace homeostat
