@@ -153,6 +153,9 @@ void ConvPoolLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real>
       // The convolution-output gradient, channel-major [C, count * pixels]: the pooled gradient
       // at each window's winner (accumulated in Pool2dLayer's order where windows overlap).
       Real* rows = conv_->gradient_rows(count);
+      Real* chunk_grad = grad_input ? grad_input->data() + first * image_size : nullptr;
+      // Non-overlapping windows: the input gradient from the winners alone (below).
+      const bool winners_only = chunk_grad != nullptr && stride_ == size_;
       std::fill(rows, rows + channels_ * stride, Real{0});
       for (std::size_t n = 0; n < count; ++n) {
         const Real* dy = grad_output.data() + (first + n) * out_size;
@@ -170,10 +173,56 @@ void ConvPoolLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real>
         }
       }
       conv_->backward_rows(input.data() + first * image_size, count, index,
-                           grad_input ? grad_input->data() + first * image_size : nullptr);
+                           winners_only ? nullptr : chunk_grad);
+      if (winners_only)
+        winner_input_gradient(grad_output.data() + first * out_size,
+                              argmax_.data() + first * out_size, count, chunk_grad);
     }
   }
   conv_->reduce_partials(chunks);
+}
+
+template <typename Real>
+void ConvPoolLayer<Real>::winner_input_gradient(const Real* grad_output,
+                                                const std::uint8_t* winners, std::size_t count,
+                                                Real* grad_images) const {
+  const std::size_t image_size = shape_size(this->input_shape());
+  const std::size_t out_plane = out_height_ * out_width_;
+  const std::size_t out_size = channels_ * out_plane;
+  const std::size_t patch = conv_->patch_size();
+  std::vector<Real> taps(patch);
+  for (std::size_t n = 0; n < count; ++n) {
+    const Real* dy = grad_output + n * out_size;
+    const std::uint8_t* image_winners = winners + n * out_size;
+    Real* grad_image = grad_images + n * image_size;
+    std::fill(grad_image, grad_image + image_size, Real{0});
+    // Each window's pixels in window order; a pixel's taps sum its winning channels in channel
+    // order, then go into the input: a fixed order, whatever the threads.
+    for (std::size_t q = 0; q < out_plane; ++q) {
+      const std::size_t oh = q / out_width_;
+      const std::size_t ow = q % out_width_;
+      for (std::size_t window = 0; window < size_ * size_; ++window) {
+        bool any = false;
+        for (std::size_t o = 0; o < channels_; ++o) {
+          const Real g = dy[o * out_plane + q];
+          if (image_winners[o * out_plane + q] != window || g == Real{0}) continue;
+          const Real* w = conv_->weight_row(o);
+          if (!any) {
+#pragma omp simd
+            for (std::size_t j = 0; j < patch; ++j) taps[j] = g * w[j];
+            any = true;
+          } else {
+#pragma omp simd
+            for (std::size_t j = 0; j < patch; ++j) taps[j] += g * w[j];
+          }
+        }
+        if (any) {
+          conv_->add_taps_at(taps.data(), oh * stride_ + window / size_,
+                             ow * stride_ + window % size_, grad_image);
+        }
+      }
+    }
+  }
 }
 
 template class ConvPoolLayer<float>;
