@@ -370,6 +370,18 @@ void Conv2dLayer<Real>::add_taps_at(const Real* taps, std::size_t oh, std::size_
   const std::size_t u_end = std::min(kernel_, height_ + padding_ - row0);
   const std::size_t v_begin = padding_ > col0 ? padding_ - col0 : 0;
   const std::size_t v_end = std::min(kernel_, width_ + padding_ - col0);
+  if (u_begin == 0 && v_begin == 0 && u_end == kernel_ && v_end == kernel_) {  // inside
+    Real* corner = grad_image + (row0 - padding_) * width_ + (col0 - padding_);
+    const Real* tap = taps;
+    for (std::size_t c = 0; c < in_channels_; ++c) {
+      for (std::size_t u = 0; u < kernel_; ++u, tap += kernel_) {
+        Real* in = corner + (c * height_ + u) * width_;
+#pragma omp simd
+        for (std::size_t v = 0; v < kernel_; ++v) in[v] += tap[v];
+      }
+    }
+    return;
+  }
   for (std::size_t c = 0; c < in_channels_; ++c) {
     Real* plane = grad_image + c * height_ * width_;
     for (std::size_t u = u_begin; u < u_end; ++u) {

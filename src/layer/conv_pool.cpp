@@ -1,6 +1,7 @@
 #include "layer/conv_pool.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "common/error.hpp"
 
@@ -190,7 +191,13 @@ void ConvPoolLayer<Real>::winner_input_gradient(const Real* grad_output,
   const std::size_t out_plane = out_height_ * out_width_;
   const std::size_t out_size = channels_ * out_plane;
   const std::size_t patch = conv_->patch_size();
+  // 512-bit vectors (GCC/Clang vector extension; plain code where the target has none).
+  using Vec [[gnu::vector_size(64)]] = Real;
+  constexpr std::size_t kLanes = sizeof(Vec) / sizeof(Real);
   std::vector<Real> taps(patch);
+  std::vector<std::size_t> channel_list(size_ * size_ * channels_);
+  std::vector<Real> value_list(size_ * size_ * channels_);
+  std::vector<std::size_t> list_size(size_ * size_);
   for (std::size_t n = 0; n < count; ++n) {
     const Real* dy = grad_output + n * out_size;
     const std::uint8_t* image_winners = winners + n * out_size;
@@ -201,25 +208,61 @@ void ConvPoolLayer<Real>::winner_input_gradient(const Real* grad_output,
     for (std::size_t q = 0; q < out_plane; ++q) {
       const std::size_t oh = q / out_width_;
       const std::size_t ow = q % out_width_;
+      // The channels of each window pixel, branch-free (the winners are random).
+      std::fill(list_size.begin(), list_size.end(), std::size_t{0});
+      for (std::size_t o = 0; o < channels_; ++o) {
+        const std::size_t window = image_winners[o * out_plane + q];
+        const std::size_t at = window * channels_ + list_size[window];
+        channel_list[at] = o;
+        value_list[at] = dy[o * out_plane + q];
+        list_size[window] += dy[o * out_plane + q] != Real{0} ? 1 : 0;
+      }
       for (std::size_t window = 0; window < size_ * size_; ++window) {
-        bool any = false;
-        for (std::size_t o = 0; o < channels_; ++o) {
-          const Real g = dy[o * out_plane + q];
-          if (image_winners[o * out_plane + q] != window || g == Real{0}) continue;
-          const Real* w = conv_->weight_row(o);
-          if (!any) {
-#pragma omp simd
-            for (std::size_t j = 0; j < patch; ++j) taps[j] = g * w[j];
-            any = true;
-          } else {
-#pragma omp simd
-            for (std::size_t j = 0; j < patch; ++j) taps[j] += g * w[j];
+        const std::size_t entries = list_size[window];
+        const std::size_t* channels = channel_list.data() + window * channels_;
+        const Real* values = value_list.data() + window * channels_;
+        if (entries == 0) continue;
+        // Blocks of 4 vectors of taps summed in registers over the entries (four independent
+        // chains; each tap still sums its entries in channel order), the rest tap by tap.
+        std::size_t j0 = 0;
+        for (; j0 + 4 * kLanes <= patch; j0 += 4 * kLanes) {
+          Vec sum0{}, sum1{}, sum2{}, sum3{};
+          for (std::size_t e = 0; e < entries; ++e) {
+            const Real g = values[e];
+            const Real* w = conv_->weight_row(channels[e]) + j0;
+            Vec w0, w1, w2, w3;
+            std::memcpy(&w0, w, sizeof(Vec));
+            std::memcpy(&w1, w + kLanes, sizeof(Vec));
+            std::memcpy(&w2, w + 2 * kLanes, sizeof(Vec));
+            std::memcpy(&w3, w + 3 * kLanes, sizeof(Vec));
+            sum0 += g * w0;
+            sum1 += g * w1;
+            sum2 += g * w2;
+            sum3 += g * w3;
           }
+          std::memcpy(taps.data() + j0, &sum0, sizeof(Vec));
+          std::memcpy(taps.data() + j0 + kLanes, &sum1, sizeof(Vec));
+          std::memcpy(taps.data() + j0 + 2 * kLanes, &sum2, sizeof(Vec));
+          std::memcpy(taps.data() + j0 + 3 * kLanes, &sum3, sizeof(Vec));
         }
-        if (any) {
-          conv_->add_taps_at(taps.data(), oh * stride_ + window / size_,
-                             ow * stride_ + window % size_, grad_image);
+        for (; j0 + kLanes <= patch; j0 += kLanes) {
+          Vec sum{};
+          for (std::size_t e = 0; e < entries; ++e) {
+            Vec w;
+            std::memcpy(&w, conv_->weight_row(channels[e]) + j0, sizeof(Vec));
+            sum += values[e] * w;
+          }
+          std::memcpy(taps.data() + j0, &sum, sizeof(Vec));
         }
+        for (; j0 < patch; ++j0) {
+          Real sum{0};
+          for (std::size_t e = 0; e < entries; ++e) {
+            sum += values[e] * conv_->weight_row(channels[e])[j0];
+          }
+          taps[j0] = sum;
+        }
+        conv_->add_taps_at(taps.data(), oh * stride_ + window / size_,
+                           ow * stride_ + window % size_, grad_image);
       }
     }
   }
