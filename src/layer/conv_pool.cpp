@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "common/error.hpp"
 
@@ -191,79 +192,78 @@ void ConvPoolLayer<Real>::winner_input_gradient(const Real* grad_output,
   const std::size_t out_plane = out_height_ * out_width_;
   const std::size_t out_size = channels_ * out_plane;
   const std::size_t patch = conv_->patch_size();
+  const std::size_t windows = size_ * size_;
+  const std::size_t sources = out_plane * windows;  // conv output pixels inside a window
   // 512-bit vectors (GCC/Clang vector extension; plain code where the target has none).
   using Vec [[gnu::vector_size(64)]] = Real;
   constexpr std::size_t kLanes = sizeof(Vec) / sizeof(Real);
-  std::vector<Real> taps(patch);
-  std::vector<std::size_t> channel_list(size_ * size_ * channels_);
-  std::vector<Real> value_list(size_ * size_ * channels_);
-  std::vector<std::size_t> list_size(size_ * size_);
+  // Per conv output pixel (pooled position, then window index): its taps, and the channels it
+  // wins for with their nonzero gradient.
+  std::vector<Real> taps(sources * patch);
+  std::vector<std::uint32_t> channel_list(sources * channels_);
+  std::vector<Real> value_list(sources * channels_);
+  std::vector<std::size_t> list_size(sources);
   for (std::size_t n = 0; n < count; ++n) {
     const Real* dy = grad_output + n * out_size;
     const std::uint8_t* image_winners = winners + n * out_size;
     Real* grad_image = grad_images + n * image_size;
     std::fill(grad_image, grad_image + image_size, Real{0});
-    // Each window's pixels in window order; a pixel's taps sum its winning channels in channel
-    // order, then go into the input: a fixed order, whatever the threads.
+    std::fill(list_size.begin(), list_size.end(), std::size_t{0});
     for (std::size_t q = 0; q < out_plane; ++q) {
-      const std::size_t oh = q / out_width_;
-      const std::size_t ow = q % out_width_;
-      // The channels of each window pixel, branch-free (the winners are random).
-      std::fill(list_size.begin(), list_size.end(), std::size_t{0});
+      // Branch-free (the winners are random).
       for (std::size_t o = 0; o < channels_; ++o) {
-        const std::size_t window = image_winners[o * out_plane + q];
-        const std::size_t at = window * channels_ + list_size[window];
-        channel_list[at] = o;
-        value_list[at] = dy[o * out_plane + q];
-        list_size[window] += dy[o * out_plane + q] != Real{0} ? 1 : 0;
+        const std::size_t source = q * windows + image_winners[o * out_plane + q];
+        const std::size_t at = source * channels_ + list_size[source];
+        const Real g = dy[o * out_plane + q];
+        channel_list[at] = static_cast<std::uint32_t>(o);
+        value_list[at] = g;
+        list_size[source] += g != Real{0} ? 1 : 0;
       }
-      for (std::size_t window = 0; window < size_ * size_; ++window) {
-        const std::size_t entries = list_size[window];
-        const std::size_t* channels = channel_list.data() + window * channels_;
-        const Real* values = value_list.data() + window * channels_;
-        if (entries == 0) continue;
-        // Blocks of 4 vectors of taps summed in registers over the entries (four independent
-        // chains; each tap still sums its entries in channel order), the rest tap by tap.
-        std::size_t j0 = 0;
-        for (; j0 + 4 * kLanes <= patch; j0 += 4 * kLanes) {
-          Vec sum0{}, sum1{}, sum2{}, sum3{};
-          for (std::size_t e = 0; e < entries; ++e) {
-            const Real g = values[e];
-            const Real* w = conv_->weight_row(channels[e]) + j0;
-            Vec w0, w1, w2, w3;
-            std::memcpy(&w0, w, sizeof(Vec));
-            std::memcpy(&w1, w + kLanes, sizeof(Vec));
-            std::memcpy(&w2, w + 2 * kLanes, sizeof(Vec));
-            std::memcpy(&w3, w + 3 * kLanes, sizeof(Vec));
-            sum0 += g * w0;
-            sum1 += g * w1;
-            sum2 += g * w2;
-            sum3 += g * w3;
+    }
+    // taps = sum over a pixel's entries, in channel order, of g * W[o, :]: block of taps by
+    // block (the block's weights stay in L1 across the pixels), four vector chains at once.
+    const auto sum_taps = [&](std::size_t j0, auto lanes) {
+      constexpr std::size_t kVectors = decltype(lanes)::value;
+      for (std::size_t source = 0; source < sources; ++source) {
+        const std::size_t entries = list_size[source];
+        const std::uint32_t* channels = channel_list.data() + source * channels_;
+        const Real* values = value_list.data() + source * channels_;
+        Vec sum[kVectors] = {};
+        for (std::size_t e = 0; e < entries; ++e) {
+          const Real* w = conv_->weight_row(channels[e]) + j0;
+          for (std::size_t k = 0; k < kVectors; ++k) {
+            Vec wk;
+            std::memcpy(&wk, w + k * kLanes, sizeof(Vec));
+            sum[k] += values[e] * wk;
           }
-          std::memcpy(taps.data() + j0, &sum0, sizeof(Vec));
-          std::memcpy(taps.data() + j0 + kLanes, &sum1, sizeof(Vec));
-          std::memcpy(taps.data() + j0 + 2 * kLanes, &sum2, sizeof(Vec));
-          std::memcpy(taps.data() + j0 + 3 * kLanes, &sum3, sizeof(Vec));
         }
-        for (; j0 + kLanes <= patch; j0 += kLanes) {
-          Vec sum{};
-          for (std::size_t e = 0; e < entries; ++e) {
-            Vec w;
-            std::memcpy(&w, conv_->weight_row(channels[e]) + j0, sizeof(Vec));
-            sum += values[e] * w;
-          }
-          std::memcpy(taps.data() + j0, &sum, sizeof(Vec));
-        }
-        for (; j0 < patch; ++j0) {
-          Real sum{0};
-          for (std::size_t e = 0; e < entries; ++e) {
-            sum += values[e] * conv_->weight_row(channels[e])[j0];
-          }
-          taps[j0] = sum;
-        }
-        conv_->add_taps_at(taps.data(), oh * stride_ + window / size_,
-                           ow * stride_ + window % size_, grad_image);
+        std::memcpy(taps.data() + source * patch + j0, sum, sizeof(sum));
       }
+    };
+    std::size_t j0 = 0;
+    for (; j0 + 4 * kLanes <= patch; j0 += 4 * kLanes)
+      sum_taps(j0, std::integral_constant<std::size_t, 4>{});
+    for (; j0 + kLanes <= patch; j0 += kLanes)
+      sum_taps(j0, std::integral_constant<std::size_t, 1>{});
+    for (std::size_t source = 0; source < sources; ++source) {
+      const std::size_t entries = list_size[source];
+      const std::uint32_t* channels = channel_list.data() + source * channels_;
+      const Real* values = value_list.data() + source * channels_;
+      for (std::size_t j = j0; j < patch; ++j) {
+        Real sum{0};
+        for (std::size_t e = 0; e < entries; ++e) {
+          sum += values[e] * conv_->weight_row(channels[e])[j];
+        }
+        taps[source * patch + j] = sum;
+      }
+    }
+    // Into the input, pixel by pixel in (pooled position, window) order.
+    for (std::size_t source = 0; source < sources; ++source) {
+      if (list_size[source] == 0) continue;
+      const std::size_t q = source / windows;
+      const std::size_t window = source % windows;
+      conv_->add_taps_at(taps.data() + source * patch, (q / out_width_) * stride_ + window / size_,
+                         (q % out_width_) * stride_ + window % size_, grad_image);
     }
   }
 }
