@@ -361,38 +361,6 @@ void Conv2dLayer<Real>::backward_rows(const Real* images, std::size_t count, std
 }
 
 template <typename Real>
-void Conv2dLayer<Real>::add_taps_at(const Real* taps, std::size_t oh, std::size_t ow,
-                                    Real* grad_image) const {
-  // Input (oh * s + u - p, ow * s + v - p) for tap (u, v), inside the image only.
-  const std::size_t row0 = oh * stride_;
-  const std::size_t col0 = ow * stride_;
-  const std::size_t u_begin = padding_ > row0 ? padding_ - row0 : 0;
-  const std::size_t u_end = std::min(kernel_, height_ + padding_ - row0);
-  const std::size_t v_begin = padding_ > col0 ? padding_ - col0 : 0;
-  const std::size_t v_end = std::min(kernel_, width_ + padding_ - col0);
-  if (u_begin == 0 && v_begin == 0 && u_end == kernel_ && v_end == kernel_) {  // inside
-    Real* corner = grad_image + (row0 - padding_) * width_ + (col0 - padding_);
-    const Real* tap = taps;
-    for (std::size_t c = 0; c < in_channels_; ++c) {
-      for (std::size_t u = 0; u < kernel_; ++u, tap += kernel_) {
-        Real* in = corner + (c * height_ + u) * width_;
-#pragma omp simd
-        for (std::size_t v = 0; v < kernel_; ++v) in[v] += tap[v];
-      }
-    }
-    return;
-  }
-  for (std::size_t c = 0; c < in_channels_; ++c) {
-    Real* plane = grad_image + c * height_ * width_;
-    for (std::size_t u = u_begin; u < u_end; ++u) {
-      Real* in = plane + (row0 + u - padding_) * width_;
-      const Real* tap = taps + (c * kernel_ + u) * kernel_;
-      for (std::size_t v = v_begin; v < v_end; ++v) in[col0 + v - padding_] += tap[v];
-    }
-  }
-}
-
-template <typename Real>
 void Conv2dLayer<Real>::reduce_partials(std::size_t chunks) {
   const std::size_t weights = out_channels_ * patch_;
   const std::size_t partial_size = weights + out_channels_;  // dW^T, then db, of one chunk

@@ -92,15 +92,6 @@ class Conv2dLayer final : public Layer<Real> {
   // gradients.
   void reduce_partials(std::size_t chunks);
   [[nodiscard]] const Real* bias_values() const { return bias_ ? bias_->value.data() : nullptr; }
-  // Input gradient from an output gradient that is nonzero at few (channel, pixel) entries (the
-  // winners of a fused max pooling): the caller sums, per output pixel (oh, ow), its entries'
-  // gradient times weight_row(o) into taps [patch]; add_taps_at adds the taps into grad_image
-  // [C_in, H, W] at the inputs that pixel reads (inside the image).
-  [[nodiscard]] std::size_t patch_size() const { return patch_; }
-  [[nodiscard]] const Real* weight_row(std::size_t o) const {
-    return weight_.value.data() + o * patch_;
-  }
-  void add_taps_at(const Real* taps, std::size_t oh, std::size_t ow, Real* grad_image) const;
 
  private:
   void check_input(const Tensor<Real>& input) const;

@@ -1,8 +1,6 @@
 #include "layer/conv_pool.hpp"
 
 #include <algorithm>
-#include <cstring>
-#include <type_traits>
 
 #include "common/error.hpp"
 
@@ -155,9 +153,6 @@ void ConvPoolLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real>
       // The convolution-output gradient, channel-major [C, count * pixels]: the pooled gradient
       // at each window's winner (accumulated in Pool2dLayer's order where windows overlap).
       Real* rows = conv_->gradient_rows(count);
-      Real* chunk_grad = grad_input ? grad_input->data() + first * image_size : nullptr;
-      // Non-overlapping windows: the input gradient from the winners alone (below).
-      const bool winners_only = chunk_grad != nullptr && stride_ == size_;
       std::fill(rows, rows + channels_ * stride, Real{0});
       for (std::size_t n = 0; n < count; ++n) {
         const Real* dy = grad_output.data() + (first + n) * out_size;
@@ -175,97 +170,10 @@ void ConvPoolLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real>
         }
       }
       conv_->backward_rows(input.data() + first * image_size, count, index,
-                           winners_only ? nullptr : chunk_grad);
-      if (winners_only)
-        winner_input_gradient(grad_output.data() + first * out_size,
-                              argmax_.data() + first * out_size, count, chunk_grad);
+                           grad_input ? grad_input->data() + first * image_size : nullptr);
     }
   }
   conv_->reduce_partials(chunks);
-}
-
-template <typename Real>
-void ConvPoolLayer<Real>::winner_input_gradient(const Real* grad_output,
-                                                const std::uint8_t* winners, std::size_t count,
-                                                Real* grad_images) const {
-  const std::size_t image_size = shape_size(this->input_shape());
-  const std::size_t out_plane = out_height_ * out_width_;
-  const std::size_t out_size = channels_ * out_plane;
-  const std::size_t patch = conv_->patch_size();
-  const std::size_t windows = size_ * size_;
-  const std::size_t sources = out_plane * windows;  // conv output pixels inside a window
-  // 512-bit vectors (GCC/Clang vector extension; plain code where the target has none).
-  using Vec [[gnu::vector_size(64)]] = Real;
-  constexpr std::size_t kLanes = sizeof(Vec) / sizeof(Real);
-  // Per conv output pixel (pooled position, then window index): its taps, and the channels it
-  // wins for with their nonzero gradient.
-  std::vector<Real> taps(sources * patch);
-  std::vector<std::uint32_t> channel_list(sources * channels_);
-  std::vector<Real> value_list(sources * channels_);
-  std::vector<std::size_t> list_size(sources);
-  for (std::size_t n = 0; n < count; ++n) {
-    const Real* dy = grad_output + n * out_size;
-    const std::uint8_t* image_winners = winners + n * out_size;
-    Real* grad_image = grad_images + n * image_size;
-    std::fill(grad_image, grad_image + image_size, Real{0});
-    std::fill(list_size.begin(), list_size.end(), std::size_t{0});
-    for (std::size_t q = 0; q < out_plane; ++q) {
-      // Branch-free (the winners are random).
-      for (std::size_t o = 0; o < channels_; ++o) {
-        const std::size_t source = q * windows + image_winners[o * out_plane + q];
-        const std::size_t at = source * channels_ + list_size[source];
-        const Real g = dy[o * out_plane + q];
-        channel_list[at] = static_cast<std::uint32_t>(o);
-        value_list[at] = g;
-        list_size[source] += g != Real{0} ? 1 : 0;
-      }
-    }
-    // taps = sum over a pixel's entries, in channel order, of g * W[o, :]: block of taps by
-    // block (the block's weights stay in L1 across the pixels), four vector chains at once.
-    const auto sum_taps = [&](std::size_t j0, auto lanes) {
-      constexpr std::size_t kVectors = decltype(lanes)::value;
-      for (std::size_t source = 0; source < sources; ++source) {
-        const std::size_t entries = list_size[source];
-        const std::uint32_t* channels = channel_list.data() + source * channels_;
-        const Real* values = value_list.data() + source * channels_;
-        Vec sum[kVectors] = {};
-        for (std::size_t e = 0; e < entries; ++e) {
-          const Real* w = conv_->weight_row(channels[e]) + j0;
-          for (std::size_t k = 0; k < kVectors; ++k) {
-            Vec wk;
-            std::memcpy(&wk, w + k * kLanes, sizeof(Vec));
-            sum[k] += values[e] * wk;
-          }
-        }
-        std::memcpy(taps.data() + source * patch + j0, sum, sizeof(sum));
-      }
-    };
-    std::size_t j0 = 0;
-    for (; j0 + 4 * kLanes <= patch; j0 += 4 * kLanes)
-      sum_taps(j0, std::integral_constant<std::size_t, 4>{});
-    for (; j0 + kLanes <= patch; j0 += kLanes)
-      sum_taps(j0, std::integral_constant<std::size_t, 1>{});
-    for (std::size_t source = 0; source < sources; ++source) {
-      const std::size_t entries = list_size[source];
-      const std::uint32_t* channels = channel_list.data() + source * channels_;
-      const Real* values = value_list.data() + source * channels_;
-      for (std::size_t j = j0; j < patch; ++j) {
-        Real sum{0};
-        for (std::size_t e = 0; e < entries; ++e) {
-          sum += values[e] * conv_->weight_row(channels[e])[j];
-        }
-        taps[source * patch + j] = sum;
-      }
-    }
-    // Into the input, pixel by pixel in (pooled position, window) order.
-    for (std::size_t source = 0; source < sources; ++source) {
-      if (list_size[source] == 0) continue;
-      const std::size_t q = source / windows;
-      const std::size_t window = source % windows;
-      conv_->add_taps_at(taps.data() + source * patch, (q / out_width_) * stride_ + window / size_,
-                         (q % out_width_) * stride_ + window % size_, grad_image);
-    }
-  }
 }
 
 template class ConvPoolLayer<float>;

@@ -5,12 +5,10 @@
 // thread's workspace and pooled at once, and the layer keeps only the pooled output and the
 // winner of each window (one byte). Backward rebuilds the chunk's convolution-output gradient
 // (the pooled gradient at the winners, zero elsewhere) in the workspace and runs the
-// convolution's backward on it (its weight gradient; with non-overlapping windows the input
-// gradient comes from the winners alone, winner_input_gradient).
+// convolution's backward on it.
 // Results are bit-identical to conv2d followed by maxpool: the same GEMMs over the same chunks,
 // the bias added before the comparison, ties to the first maximum in row-major window order,
-// overlapping windows accumulated in the same order; except the input gradient for
-// non-overlapping windows, summed in another order (equal to rounding).
+// overlapping windows accumulated in the same order.
 // In the network the fused layer takes the convolution's place and name (its output is the
 // pooled one), and the pooling keeps its place and name as a PassThroughLayer whose output is
 // its input's buffer (Layer::passes_input_through), so layer indices and names stay those of the
@@ -50,13 +48,6 @@ class ConvPoolLayer final : public Layer<Real> {
   // Pools one image's pixel-major convolution output channel by channel (few channels).
   void pool_channel_major(const Real* image_rows, const Real* bias, Real* y,
                           std::uint8_t* winners) const;
-
-  // Non-overlapping windows (stride == size): grad_images [count, C_in, H, W] (assigned) of a
-  // chunk from its pooled gradient [count, C, H_p, W_p] and winners alone, event by event: each
-  // conv output pixel adds the weights of the channels it wins for, times their gradient, into
-  // the inputs it reads (a quarter of the dense W^T dY + col2im for 2x2 windows).
-  void winner_input_gradient(const Real* grad_output, const std::uint8_t* winners,
-                             std::size_t count, Real* grad_images) const;
 
   std::unique_ptr<Conv2dLayer<Real>> conv_;
   std::size_t channels_;
