@@ -22,6 +22,9 @@ ConvPoolLayer<Real>::ConvPoolLayer(std::unique_ptr<Conv2dLayer<Real>> conv,
     throw ConfigError("conv2d layer '" + this->name() + "': cannot fuse a pooling window of " +
                       std::to_string(size_) + " into output " + shape_string(pooled_shape));
   }
+  for (std::size_t u = 0; u < size_; ++u) {
+    for (std::size_t v = 0; v < size_; ++v) window_offsets_.push_back(u * width_ + v);
+  }
 }
 
 template <typename Real>
@@ -162,9 +165,8 @@ void ConvPoolLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real>
           for (std::size_t oh = 0; oh < out_height_; ++oh) {
             for (std::size_t ow = 0; ow < out_width_; ++ow) {
               const std::size_t q = o * out_plane + oh * out_width_ + ow;
-              const std::size_t u = winners[q] / size_;
-              const std::size_t v = winners[q] % size_;
-              dx[(oh * stride_ + u) * width_ + ow * stride_ + v] += dy[q];
+              // The winner's pixel: the window's corner plus its offset (no division).
+              dx[(oh * stride_) * width_ + ow * stride_ + window_offsets_[winners[q]]] += dy[q];
             }
           }
         }

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "layer/conv2d.hpp"
 #include "layer/layer.hpp"
@@ -59,6 +60,8 @@ class ConvPoolLayer final : public Layer<Real> {
   std::size_t out_width_;
   // Per pooled output element, the winner's index u * k + v inside its window.
   std::vector<std::uint8_t> argmax_;
+  // Per winner index u * k + v, its pixel's offset u * W + v from the window's corner.
+  std::vector<std::size_t> window_offsets_;
 };
 
 // The pooling of a fused pair: in a Network it owns no buffer (its output is its input's);
