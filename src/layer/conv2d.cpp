@@ -220,11 +220,10 @@ bool Conv2dLayer<Real>::events_pay(const Real* images, std::size_t count) const 
 }
 
 template <typename Real>
-void Conv2dLayer<Real>::forward_events(const Real* images, std::size_t count, Real* rows) const {
-  std::fill(rows, rows + count * pixels_ * out_channels_, Real{0});
-  const Real* taps = weight_taps_.data();
+template <typename Visit>
+void Conv2dLayer<Real>::for_each_event_tap(const Real* images, std::size_t count,
+                                           Visit&& visit) const {
   for (std::size_t n = 0; n < count; ++n) {
-    Real* image_rows = rows + n * pixels_ * out_channels_;
     for (std::size_t c = 0; c < in_channels_; ++c) {
       const Real* plane = images + (n * in_channels_ + c) * height_ * width_;
       for (std::size_t y = 0; y < height_; ++y) {
@@ -238,13 +237,12 @@ void Conv2dLayer<Real>::forward_events(const Real* images, std::size_t count, Re
           const TapRange cols_in = column_taps_[x];
           std::size_t oh = rows_in.output;
           for (std::size_t u = rows_in.first; u < rows_in.end; u += stride_, --oh) {
-            const Real* tap_row = taps + (c * kernel_ + u) * kernel_ * out_channels_;
             std::size_t ow = cols_in.output;
             for (std::size_t v = cols_in.first; v < cols_in.end; v += stride_, --ow) {
-              Real* out = image_rows + (oh * out_width_ + ow) * out_channels_;
-              const Real* row = tap_row + v * out_channels_;
-#pragma omp simd
-              for (std::size_t o = 0; o < out_channels_; ++o) out[o] += value * row[o];
+              // Offsets of the tap row (u, v) of input channel c, and of the output pixel
+              // (oh, ow) of image n, each a row of C_out values.
+              visit(value, ((c * kernel_ + u) * kernel_ + v) * out_channels_,
+                    (n * pixels_ + oh * out_width_ + ow) * out_channels_);
             }
           }
         }
@@ -254,33 +252,30 @@ void Conv2dLayer<Real>::forward_events(const Real* images, std::size_t count, Re
 }
 
 template <typename Real>
+void Conv2dLayer<Real>::forward_events(const Real* images, std::size_t count, Real* rows) const {
+  std::fill(rows, rows + count * pixels_ * out_channels_, Real{0});
+  const Real* taps = weight_taps_.data();
+  const std::size_t channels = out_channels_;
+  for_each_event_tap(images, count,
+                     [=](Real value, std::size_t tap_offset, std::size_t pixel_offset) {
+                       Real* __restrict out = rows + pixel_offset;
+                       const Real* __restrict row = taps + tap_offset;
+#pragma omp simd
+                       for (std::size_t o = 0; o < channels; ++o) out[o] += value * row[o];
+                     });
+}
+
+template <typename Real>
 void Conv2dLayer<Real>::weight_gradient_events(const Real* images, std::size_t count,
                                                const Real* pixel_rows, Real* taps) const {
-  for (std::size_t n = 0; n < count; ++n) {
-    const Real* image_rows = pixel_rows + n * pixels_ * out_channels_;
-    for (std::size_t c = 0; c < in_channels_; ++c) {
-      const Real* plane = images + (n * in_channels_ + c) * height_ * width_;
-      for (std::size_t y = 0; y < height_; ++y) {
-        for (std::size_t x = 0; x < width_; ++x) {
-          const Real value = plane[y * width_ + x];
-          if (value == Real{0}) continue;
-          const TapRange rows_in = row_taps_[y];
-          const TapRange cols_in = column_taps_[x];
-          std::size_t oh = rows_in.output;
-          for (std::size_t u = rows_in.first; u < rows_in.end; u += stride_, --oh) {
-            Real* tap_row = taps + (c * kernel_ + u) * kernel_ * out_channels_;
-            std::size_t ow = cols_in.output;
-            for (std::size_t v = cols_in.first; v < cols_in.end; v += stride_, --ow) {
-              const Real* grad = image_rows + (oh * out_width_ + ow) * out_channels_;
-              Real* into = tap_row + v * out_channels_;
+  const std::size_t channels = out_channels_;
+  for_each_event_tap(images, count,
+                     [=](Real value, std::size_t tap_offset, std::size_t pixel_offset) {
+                       const Real* __restrict grad = pixel_rows + pixel_offset;
+                       Real* __restrict into = taps + tap_offset;
 #pragma omp simd
-              for (std::size_t o = 0; o < out_channels_; ++o) into[o] += value * grad[o];
-            }
-          }
-        }
-      }
-    }
-  }
+                       for (std::size_t o = 0; o < channels; ++o) into[o] += value * grad[o];
+                     });
 }
 
 template <typename Real>

@@ -109,6 +109,11 @@ class Conv2dLayer final : public Layer<Real> {
     std::size_t first, end, output;
   };
   [[nodiscard]] TapRange tap_range(std::size_t position, std::size_t outputs) const;
+  // Calls visit(value, tap_offset, pixel_offset) for every nonzero input value of `count`
+  // images and every output pixel that reads it: tap_offset locates the weight-tap row of
+  // C_out values, pixel_offset the output pixel's row (both in units of Real).
+  template <typename Visit>
+  void for_each_event_tap(const Real* images, std::size_t count, Visit&& visit) const;
   // rows [count * pixels, C_out] (no bias) from the nonzero inputs, event by event.
   void forward_events(const Real* images, std::size_t count, Real* rows) const;
   // taps [patch, C_out] += the weight gradient (transposed) of a chunk from its nonzero inputs
