@@ -179,5 +179,72 @@ TEST(DiehlCookProtocol, SequentialFrozenPassesContinueFromThePreviousImage) {
   EXPECT_NE(read_u32(independent.run_directory / "label_responses.bin"), expected);
 }
 
+// output.save_state writes the trained input weights and thetas (network.ckpt); a later run
+// starts from them with simulation.initial_state, and with data.train_images = 0 only evaluates.
+TEST(DiehlCookProtocol, SavedStateRestoresTheTrainedNetwork) {
+  const testing::TempDir dir;
+  SimulationConfig config =
+      parse_w4("[simulation]\npresentation_ms = 30.0\nrest_ms = 10.0\nfrozen_sequential = true\n");
+  config.output_directory = dir.path();
+  config.name = "trained";
+  const Dataset train = rows(12);
+  const Dataset test = rows(6);
+  SimulationOptions options;
+  options.progress = false;
+  const SimulationResult run = run_diehl_cook(config, train, test, options);
+  const std::filesystem::path state = run.run_directory / "network.ckpt";
+  ASSERT_TRUE(std::filesystem::exists(state));
+
+  DiehlCookNetwork trained(config, 16);  // the same training by hand
+  std::vector<std::uint32_t> counts(10);
+  trained.set_learning(true);
+  for (std::size_t k = 0; k < 12; ++k)
+    trained.present(std::span<const float>(train.samples.data() + k * 16, 16), counts);
+  DiehlCookNetwork restored(config, 16);
+  restored.load_state(state);
+  Simulator& a = trained.simulator();
+  Simulator& b = restored.simulator();
+  EXPECT_EQ(b.projection(restored.input_projection()).weights,
+            a.projection(trained.input_projection()).weights);
+  EXPECT_EQ(b.population(restored.excitatory()).theta, a.population(trained.excitatory()).theta);
+  float theta_sum = 0.0f;
+  for (const float t : b.population(restored.excitatory()).theta) theta_sum += t;
+  EXPECT_GT(theta_sum, 0.0f);  // training moved the thresholds: the file holds real state
+
+  // Evaluation only: the frozen passes run on the saved weights (normalized as after training).
+  SimulationConfig evaluate = config;
+  evaluate.train_images = 0;
+  evaluate.initial_state = state;
+  evaluate.name = "evaluated";
+  const SimulationResult again = run_diehl_cook(evaluate, train, test, options);
+  EXPECT_EQ(again.train_images, 0u);
+  EXPECT_EQ(again.final_weights, run.final_weights);
+
+  // Another network shape, a corrupt file, a missing file: DataError naming the file.
+  SimulationConfig other = config;
+  other.excitatory_count = other.inhibitory_count = 12;
+  DiehlCookNetwork wrong(other, 16);
+  EXPECT_THROW(wrong.load_state(state), DataError);
+  {
+    std::fstream file(state, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(200);
+    file.put('\x7f');
+  }
+  EXPECT_THROW(restored.load_state(state), DataError);
+  EXPECT_THROW(restored.load_state(dir.path() / "missing.ckpt"), DataError);
+}
+
+TEST(DiehlCookProtocol, NoTrainingImagesNeedsAnInitialState) {
+  const auto parse = [](const std::string& text) {
+    return parse_simulation(parse_config_string(text, "test.toml"));
+  };
+  EXPECT_THROW(parse("[data]\ntrain_images = 0\n"), ConfigError);
+  const SimulationConfig c =
+      parse("[simulation]\ninitial_state = \"net.ckpt\"\n[data]\ntrain_images = 0\n");
+  EXPECT_EQ(c.train_images, 0u);
+  EXPECT_EQ(c.initial_state, std::filesystem::path("net.ckpt"));
+  EXPECT_TRUE(c.save_state);
+}
+
 }  // namespace
 }  // namespace homeostat

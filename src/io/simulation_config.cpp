@@ -111,16 +111,22 @@ SimulationConfig parse_simulation(ConfigDocument document) {
       sim.number("frozen_presentation_ms", c.frozen_presentation_ms, 0.0, kInf);
   c.min_spikes = static_cast<std::size_t>(sim.integer("min_spikes", 5, 0));
   c.max_retries = static_cast<std::size_t>(sim.integer("max_retries", 8, 0, 1000));
+  c.initial_state = sim.string("initial_state", "");
   sim.reject_unknown_keys();
 
   const ConfigSection data = root.table("data");
   c.data_directory = data.string("directory", kDefaultFashionMnistDir);
   c.train_images =
-      static_cast<std::size_t>(data.integer("train_images", recurrent ? 3000 : 60000, 1));
+      static_cast<std::size_t>(data.integer("train_images", recurrent ? 3000 : 60000, 0));
   c.label_images =
       static_cast<std::size_t>(data.integer("label_images", recurrent ? 2000 : 10000, 1));
   c.test_images =
       static_cast<std::size_t>(data.integer("test_images", recurrent ? 1000 : 10000, 1));
+  if (c.train_images == 0 &&
+      (c.protocol != SimulationProtocol::diehl_cook || c.initial_state.empty()))
+    throw data.error("train_images",
+                     "must be >= 1 (0 only for diehl_cook with simulation.initial_state, to "
+                     "evaluate a saved network)");
   c.epochs = static_cast<std::size_t>(data.integer("epochs", 1, 1, 1000));
   c.shuffle = data.boolean("shuffle", c.protocol == SimulationProtocol::ncg);
   c.downsample = static_cast<std::size_t>(data.integer("downsample", recurrent ? 2 : 1, 1, 28));
@@ -268,6 +274,7 @@ SimulationConfig parse_simulation(ConfigDocument document) {
   c.output_directory = output.string("directory", "runs");
   c.progress_seconds = output.number("progress_seconds", 10.0, 0.0, kInf);
   c.save_responses = output.boolean("save_responses", c.save_responses);
+  c.save_state = output.boolean("save_state", c.save_state);
   output.reject_unknown_keys();
 
   root.reject_unknown_keys();

@@ -47,6 +47,9 @@ struct SimulationConfig {
   double frozen_presentation_ms = 0.0;
   std::size_t min_spikes = 5;  // retry an image with more input when fewer spikes
   std::size_t max_retries = 8;
+  // diehl_cook: start from this network state (a network.ckpt of an earlier run: input weights
+  // and thetas) instead of the random one; with data.train_images = 0 only the frozen passes run.
+  std::filesystem::path initial_state;
 
   // [data]
   std::filesystem::path data_directory = kDefaultFashionMnistDir;
@@ -91,6 +94,8 @@ struct SimulationConfig {
   // diehl_cook: also write train_responses.bin and label_responses.bin (spike counts per image,
   // as test_responses.bin) for offline readouts
   bool save_responses = false;
+  // diehl_cook: write the trained network (input weights, thetas) as network.ckpt
+  bool save_state = true;
 
   std::string resolved_toml;
 };

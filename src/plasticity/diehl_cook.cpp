@@ -9,6 +9,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "common/error.hpp"
+#include "io/checkpoint.hpp"
 #include "io/progress.hpp"
 #include "plasticity/label_assignment.hpp"
 
@@ -78,6 +80,39 @@ std::uint64_t DiehlCookNetwork::steps_per_image() const {
       (std::max(presentation_steps_, frozen_presentation_steps_) + rest_steps_));
 }
 
+namespace {
+constexpr const char* kStateKind = "diehl_cook";
+}
+
+void DiehlCookNetwork::save_state(const std::filesystem::path& path) {
+  Projection& input = sim_.projection(input_projection_);
+  Population& exc = sim_.population(exc_);
+  nlohmann::json header;
+  header["kind"] = kStateKind;
+  header["inputs"] = sim_.population(input_).size();
+  header["excitatory"] = exc.size();
+  header["theta_unit"] = "mV";
+  write_checkpoint<float>(
+      path, header,
+      {{"input_weights", std::span<float>(input.weights)}, {"theta", std::span<float>(exc.theta)}});
+}
+
+void DiehlCookNetwork::load_state(const std::filesystem::path& path) {
+  const nlohmann::json header = read_checkpoint_header(path);
+  const std::size_t inputs = sim_.population(input_).size();
+  Population& exc = sim_.population(exc_);
+  if (header.value("kind", std::string()) != kStateKind ||
+      header.value("inputs", std::size_t{0}) != inputs ||
+      header.value("excitatory", std::size_t{0}) != exc.size()) {
+    throw DataError(path.string() + ": not a diehl_cook network state of " +
+                    std::to_string(inputs) + " inputs and " + std::to_string(exc.size()) +
+                    " excitatory neurons (header: " + header.dump() + ")");
+  }
+  Projection& input = sim_.projection(input_projection_);
+  read_checkpoint_tensors<float>(path, {{"input_weights", std::span<float>(input.weights)},
+                                        {"theta", std::span<float>(exc.theta)}});
+}
+
 std::size_t DiehlCookNetwork::present(std::span<const float> pixels,
                                       std::span<std::uint32_t> counts) {
   const std::size_t steps = sim_.plastic ? presentation_steps_ : frozen_presentation_steps_;
@@ -134,6 +169,7 @@ SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& t
   const std::size_t n_exc = config.excitatory_count;
   const std::size_t classes = std::max<std::size_t>(train.num_classes, 2);
   DiehlCookNetwork net(config, n_in);
+  if (!config.initial_state.empty()) net.load_state(config.initial_state);
   std::vector<std::uint32_t> counts(n_exc);
   std::ofstream metrics;
   if (options.write_run) {
@@ -249,9 +285,12 @@ SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& t
   result.train_images = done;
   result.train_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  result.train_images_per_second = static_cast<double>(done) / result.train_seconds;
+  result.train_images_per_second =
+      done ? static_cast<double>(done) / result.train_seconds : 0.0;  // 0 when evaluating only
   result.running_train_accuracy =
       running_seen ? static_cast<double>(running_correct) / static_cast<double>(running_seen) : 0.0;
+
+  if (options.write_run && config.save_state) net.save_state(result.run_directory / "network.ckpt");
 
   // Frozen passes: assign labels, then test. Weights are normalized once (as before every
   // training presentation) and then fixed; every image starts from the trained state at its own

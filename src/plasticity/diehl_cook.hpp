@@ -34,6 +34,11 @@ class DiehlCookNetwork {
   void restart_from(const DiehlCookNetwork& trained, std::uint64_t step);
   // Steps one image may take at most (all presentations with their rests).
   [[nodiscard]] std::uint64_t steps_per_image() const;
+  // The learned state (input weights, pre-major [inputs, excitatory], and thetas in mV) as a
+  // checkpoint file (io/checkpoint.hpp; header kind "diehl_cook"), written atomically.
+  void save_state(const std::filesystem::path& path);
+  // Reads save_state's file; DataError if it is missing, corrupt or of another shape.
+  void load_state(const std::filesystem::path& path);
 
   Simulator& simulator() { return sim_; }
   [[nodiscard]] std::size_t excitatory() const { return exc_; }
