@@ -143,42 +143,47 @@ struct ASliceView {
 };
 
 // The body shared by gemm_bf16 and gemm_bf16_prepared: row or column blocks of C as gemm()
-// splits them, the reduction in K-chunks of `chunk`. `a_slice(row, rows, k_begin, depth,
-// scratch)` returns the bf16 rows x depth slice of op(A) (row-major) and its row stride: a
-// converted copy in `scratch`, or a view into operands already in bf16. Blocks and K-chunks
-// depend on the shape only: results do not depend on the thread count.
+// splits them (or one block without `split`), the reduction in K-chunks of `chunk`. `a_slice(row,
+// rows, k_begin, depth, scratch)` returns the bf16 rows x depth slice of op(A) (row-major) and its
+// row stride: a converted copy in `scratch`, or a view into operands already in bf16. Blocks and
+// K-chunks depend on the shape only: results do not depend on the thread count.
 template <typename ASlice>
 void blocked_bf16(Transpose trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
                   const ASlice& a_slice, const float* b, std::size_t ldb, float beta, float* c,
-                  std::size_t ldc, std::size_t chunk) {
+                  std::size_t ldc, std::size_t chunk, bool split) {
   if (m == 0 || n == 0) return;
   const bool b_plain = trans_b == Transpose::no;
-  gemm_blocking::for_each_block(
-      m, n, k, [&](std::size_t row, std::size_t rows, std::size_t column, std::size_t columns) {
-        // Each thread converts the slices its block needs; op(B) keeps its stored orientation.
-        thread_local std::vector<std::uint16_t> a_scratch, b_slice;
-        if (b_slice.size() < columns * chunk) b_slice.resize(columns * chunk);
-        for (std::size_t k_begin = 0; k_begin < k; k_begin += chunk) {
-          const std::size_t depth = std::min(chunk, k - k_begin);
-          const auto [a_rows, a_stride] = a_slice(row, rows, k_begin, depth, a_scratch);
-          if (b_plain) {
-            to_bf16_slice(b + k_begin * ldb + column, ldb, depth, columns, false, b_slice.data());
-          } else {
-            to_bf16_slice(b + column * ldb + k_begin, ldb, columns, depth, false, b_slice.data());
-          }
-          const BlockKey key{dim(rows),
-                             dim(columns),
-                             dim(depth),
-                             dim(a_stride),
-                             1,
-                             b_plain ? dim(columns) : 1,
-                             b_plain ? 1 : dim(depth),
-                             dim(ldc),
-                             alpha,
-                             k_begin == 0 ? beta : 1.0f};
-          run_block(key, a_rows, b_slice.data(), c + row * ldc + column);
-        }
-      });
+  const auto block = [&](std::size_t row, std::size_t rows, std::size_t column,
+                         std::size_t columns) {
+    // Each thread converts the slices its block needs; op(B) keeps its stored orientation.
+    thread_local std::vector<std::uint16_t> a_scratch, b_slice;
+    if (b_slice.size() < columns * chunk) b_slice.resize(columns * chunk);
+    for (std::size_t k_begin = 0; k_begin < k; k_begin += chunk) {
+      const std::size_t depth = std::min(chunk, k - k_begin);
+      const auto [a_rows, a_stride] = a_slice(row, rows, k_begin, depth, a_scratch);
+      if (b_plain) {
+        to_bf16_slice(b + k_begin * ldb + column, ldb, depth, columns, false, b_slice.data());
+      } else {
+        to_bf16_slice(b + column * ldb + k_begin, ldb, columns, depth, false, b_slice.data());
+      }
+      const BlockKey key{dim(rows),
+                         dim(columns),
+                         dim(depth),
+                         dim(a_stride),
+                         1,
+                         b_plain ? dim(columns) : 1,
+                         b_plain ? 1 : dim(depth),
+                         dim(ldc),
+                         alpha,
+                         k_begin == 0 ? beta : 1.0f};
+      run_block(key, a_rows, b_slice.data(), c + row * ldc + column);
+    }
+  };
+  if (split) {
+    gemm_blocking::for_each_block(m, n, k, block);
+  } else {
+    block(0, m, 0, n);
+  }
 }
 
 }  // namespace
@@ -212,7 +217,7 @@ void gemm_bf16(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t 
     }
     return ASliceView{scratch.data(), depth};
   };
-  blocked_bf16(trans_b, m, n, k, alpha, convert, b, ldb, beta, c, ldc, chunk_length(k));
+  blocked_bf16(trans_b, m, n, k, alpha, convert, b, ldb, beta, c, ldc, chunk_length(k), true);
 }
 
 void gemm_bf16_prepared(Transpose trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
@@ -224,7 +229,7 @@ void gemm_bf16_prepared(Transpose trans_b, std::size_t m, std::size_t n, std::si
   };
   // One chunk: A needs no conversion scratch, and a slice of it would not be dense (oneDNN
   // runs strided sources on its slower gemm:jit kernel instead of brgemm).
-  blocked_bf16(trans_b, m, n, k, alpha, view, b, ldb, beta, c, ldc, k);
+  blocked_bf16(trans_b, m, n, k, alpha, view, b, ldb, beta, c, ldc, k, false);
 }
 
 }  // namespace homeostat

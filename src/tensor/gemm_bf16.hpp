@@ -17,7 +17,9 @@ void gemm_bf16(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t 
 // lda, read in place: no conversion or copy. Keep A dense (lda == k): oneDNN runs strided
 // sources on a slower kernel. The reduction over K is one matmul (gemm_bf16 converts and
 // reduces in chunks of at most 512), so for k <= 512 the result is bit-identical to gemm_bf16
-// on fp32 values that round to these bits, and within fp32 summation order of it beyond.
+// on fp32 values that round to these bits, and within fp32 summation order of it beyond. Runs
+// as one block on the calling thread (its callers run one GEMM per thread already; split, each
+// block converted op(B) again).
 void gemm_bf16_prepared(Transpose trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
                         const std::uint16_t* a, std::size_t lda, const float* b, std::size_t ldb,
                         float beta, float* c, std::size_t ldc);
