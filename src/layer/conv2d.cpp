@@ -254,9 +254,20 @@ typename Conv2dLayer<Real>::OutputSpan Conv2dLayer<Real>::valid_outputs(std::siz
 template <typename Real>
 typename Conv2dLayer<Real>::Workspace& Conv2dLayer<Real>::workspace(std::size_t count) {
   Workspace& w = workspaces_[static_cast<std::size_t>(omp_get_thread_num())];
-  w.columns.resize(patch_ * count * pixels_);
   w.channel_rows.resize(out_channels_ * count * pixels_);
   return w;
+}
+
+template <typename Real>
+template <typename T>
+void Conv2dLayer<Real>::grow(std::vector<T>& buffer, std::size_t size) {
+  if (buffer.size() < size) buffer.resize(size);
+}
+
+template <typename Real>
+std::size_t Conv2dLayer<Real>::bf16_strip_images() const {
+  constexpr std::size_t kStripBytes = std::size_t{768} << 10;
+  return std::max<std::size_t>(1, kStripBytes / (patch_ * pixels_ * sizeof(Real)));
 }
 
 template <typename Real>
@@ -403,6 +414,7 @@ const Real* Conv2dLayer<Real>::forward_rows(const Real* images, std::size_t coun
       return w.channel_rows.data();
     }
   }
+  grow(w.columns, patch_ * stride);
   im2col(images, count, w.columns.data());
   // [count*pixels, C_out] = columns^T [count*pixels, patch] * W^T [patch, C_out]: the column
   // matrix is the row-split operand, so homeostat::gemm packs it once.
@@ -426,8 +438,8 @@ const std::uint16_t* Conv2dLayer<Real>::bf16_images(const Real* images, std::siz
   Workspace& w = workspace(count);
   const std::size_t size = count * in_channels_ * height_ * width_;
   constexpr std::size_t slack = kRunCopy<std::uint16_t>;
-  w.bf16_images.resize(size + slack);
-  w.bf16_columns.resize(patch_ * count * pixels_ + slack);
+  grow(w.bf16_images, size + slack);
+  grow(w.bf16_columns, patch_ * count * pixels_ + slack);
   if constexpr (std::is_same_v<Real, float>) {
     to_bf16(images, w.bf16_images.data(), size);
   }
@@ -470,6 +482,7 @@ void Conv2dLayer<Real>::backward_rows(const Real* images, std::size_t count, std
     }
   } else {
     // The columns are recomputed from the input rather than kept from forward.
+    grow(w.columns, patch_ * stride);
     im2col(images, count, w.columns.data());
     // dW_chunk^T [patch, C_out] = columns [patch, count*pixels] dY^T (the column matrix, the
     // larger operand, is row-split and packed once); db_chunk = row sums of dY.
@@ -485,7 +498,29 @@ void Conv2dLayer<Real>::backward_rows(const Real* images, std::size_t count, std
     partial[weights + o] = first_in_group ? sum : partial[weights + o] + sum;
   }
   if (!grad_images) return;
+  if constexpr (std::is_same_v<Real, float>) {
+    if (gemm_runs_bf16(patch_, stride, out_channels_)) {
+      // W^T dY in strips of images, each folded back at once: the strip's gradient columns
+      // (W3's conv2: 9 images, 0.7 MB) stay in L2 for col2im and the buffer stays small, where
+      // the whole chunk's 2 MB went out to L3 (GEMM 290-315 -> 200-210 us per chunk, 1 thread).
+      // Strips depend on `count` only.
+      const std::size_t strips = (count + bf16_strip_images() - 1) / bf16_strip_images();
+      const std::size_t per_strip = (count + strips - 1) / strips;
+      const std::size_t image_size = in_channels_ * height_ * width_;
+      grow(w.columns, patch_ * per_strip * pixels_);
+      for (std::size_t first = 0; first < count; first += per_strip) {
+        const std::size_t strip = std::min(per_strip, count - first);
+        const std::size_t columns = strip * pixels_;
+        gemm_bf16(Transpose::yes, Transpose::no, patch_, columns, out_channels_, 1.0f,
+                  weight_.value.data(), patch_, w.channel_rows.data() + first * pixels_, stride,
+                  0.0f, w.columns.data(), columns);
+        col2im(w.columns.data(), strip, grad_images + first * image_size);
+      }
+      return;
+    }
+  }
   // The columns are spent: reuse the buffer for their gradient W^T dY, then fold it back.
+  grow(w.columns, patch_ * stride);
   gemm(Transpose::yes, Transpose::no, patch_, stride, out_channels_, Real{1}, weight_.value.data(),
        patch_, w.channel_rows.data(), stride, Real{0}, w.columns.data(), stride);
   col2im(w.columns.data(), count, grad_images);

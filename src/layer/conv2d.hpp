@@ -17,7 +17,8 @@
 // With bf16 GEMMs (float layers, shapes where gemm_runs_bf16), the forward and weight-gradient
 // GEMMs take columns written directly in bf16 (gemm_bf16_prepared): the forward as pixel-major
 // rows [images*H_out*W_out, C_in*k*k] (im2row), the weight gradient as the column matrix above;
-// no fp32 columns, no conversion pass. The input gradient stays fp32 columns (W^T dY, col2im).
+// no fp32 columns, no conversion pass. The input gradient stays fp32 (W^T dY, then col2im),
+// computed and folded back in strips of images whose columns stay in L2.
 #pragma once
 
 #include <cstdint>
@@ -181,8 +182,13 @@ class Conv2dLayer final : public Layer<Real> {
     std::vector<std::uint16_t> bf16_images;
     std::vector<std::uint16_t> bf16_columns;
   };
-  // The calling thread's workspace, sized for `count` images.
+  // The calling thread's workspace, its channel_rows sized for `count` images (the other
+  // buffers are grown where used: in bf16 the fp32 columns hold only a strip's gradient).
   Workspace& workspace(std::size_t count);
+  template <typename T>
+  static void grow(std::vector<T>& buffer, std::size_t size);
+  // Images per strip of the bf16 input gradient (W^T dY and col2im strip by strip).
+  [[nodiscard]] std::size_t bf16_strip_images() const;
   std::vector<Workspace> workspaces_;
   // Backward: per chunk group, its dW^T [patch * C_out] then db [C_out], summed in group order.
   std::vector<Real> partials_;
