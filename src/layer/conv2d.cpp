@@ -265,7 +265,7 @@ void Conv2dLayer<Real>::grow(std::vector<T>& buffer, std::size_t size) {
 }
 
 template <typename Real>
-std::size_t Conv2dLayer<Real>::bf16_strip_images() const {
+std::size_t Conv2dLayer<Real>::strip_images() const {
   constexpr std::size_t kStripBytes = std::size_t{768} << 10;
   return std::max<std::size_t>(1, kStripBytes / (patch_ * pixels_ * sizeof(Real)));
 }
@@ -498,32 +498,32 @@ void Conv2dLayer<Real>::backward_rows(const Real* images, std::size_t count, std
     partial[weights + o] = first_in_group ? sum : partial[weights + o] + sum;
   }
   if (!grad_images) return;
-  if constexpr (std::is_same_v<Real, float>) {
-    if (gemm_runs_bf16(patch_, stride, out_channels_)) {
-      // W^T dY in strips of images, each folded back at once: the strip's gradient columns
-      // (W3's conv2: 9 images, 0.7 MB) stay in L2 for col2im and the buffer stays small, where
-      // the whole chunk's 2 MB went out to L3 (GEMM 290-315 -> 200-210 us per chunk, 1 thread).
-      // Strips depend on `count` only.
-      const std::size_t strips = (count + bf16_strip_images() - 1) / bf16_strip_images();
-      const std::size_t per_strip = (count + strips - 1) / strips;
-      const std::size_t image_size = in_channels_ * height_ * width_;
-      grow(w.columns, patch_ * per_strip * pixels_);
-      for (std::size_t first = 0; first < count; first += per_strip) {
-        const std::size_t strip = std::min(per_strip, count - first);
-        const std::size_t columns = strip * pixels_;
+  // W^T dY in strips of images, each folded back at once: the strip's gradient columns (W3's
+  // conv2: 9 images, 0.7 MB) stay in L2 for col2im, where the whole chunk's 2 MB went out to L3
+  // (bf16 GEMM 290-315 -> 200-210 us per chunk, 1 thread). Strips depend on `count` only; a
+  // bf16 chunk runs them on oneDNN, as the whole chunk's GEMM would.
+  bool bf16 = false;
+  if constexpr (std::is_same_v<Real, float>) bf16 = gemm_runs_bf16(patch_, stride, out_channels_);
+  const std::size_t strips = (count + strip_images() - 1) / strip_images();
+  const std::size_t per_strip = (count + strips - 1) / strips;
+  const std::size_t image_size = in_channels_ * height_ * width_;
+  grow(w.columns, patch_ * per_strip * pixels_);
+  for (std::size_t first = 0; first < count; first += per_strip) {
+    const std::size_t strip = std::min(per_strip, count - first);
+    const std::size_t columns = strip * pixels_;
+    const Real* grad = w.channel_rows.data() + first * pixels_;
+    if constexpr (std::is_same_v<Real, float>) {
+      if (bf16) {
         gemm_bf16(Transpose::yes, Transpose::no, patch_, columns, out_channels_, 1.0f,
-                  weight_.value.data(), patch_, w.channel_rows.data() + first * pixels_, stride,
-                  0.0f, w.columns.data(), columns);
+                  weight_.value.data(), patch_, grad, stride, 0.0f, w.columns.data(), columns);
         col2im(w.columns.data(), strip, grad_images + first * image_size);
+        continue;
       }
-      return;
     }
+    gemm(Transpose::yes, Transpose::no, patch_, columns, out_channels_, Real{1},
+         weight_.value.data(), patch_, grad, stride, Real{0}, w.columns.data(), columns);
+    col2im(w.columns.data(), strip, grad_images + first * image_size);
   }
-  // The columns are spent: reuse the buffer for their gradient W^T dY, then fold it back.
-  grow(w.columns, patch_ * stride);
-  gemm(Transpose::yes, Transpose::no, patch_, stride, out_channels_, Real{1}, weight_.value.data(),
-       patch_, w.channel_rows.data(), stride, Real{0}, w.columns.data(), stride);
-  col2im(w.columns.data(), count, grad_images);
 }
 
 template <typename Real>

@@ -187,8 +187,8 @@ class Conv2dLayer final : public Layer<Real> {
   Workspace& workspace(std::size_t count);
   template <typename T>
   static void grow(std::vector<T>& buffer, std::size_t size);
-  // Images per strip of the bf16 input gradient (W^T dY and col2im strip by strip).
-  [[nodiscard]] std::size_t bf16_strip_images() const;
+  // Images per strip of the input gradient (W^T dY and col2im strip by strip).
+  [[nodiscard]] std::size_t strip_images() const;
   std::vector<Workspace> workspaces_;
   // Backward: per chunk group, its dW^T [patch * C_out] then db [C_out], summed in group order.
   std::vector<Real> partials_;
