@@ -282,6 +282,12 @@ void Conv2dLayer<Real>::prepare(std::size_t chunks) {
       weight_taps_[j * out_channels_ + o] = weight_.value[o * patch_ + j];
     }
   }
+  if constexpr (std::is_same_v<Real, float>) {
+    if (gemm_precision() == GemmPrecision::bf16) {
+      weight_taps_bf16_.resize(weight_taps_.size());
+      to_bf16(weight_taps_.data(), weight_taps_bf16_.data(), weight_taps_.size());
+    }
+  }
   partials_.resize(chunk_groups(chunks).groups * (out_channels_ * patch_ + out_channels_));
 }
 
@@ -513,9 +519,10 @@ void Conv2dLayer<Real>::backward_rows(const Real* images, std::size_t count, std
     const std::size_t columns = strip * pixels_;
     const Real* grad = w.channel_rows.data() + first * pixels_;
     if constexpr (std::is_same_v<Real, float>) {
-      if (bf16) {
-        gemm_bf16(Transpose::yes, Transpose::no, patch_, columns, out_channels_, 1.0f,
-                  weight_.value.data(), patch_, grad, stride, 0.0f, w.columns.data(), columns);
+      if (bf16) {  // W^T is prepare()'s tap-major weights in bf16: no conversion per strip
+        gemm_bf16_prepared(Transpose::no, patch_, columns, out_channels_, 1.0f,
+                           weight_taps_bf16_.data(), out_channels_, grad, stride, 0.0f,
+                           w.columns.data(), columns);
         col2im(w.columns.data(), strip, grad_images + first * image_size);
         continue;
       }

@@ -194,7 +194,9 @@ class Conv2dLayer final : public Layer<Real> {
   std::vector<Real> partials_;
   EventForward event_forward_ = EventForward::automatic;
   std::vector<Real> weight_taps_;  // [patch, C_out], refreshed by prepare()
-  std::size_t per_group_ = 1;      // chunks per group of the last prepare()
+  // weight_taps_ in bf16 bits (W^T of the bf16 input gradient), refreshed by prepare() in bf16.
+  std::vector<std::uint16_t> weight_taps_bf16_;
+  std::size_t per_group_ = 1;  // chunks per group of the last prepare()
 };
 
 }  // namespace homeostat
