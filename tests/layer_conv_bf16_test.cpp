@@ -28,8 +28,8 @@ struct Geometry {
   std::size_t channels, kernel, stride, padding;
 };
 
-// W3's conv2 (54 images per chunk in bf16: 54 on bf16 columns, then 6, too few for bf16, on the
-// fp32 GEMM), padded (24 per chunk, border windows), stride 2 (one chunk), 60 images each.
+// W3's conv2 (27 images per chunk), padded (12 per chunk, border windows), stride 2 (44 per
+// chunk). 60 images: full chunks on bf16 columns and a last one too small for bf16 (fp32 GEMM).
 const Geometry kW3Conv2{{12, 12, 12}, 64, 5, 1, 0};
 const Geometry kPadded{{12, 12, 12}, 64, 5, 1, 2};
 const Geometry kStrideTwo{{16, 17, 17}, 64, 3, 2, 1};

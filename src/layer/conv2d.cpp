@@ -73,12 +73,7 @@ template <typename Real>
 std::size_t Conv2dLayer<Real>::images_per_chunk() const {
   // Both scratch buffers scale with the image count; bound the larger one.
   const std::size_t bytes_per_image = pixels_ * std::max(patch_, out_channels_) * sizeof(Real);
-  const std::size_t images = std::max<std::size_t>(1, column_buffer_limit_ / bytes_per_image);
-  // Where the chunk's GEMMs run on bf16 columns, the same bytes hold twice the images (the fp32
-  // input-gradient columns go in strips): fewer, larger GEMMs. W3's conv2 in bf16, 54 images
-  // per chunk instead of 27: 2-3% less CPU time per batch (1 thread), 2 MB more peak RSS.
-  if (bf16_forward(2 * images)) return 2 * images;
-  return images;
+  return std::max<std::size_t>(1, column_buffer_limit_ / bytes_per_image);
 }
 
 template <typename Real>

@@ -5,21 +5,20 @@
 // Images go through im2col into a column matrix [C_in*k*k, images*H_out*W_out] (rows filled
 // with contiguous runs of output columns; the GEMMs take it as their row-split operand, so
 // homeostat::gemm packs it once), over fixed chunks of images whose scratch stays under
-// the buffer limit (2 MB by default: conv2 of W3 takes 27 images per chunk, 54 on bf16
-// columns). The chunks run in one OpenMP loop, each chunk on one thread with its own scratch
-// and single-threaded GEMMs (homeostat::gemm inside a parallel region), so a batch costs two
-// barriers per pass, not a few per chunk. The columns are recomputed in backward rather than
-// kept from forward, so the layer's memory does not grow with T*B. Each chunk writes its own
-// images' outputs and input gradients; backward runs fixed groups of consecutive chunks (at
-// most 32), each group's chunks in order on one thread accumulating one weight-gradient
-// partial; the partials are summed in group order, and chunk and group boundaries depend only
-// on the shapes, so results do not depend on the thread count.
-//
+// the buffer limit (2 MB by default: conv2 of W3 takes 27 images per chunk). The chunks run in
+// one OpenMP loop, each chunk on one thread with its own scratch and single-threaded GEMMs
+// (homeostat::gemm inside a parallel region), so a batch costs two barriers per pass, not a few
+// per chunk. The columns are recomputed in backward rather than kept from forward, so the
+// layer's memory does not grow with T*B. Each chunk writes its own images' outputs and input
+// gradients; backward runs fixed groups of consecutive chunks (at most 32), each group's chunks
+// in order on one thread accumulating one weight-gradient partial; the partials are summed in
+// group order, and chunk and group boundaries depend only on the shapes, so results do not
+// depend on the thread count.
 // With bf16 GEMMs (float layers, shapes where gemm_runs_bf16), the forward and weight-gradient
 // GEMMs take columns written directly in bf16 (gemm_bf16_prepared): the forward as pixel-major
-// rows [images*H_out*W_out, C_in*k*k] (im2row), the weight gradient as the column matrix
-// above; no fp32 columns, no conversion pass. The input gradient stays fp32 (W^T dY, then
-// col2im), computed and folded back in strips of images whose columns stay in L2.
+// rows [images*H_out*W_out, C_in*k*k] (im2row), the weight gradient as the column matrix above;
+// no fp32 columns, no conversion pass. The input gradient stays fp32 (W^T dY, then col2im),
+// computed and folded back in strips of images whose columns stay in L2.
 #pragma once
 
 #include <cstdint>
