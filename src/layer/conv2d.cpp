@@ -64,6 +64,9 @@ Conv2dLayer<Real>::Conv2dLayer(std::string name, const Shape& input_shape, std::
   for (std::size_t x = 0; x < width_; ++x) {
     column_taps_.push_back(tap_range(x + padding, out_width_));
   }
+  if (DirectConv<Real>::suits(in_channels_, kernel, stride, out_channels)) {
+    direct_.emplace(in_channels_, height_, width_, out_channels, kernel, padding);
+  }
 }
 
 template <typename Real>
@@ -197,6 +200,66 @@ void Conv2dLayer<Real>::prepare(std::size_t chunks) {
     }
   }
   partials_.resize(chunk_groups(chunks).groups * (out_channels_ * patch_ + out_channels_));
+  if (direct()) direct_->load_weights(weight_.value.data());
+}
+
+template <typename Real>
+typename Conv2dLayer<Real>::Workspace& Conv2dLayer<Real>::direct_workspace() {
+  Workspace& w = workspaces_[static_cast<std::size_t>(omp_get_thread_num())];
+  w.padded.resize(direct_->padded_image_size());
+  w.planes.resize(direct_->planes_size());
+  return w;
+}
+
+template <typename Real>
+const Real* Conv2dLayer<Real>::direct_planes(const Real* image) {
+  Workspace& w = direct_workspace();
+  direct_->pad(image, w.padded.data());
+  direct_->forward(w.padded.data(), w.planes.data());
+  return w.planes.data();
+}
+
+template <typename Real>
+void Conv2dLayer<Real>::direct_forward_pool2(const Real* image, Real* y, std::uint8_t* winners) {
+  Workspace& w = workspaces_[static_cast<std::size_t>(omp_get_thread_num())];
+  w.split.resize(direct_->split_image_size());
+  direct_->split(image, w.split.data());
+  direct_->forward_pool2(w.split.data(), bias_values(), y, winners);
+}
+
+template <typename Real>
+template <typename Accumulate>
+void Conv2dLayer<Real>::direct_backward(const Real* images, std::size_t count, std::size_t index,
+                                        Accumulate&& accumulate) {
+  Workspace& w = direct_workspace();
+  // The chunk's sums start from zero and go into the group's partial at the end (assigned for
+  // the group's first chunk), as on the GEMM path.
+  w.accumulators.assign(direct_->accumulator_size(), Real{0});
+  const std::size_t image_size = in_channels_ * height_ * width_;
+  for (std::size_t n = 0; n < count; ++n) {
+    direct_->pad(images + n * image_size, w.padded.data());
+    accumulate(n, w.padded.data(), w.accumulators.data());
+  }
+  Real* partial =
+      partials_.data() + (index / per_group_) * (out_channels_ * patch_ + out_channels_);
+  direct_->add_to_partial(w.accumulators.data(), partial, index % per_group_ == 0);
+}
+
+template <typename Real>
+void Conv2dLayer<Real>::direct_backward_pooled(const Real* images, std::size_t count,
+                                               std::size_t index, const Real* pooled_grad,
+                                               const std::uint8_t* winners, std::size_t size) {
+  const std::size_t pooled = out_channels_ * (out_height_ / size) * (out_width_ / size);
+  Workspace& w = direct_workspace();
+  const std::size_t lists = 2 * ((out_height_ / size) * (out_width_ / size) + 1);
+  w.offsets.resize(lists);
+  w.values.resize(lists);
+  std::uint32_t* offsets = w.offsets.data();
+  Real* values = w.values.data();
+  direct_backward(images, count, index, [&](std::size_t n, const Real* padded, Real* sums) {
+    direct_->accumulate_pooled(padded, pooled_grad + n * pooled, winners + n * pooled, size,
+                               offsets, values, sums);
+  });
 }
 
 template <typename Real>
@@ -318,6 +381,18 @@ void Conv2dLayer<Real>::backward_rows(const Real* images, std::size_t count, std
   const std::size_t stride = count * pixels_;
   const std::size_t weights = out_channels_ * patch_;
   Workspace& w = workspace(count);
+  if (direct()) {
+    const Real* grad = w.channel_rows.data();
+    direct_backward(images, count, index, [&](std::size_t n, const Real* padded, Real* sums) {
+      direct_->accumulate_dense(padded, grad + n * pixels_, stride, sums);
+    });
+    if (!grad_images) return;
+    gemm(Transpose::yes, Transpose::no, patch_, stride, out_channels_, Real{1},
+         weight_.value.data(), patch_, w.channel_rows.data(), stride, Real{0}, w.columns.data(),
+         stride);
+    col2im(w.columns.data(), count, grad_images);
+    return;
+  }
   const std::size_t group = index / per_group_;
   const bool first_in_group = index % per_group_ == 0;
   Real* partial = partials_.data() + group * (weights + out_channels_);
@@ -392,6 +467,22 @@ void Conv2dLayer<Real>::forward(const Tensor<Real>& input, Tensor<Real>& output,
   for (std::size_t index = 0; index < chunks; ++index) {
     const std::size_t first = index * chunk;
     const std::size_t count = std::min(chunk, images - first);
+    if (direct()) {
+      const std::size_t row_stride = direct_row_stride();
+      for (std::size_t n = first; n < first + count; ++n) {
+        const Real* planes = direct_planes(input.data() + n * image_size);
+        Real* image = output.data() + n * out_size;
+        for (std::size_t o = 0; o < out_channels_; ++o) {
+          const Real shift = bias ? bias[o] : Real{0};
+          for (std::size_t i = 0; i < out_height_; ++i) {
+            const Real* from = planes + (o * out_height_ + i) * row_stride;
+            Real* to = image + o * pixels_ + i * out_width_;
+            for (std::size_t j = 0; j < out_width_; ++j) to[j] = from[j] + shift;
+          }
+        }
+      }
+      continue;
+    }
     const Real* rows = forward_rows(input.data() + first * image_size, count);
     // Pixel-major rows back to channel-major images, adding the bias on the way.
     Real* out = output.data() + first * out_size;

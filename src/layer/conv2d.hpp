@@ -18,6 +18,7 @@
 
 #include <optional>
 
+#include "layer/conv_direct.hpp"
 #include "layer/init.hpp"
 #include "layer/layer.hpp"
 
@@ -61,6 +62,26 @@ class Conv2dLayer final : public Layer<Real> {
   void set_event_forward(EventForward mode) { event_forward_ = mode; }
   // Whether the forward of a chunk of `count` images takes the event path.
   [[nodiscard]] bool events_pay(const Real* images, std::size_t count) const;
+
+  // Layers that DirectConv suits (stride 1, C_in * k * k <= 32, C_out <= 32: few multiply-adds
+  // per output pixel, where im2col and a narrow GEMM cost more than the arithmetic) convolve
+  // directly: no im2col, no GEMM, no event walk (layer/conv_direct.hpp). Off: for tests.
+  void set_direct(bool enabled) { direct_enabled_ = enabled; }
+  [[nodiscard]] bool direct() const { return direct_ && direct_enabled_; }
+  // Direct path, one image: its convolution without the bias, channel-major planes of H_out rows
+  // of direct_row_stride() values, in the thread's workspace (valid until its next step).
+  const Real* direct_planes(const Real* image);
+  [[nodiscard]] std::size_t direct_row_stride() const { return direct_->row_stride(); }
+  // Direct path, one image, fused with a 2x2 max pool of stride 2: the pooled output with the
+  // bias [C_out, H_out / 2, W_out / 2] and each window's winner, as ConvPoolLayer pools.
+  void direct_forward_pool2(const Real* image, Real* y, std::uint8_t* winners);
+  // Direct path, backward of chunk `index` of a max pool with window = stride = `size` over
+  // this layer's output, from the pooled gradient [count, C_out, H_out / size, W_out / size] and
+  // the winners (u * size + v per window): the weight and bias gradient only (for a first
+  // layer), the same bits as backward_rows on the dense gradient.
+  void direct_backward_pooled(const Real* images, std::size_t count, std::size_t index,
+                              const Real* pooled_grad, const std::uint8_t* winners,
+                              std::size_t size);
 
   // Chunk-level steps for layers that wrap a convolution (ConvPoolLayer, layer/conv_pool.hpp).
   // A batch's images go in chunks of images_per_chunk() (the last one may hold fewer); call
@@ -154,15 +175,31 @@ class Conv2dLayer final : public Layer<Real> {
     std::vector<Real> columns;
     std::vector<Real> channel_rows;
     std::vector<Real> pixel_rows;  // event-driven backward: dY pixel-major [count*pixels, C_out]
+    // Direct path: a padded image, its output planes, gradient accumulators, winner lists.
+    std::vector<Real> padded;
+    std::vector<Real> split;  // the image split into even and odd columns
+    std::vector<Real> planes;
+    std::vector<Real> accumulators;
+    std::vector<std::uint32_t> offsets;
+    std::vector<Real> values;
   };
+  // The calling thread's workspace for the direct path (padded and planes sized).
+  Workspace& direct_workspace();
+  // Direct backward: pads each image and walks its gradient with `accumulate(n, padded, acc)`,
+  // then adds the chunk's sums to its group's partial.
+  template <typename Accumulate>
+  void direct_backward(const Real* images, std::size_t count, std::size_t index,
+                       Accumulate&& accumulate);
   // The calling thread's workspace, sized for `count` images.
   Workspace& workspace(std::size_t count);
   std::vector<Workspace> workspaces_;
   // Backward: per chunk group, its dW^T [patch * C_out] then db [C_out], summed in group order.
   std::vector<Real> partials_;
   EventForward event_forward_ = EventForward::automatic;
-  std::vector<Real> weight_taps_;  // [patch, C_out], refreshed by prepare()
-  std::size_t per_group_ = 1;      // chunks per group of the last prepare()
+  std::vector<Real> weight_taps_;           // [patch, C_out], refreshed by prepare()
+  std::size_t per_group_ = 1;               // chunks per group of the last prepare()
+  std::optional<DirectConv<Real>> direct_;  // when DirectConv suits the geometry
+  bool direct_enabled_ = true;
 };
 
 }  // namespace homeostat

@@ -50,6 +50,11 @@ class ConvPoolLayer final : public Layer<Real> {
   void pool_channel_major(const Real* image_rows, const Real* bias, Real* y,
                           std::uint8_t* winners) const;
 
+  // Pools one image's channel-major convolution planes (the direct path's; rows of row_stride
+  // values), the same comparisons as pool_channel_major.
+  void pool_planes(const Real* planes, std::size_t row_stride, const Real* bias, Real* y,
+                   std::uint8_t* winners) const;
+
   std::unique_ptr<Conv2dLayer<Real>> conv_;
   std::size_t channels_;
   std::size_t height_;  // the convolution's output plane
