@@ -210,7 +210,7 @@ TEST(ConvDirectPool, OddSizesAndFloorRemainders) {
 }
 
 TEST(ConvDirectPool, OtherWindows) {
-  expect_fused_direct({{{1, 14, 14}, 6, 3, 1, true}, 3, 0});  // 3x3 windows: the general sort
+  expect_fused_direct({{{1, 14, 14}, 6, 3, 1, true}, 3, 0});  // 3x3 windows: the dense walk
   expect_fused_direct({{{1, 11, 11}, 6, 3, 0, true}, 3, 2});  // overlapping: the dense walk
 }
 

@@ -248,17 +248,10 @@ void Conv2dLayer<Real>::direct_backward(const Real* images, std::size_t count, s
 template <typename Real>
 void Conv2dLayer<Real>::direct_backward_pooled(const Real* images, std::size_t count,
                                                std::size_t index, const Real* pooled_grad,
-                                               const std::uint8_t* winners, std::size_t size) {
-  const std::size_t pooled = out_channels_ * (out_height_ / size) * (out_width_ / size);
-  Workspace& w = direct_workspace();
-  const std::size_t lists = 2 * ((out_height_ / size) * (out_width_ / size) + 1);
-  w.offsets.resize(lists);
-  w.values.resize(lists);
-  std::uint32_t* offsets = w.offsets.data();
-  Real* values = w.values.data();
+                                               const std::uint8_t* winners) {
+  const std::size_t pooled = out_channels_ * (out_height_ / 2) * (out_width_ / 2);
   direct_backward(images, count, index, [&](std::size_t n, const Real* padded, Real* sums) {
-    direct_->accumulate_pooled(padded, pooled_grad + n * pooled, winners + n * pooled, size,
-                               offsets, values, sums);
+    direct_->accumulate_pooled(padded, pooled_grad + n * pooled, winners + n * pooled, sums);
   });
 }
 

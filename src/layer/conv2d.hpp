@@ -75,13 +75,12 @@ class Conv2dLayer final : public Layer<Real> {
   // Direct path, one image, fused with a 2x2 max pool of stride 2: the pooled output with the
   // bias [C_out, H_out / 2, W_out / 2] and each window's winner, as ConvPoolLayer pools.
   void direct_forward_pool2(const Real* image, Real* y, std::uint8_t* winners);
-  // Direct path, backward of chunk `index` of a max pool with window = stride = `size` over
-  // this layer's output, from the pooled gradient [count, C_out, H_out / size, W_out / size] and
-  // the winners (u * size + v per window): the weight and bias gradient only (for a first
-  // layer), the same bits as backward_rows on the dense gradient.
+  // Direct path, backward of chunk `index` under a 2x2 max pool of stride 2, from the pooled
+  // gradient [count, C_out, H_out / 2, W_out / 2] and the winners (u * 2 + v per window): the
+  // weight and bias gradient only (for a first layer), the bits of backward_rows on the dense
+  // gradient.
   void direct_backward_pooled(const Real* images, std::size_t count, std::size_t index,
-                              const Real* pooled_grad, const std::uint8_t* winners,
-                              std::size_t size);
+                              const Real* pooled_grad, const std::uint8_t* winners);
 
   // Chunk-level steps for layers that wrap a convolution (ConvPoolLayer, layer/conv_pool.hpp).
   // A batch's images go in chunks of images_per_chunk() (the last one may hold fewer); call
@@ -175,13 +174,11 @@ class Conv2dLayer final : public Layer<Real> {
     std::vector<Real> columns;
     std::vector<Real> channel_rows;
     std::vector<Real> pixel_rows;  // event-driven backward: dY pixel-major [count*pixels, C_out]
-    // Direct path: a padded image, its output planes, gradient accumulators, winner lists.
+    // Direct path: a padded image, its output planes, gradient accumulators.
     std::vector<Real> padded;
     std::vector<Real> split;  // the image split into even and odd columns
     std::vector<Real> planes;
     std::vector<Real> accumulators;
-    std::vector<std::uint32_t> offsets;
-    std::vector<Real> values;
   };
   // The calling thread's workspace for the direct path (padded and planes sized).
   Workspace& direct_workspace();

@@ -160,18 +160,25 @@ void DirectConv<Real>::pool2_kernel(const Real* columns, const Real* bias, Real*
         V acc[4][kBlock] = {};
         for (std::size_t c = 0; c < in_channels_; ++c) {
           const Real* wc = w + c * K * K;
-          for (std::size_t r = 0; r < 2; ++r) {
-            for (std::size_t u = 0; u < K; ++u) {
-              const Real* even = columns + (c * padded_height_ + 2 * ph + r + u) * row + m0;
-              const Real* odd = even + half_width_;
-              for (std::size_t v = 0; v < K; ++v) {
-                // Output column 2m reads input column 2m + v, output 2m + 1 reads 2m + 1 + v.
-                const V x0 = v % 2 == 0 ? load<V>(even + v / 2) : load<V>(odd + v / 2);
-                const V x1 = v % 2 == 0 ? load<V>(odd + v / 2) : load<V>(even + (v + 1) / 2);
-                for (std::size_t b = 0; b < kBlock; ++b) {
-                  const Real weight = wc[b * filter + u * K + v];
-                  acc[2 * r][b] += weight * x0;
-                  acc[2 * r + 1][b] += weight * x1;
+          // Input row 2 ph + t feeds the window's top row through kernel row t and its bottom
+          // row through t - 1: each load serves both (each sum still runs over (c, u, v)).
+          for (std::size_t t = 0; t <= K; ++t) {
+            const Real* even = columns + (c * padded_height_ + 2 * ph + t) * row + m0;
+            const Real* odd = even + half_width_;
+            for (std::size_t v = 0; v < K; ++v) {
+              // Output column 2m reads input column 2m + v, output 2m + 1 reads 2m + 1 + v.
+              const V x0 = v % 2 == 0 ? load<V>(even + v / 2) : load<V>(odd + v / 2);
+              const V x1 = v % 2 == 0 ? load<V>(odd + v / 2) : load<V>(even + (v + 1) / 2);
+              for (std::size_t b = 0; b < kBlock; ++b) {
+                if (t < K) {
+                  const Real top = wc[b * filter + t * K + v];
+                  acc[0][b] += top * x0;
+                  acc[1][b] += top * x1;
+                }
+                if (t > 0) {
+                  const Real bottom = wc[b * filter + (t - 1) * K + v];
+                  acc[2][b] += bottom * x0;
+                  acc[3][b] += bottom * x1;
                 }
               }
             }
@@ -238,20 +245,25 @@ void DirectConv<Real>::dense_kernel(const Real* padded, const Real* grad,
       Real even_sum = even_bias ? *even_bias : Real{0};
       Real odd_sum = even_bias ? even_bias[set] : Real{0};
       const Real* base = padded + c * padded_plane_;
-      const auto row = [&](std::size_t i, std::array<R, K>& acc, Real& sum) {
+      // Row pair (2a, 2a + 1): column by column, the upper entry first.
+      const auto pair = [&](std::size_t a, std::array<R, K>& acc, Real& sum) {
+        const std::size_t rows = std::min<std::size_t>(2, out_height_ - 2 * a);
         for (std::size_t j = 0; j < out_width_; ++j) {
-          const Real value = g[i * out_width_ + j];
-          if (value == Real{0}) continue;
-          const Real* patch = base + i * padded_width_ + j;
-          for (std::size_t u = 0; u < K; ++u) {
-            acc[u] += value * load<R>(patch + u * padded_width_);
+          for (std::size_t i = 2 * a; i < 2 * a + rows; ++i) {
+            const Real value = g[i * out_width_ + j];
+            if (value == Real{0}) continue;
+            const Real* patch = base + i * padded_width_ + j;
+            for (std::size_t u = 0; u < K; ++u) {
+              acc[u] += value * load<R>(patch + u * padded_width_);
+            }
+            sum += value;
           }
-          sum += value;
         }
       };
-      for (std::size_t i = 0; i < out_height_; i += 2) {
-        row(i, even, even_sum);
-        if (i + 1 < out_height_) row(i + 1, odd, odd_sum);
+      const std::size_t pairs = (out_height_ + 1) / 2;
+      for (std::size_t a = 0; a < pairs; a += 2) {
+        pair(a, even, even_sum);
+        if (a + 1 < pairs) pair(a + 1, odd, odd_sum);
       }
       for (std::size_t u = 0; u < K; ++u) {
         store(even_rows + u * kRowLanes, even[u]);
@@ -285,91 +297,54 @@ void DirectConv<Real>::accumulate_dense(const Real* padded, const Real* grad,
 template <typename Real>
 template <std::size_t K>
 void DirectConv<Real>::pooled_kernel(const Real* padded, const Real* pooled_grad,
-                                     const std::uint8_t* winners, std::size_t size,
-                                     std::uint32_t* offsets, Real* values,
-                                     Real* accumulators) const {
+                                     const std::uint8_t* winners, Real* accumulators) const {
   using R = typename VectorOf<Real, kRowLanes>::type;
   const std::size_t set = weight_rows_ + out_channels_;
-  const std::size_t pooled_height = out_height_ / size;
-  const std::size_t pooled_width = out_width_ / size;
+  const std::size_t pooled_height = out_height_ / 2;
+  const std::size_t pooled_width = out_width_ / 2;
   const std::size_t pooled_plane = pooled_height * pooled_width;
-  // Each list holds at most all the windows, plus the slot of a rejected last write.
-  const std::size_t capacity = pooled_plane + 1;
-  // Row and column of each winner index inside its window (no division in the loops).
-  std::array<std::uint8_t, 256> row_of{}, column_of{};
-  std::array<std::uint32_t, 256> window_offset{};  // the winner's offset from the window corner
-  for (std::size_t w = 0; w < size * size; ++w) {
-    row_of[w] = static_cast<std::uint8_t>(w / size);
-    column_of[w] = static_cast<std::uint8_t>(w % size);
-    window_offset[w] = static_cast<std::uint32_t>(w / size * padded_width_ + w % size);
-  }
+  // Each winner index u * 2 + v: its pixel's offset from the window's corner.
+  const std::array<std::size_t, 4> window_offset{0, 1, padded_width_, padded_width_ + 1};
   for (std::size_t o = 0; o < out_channels_; ++o) {
     const Real* dy = pooled_grad + o * pooled_plane;
     const std::uint8_t* win = winners + o * pooled_plane;
-    // The winners as two lists (even and odd output rows) of patch offsets and gradients, each in
-    // row-major order (the dense walk's): output row by output row, the windows whose winner lies
-    // in it. Each step writes its entry and advances the count only when it belongs (no branch).
-    std::size_t counts[2] = {0, 0};
-    if (size == 2) {  // a window's top row is even, its bottom row odd: one pass sorts them
-      std::uint32_t* even_offset = offsets;
-      std::uint32_t* odd_offset = offsets + capacity;
-      Real* even_value = values;
-      Real* odd_value = values + capacity;
-      std::size_t even = 0, odd = 0;
-      for (std::size_t ph = 0; ph < pooled_height; ++ph) {
+    for (std::size_t c = 0; c < in_channels_; ++c) {
+      Real* even_rows = accumulators + (o * in_channels_ + c) * K * kRowLanes;
+      Real* odd_rows = even_rows + set;
+      std::array<R, K> even, odd;
+      for (std::size_t u = 0; u < K; ++u) {
+        even[u] = load<R>(even_rows + u * kRowLanes);
+        odd[u] = load<R>(odd_rows + u * kRowLanes);
+      }
+      Real* even_bias = c == 0 ? accumulators + weight_rows_ + o : nullptr;
+      Real even_sum = even_bias ? *even_bias : Real{0};
+      Real odd_sum = even_bias ? even_bias[set] : Real{0};
+      const Real* base = padded + c * padded_plane_;
+      // Pooled row ph is row pair ph, and its windows in order are the pair's column order: the
+      // winners walk in the dense walk's order (a zero gradient adds nothing there).
+      const auto pooled_row = [&](std::size_t ph, std::array<R, K>& acc, Real& sum) {
+        const Real* corner = base + 2 * ph * padded_width_;
         for (std::size_t pw = 0; pw < pooled_width; ++pw) {
           const std::size_t q = ph * pooled_width + pw;
-          const auto offset =
-              static_cast<std::uint32_t>(2 * ph * padded_width_ + 2 * pw + window_offset[win[q]]);
-          even_offset[even] = offset;
-          odd_offset[odd] = offset;
-          even_value[even] = dy[q];
-          odd_value[odd] = dy[q];
-          const std::size_t bottom = row_of[win[q]];
-          even += 1 - bottom;
-          odd += bottom;
-        }
-      }
-      counts[0] = even;
-      counts[1] = odd;
-    } else {
-      for (std::size_t ph = 0; ph < pooled_height; ++ph) {
-        for (std::size_t u = 0; u < size; ++u) {
-          const std::size_t i = ph * size + u;
-          std::uint32_t* to_offset = offsets + (i % 2) * capacity;
-          Real* to_value = values + (i % 2) * capacity;
-          std::size_t n = counts[i % 2];
-          for (std::size_t pw = 0; pw < pooled_width; ++pw) {
-            const std::size_t q = ph * pooled_width + pw;
-            to_offset[n] =
-                static_cast<std::uint32_t>(i * padded_width_ + pw * size + column_of[win[q]]);
-            to_value[n] = dy[q];
-            n += row_of[win[q]] == u ? 1 : 0;
-          }
-          counts[i % 2] = n;
-        }
-      }
-    }
-    for (std::size_t c = 0; c < in_channels_; ++c) {
-      const Real* base = padded + c * padded_plane_;
-      // The bias goes with the first input channel.
-      const bool with_bias = c == 0;
-      for (std::size_t parity = 0; parity < 2; ++parity) {
-        Real* rows = accumulators + parity * set + (o * in_channels_ + c) * K * kRowLanes;
-        std::array<R, K> acc;
-        for (std::size_t u = 0; u < K; ++u) acc[u] = load<R>(rows + u * kRowLanes);
-        Real sum = with_bias ? accumulators[parity * set + weight_rows_ + o] : Real{0};
-        const std::uint32_t* offset = offsets + parity * capacity;
-        const Real* value = values + parity * capacity;
-        for (std::size_t k = 0; k < counts[parity]; ++k) {
-          const Real* patch = base + offset[k];
+          const Real value = dy[q];
+          const Real* patch = corner + 2 * pw + window_offset[win[q] & 3];
           for (std::size_t u = 0; u < K; ++u) {
-            acc[u] += value[k] * load<R>(patch + u * padded_width_);
+            acc[u] += value * load<R>(patch + u * padded_width_);
           }
-          sum += value[k];
+          sum += value;
         }
-        for (std::size_t u = 0; u < K; ++u) store(rows + u * kRowLanes, acc[u]);
-        if (with_bias) accumulators[parity * set + weight_rows_ + o] = sum;
+      };
+      for (std::size_t ph = 0; ph < pooled_height; ph += 2) {
+        pooled_row(ph, even, even_sum);
+        if (ph + 1 < pooled_height) pooled_row(ph + 1, odd, odd_sum);
+      }
+      for (std::size_t u = 0; u < K; ++u) {
+        store(even_rows + u * kRowLanes, even[u]);
+        store(odd_rows + u * kRowLanes, odd[u]);
+      }
+      if (even_bias) {
+        *even_bias = even_sum;
+        even_bias[set] = odd_sum;
       }
     }
   }
@@ -377,20 +352,18 @@ void DirectConv<Real>::pooled_kernel(const Real* padded, const Real* pooled_grad
 
 template <typename Real>
 void DirectConv<Real>::accumulate_pooled(const Real* padded, const Real* pooled_grad,
-                                         const std::uint8_t* winners, std::size_t size,
-                                         std::uint32_t* offsets, Real* values,
-                                         Real* accumulators) const {
+                                         const std::uint8_t* winners, Real* accumulators) const {
   switch (kernel_) {
     case 1:
-      return pooled_kernel<1>(padded, pooled_grad, winners, size, offsets, values, accumulators);
+      return pooled_kernel<1>(padded, pooled_grad, winners, accumulators);
     case 2:
-      return pooled_kernel<2>(padded, pooled_grad, winners, size, offsets, values, accumulators);
+      return pooled_kernel<2>(padded, pooled_grad, winners, accumulators);
     case 3:
-      return pooled_kernel<3>(padded, pooled_grad, winners, size, offsets, values, accumulators);
+      return pooled_kernel<3>(padded, pooled_grad, winners, accumulators);
     case 4:
-      return pooled_kernel<4>(padded, pooled_grad, winners, size, offsets, values, accumulators);
+      return pooled_kernel<4>(padded, pooled_grad, winners, accumulators);
     default:
-      return pooled_kernel<5>(padded, pooled_grad, winners, size, offsets, values, accumulators);
+      return pooled_kernel<5>(padded, pooled_grad, winners, accumulators);
   }
 }
 

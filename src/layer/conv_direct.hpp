@@ -11,10 +11,12 @@
 // Weight gradient: dW[o, c, u, v] = sum over output pixels of dY[o, pixel] * x[c, pixel + (u, v)]
 // and db[o] = sum of dY[o, pixel]; each nonzero dY adds dY times the k rows of its input patch (one
 // 8-lane vector per row) into the accumulators. The summation order is fixed: per image, channel
-// and input channel, even output rows into one accumulator set and odd rows into another (two
-// dependency chains), each in row-major order over the nonzero dY; zero terms change nothing
-// (an accumulator that starts at +0 never becomes -0), so walking only a max pool's winners
-// (accumulate_pooled) gives the same bits as walking the dense gradient (accumulate_dense).
+// and input channel, over pairs of output rows (2a, 2a + 1), column by column, the upper entry
+// first; even pairs go into one accumulator set and odd pairs into another (two dependency
+// chains). A 2x2 pool of stride 2 has one winner per window, and its windows in order are that
+// order, so walking the winners (accumulate_pooled) gives the bits of walking the dense gradient
+// (accumulate_dense): the zeros it skips add nothing (an accumulator that starts at +0 never
+// becomes -0).
 #pragma once
 
 #include <cstddef>
@@ -74,11 +76,9 @@ class DirectConv {
   // grad + o * channel_stride ([H_out, W_out]).
   void accumulate_dense(const Real* padded, const Real* grad, std::size_t channel_stride,
                         Real* accumulators) const;
-  // The same from a max pool with window = stride = `size` over the output: pooled gradient
-  // [C_out, H_out / size, W_out / size] and each window's winner u * size + v; `offsets` and
-  // `values` are scratch of 2 * ((H_out / size) * (W_out / size) + 1) entries.
+  // The same from a 2x2 max pool of stride 2 over the output: pooled gradient
+  // [C_out, H_out / 2, W_out / 2] and each window's winner u * 2 + v.
   void accumulate_pooled(const Real* padded, const Real* pooled_grad, const std::uint8_t* winners,
-                         std::size_t size, std::uint32_t* offsets, Real* values,
                          Real* accumulators) const;
   // Adds the accumulators to a partial laid out as dW^T [C_in k k, C_out] then db [C_out] (or
   // assigns them when `assign`).
@@ -94,7 +94,6 @@ class DirectConv {
                     Real* accumulators) const;
   template <std::size_t K>
   void pooled_kernel(const Real* padded, const Real* pooled_grad, const std::uint8_t* winners,
-                     std::size_t size, std::uint32_t* offsets, Real* values,
                      Real* accumulators) const;
 
   std::size_t in_channels_;

@@ -188,9 +188,9 @@ void ConvPoolLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real>
   conv_->prepare(chunks);
   // Groups of chunks in order on one thread (Conv2dLayer::chunk_groups).
   const auto groups = Conv2dLayer<Real>::chunk_groups(chunks);
-  // A first layer on the direct path with disjoint windows needs only the weight gradient, which
-  // the winners give directly (Conv2dLayer::direct_backward_pooled).
-  const bool walk_winners = conv_->direct() && !grad_input && stride_ == size_;
+  // A first layer on the direct path under 2x2 windows needs only the weight gradient, which the
+  // winners give directly (Conv2dLayer::direct_backward_pooled).
+  const bool walk_winners = conv_->direct() && !grad_input && size_ == 2 && stride_ == 2;
 #pragma omp parallel for schedule(dynamic)
   for (std::size_t group = 0; group < groups.groups; ++group) {
     for (std::size_t index = groups.begin(group); index < std::min(chunks, groups.begin(group + 1));
@@ -201,7 +201,7 @@ void ConvPoolLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real>
       if (walk_winners) {  // no dense gradient: the direct path walks the winners
         conv_->direct_backward_pooled(input.data() + first * image_size, count, index,
                                       grad_output.data() + first * out_size,
-                                      argmax_.data() + first * out_size, size_);
+                                      argmax_.data() + first * out_size);
         continue;
       }
       // The convolution-output gradient, channel-major [C, count * pixels]: the pooled gradient
