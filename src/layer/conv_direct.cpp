@@ -147,6 +147,7 @@ void DirectConv<Real>::pool2_kernel(const Real* columns, const Real* bias, Real*
   using V = typename VectorOf<Real, kLanes<Real>>::type;
   using Mask = decltype(V{} > V{});  // integer lanes of the vector's width
   using Lane = std::remove_cvref_t<decltype(std::declval<Mask&>()[0])>;
+  using Bytes = typename VectorOf<std::uint8_t, kLanes<Real>>::type;
   const std::size_t pooled_height = out_height_ / 2;
   const std::size_t pooled_width = out_width_ / 2;
   const std::size_t pooled_plane = pooled_height * pooled_width;
@@ -185,6 +186,10 @@ void DirectConv<Real>::pool2_kernel(const Real* columns, const Real* bias, Real*
           }
         }
         const std::size_t lanes = std::min(kLanes<Real>, pooled_width - m0);
+        // Whole vectors where the lanes past the row land in the channel's later rows (written
+        // after this one); lane by lane at the plane's end. (A lane-by-lane copy of a vector just
+        // stored to the stack stalls on the store forwarding.)
+        const bool whole = ph * pooled_width + m0 + kLanes<Real> <= pooled_plane;
         for (std::size_t b = 0; b < kBlock && o0 + b < out_channels_; ++b) {
           // As pool_planes: the bias added first, strict comparison, the first maximum wins.
           const Real shift = bias ? bias[o0 + b] : Real{0};
@@ -197,6 +202,11 @@ void DirectConv<Real>::pool2_kernel(const Real* columns, const Real* bias, Real*
             index = larger ? Mask{} + static_cast<Lane>(k) : index;
           }
           const std::size_t at = (o0 + b) * pooled_plane + ph * pooled_width + m0;
+          if (whole) {
+            store(y + at, best);
+            store(winners + at, __builtin_convertvector(index, Bytes));
+            continue;
+          }
           for (std::size_t lane = 0; lane < lanes; ++lane) {
             y[at + lane] = best[lane];
             winners[at + lane] = static_cast<std::uint8_t>(index[lane]);
@@ -321,22 +331,24 @@ void DirectConv<Real>::pooled_kernel(const Real* padded, const Real* pooled_grad
       Real odd_sum = even_bias ? even_bias[set] : Real{0};
       const Real* base = padded + c * padded_plane_;
       // Pooled row ph is row pair ph, and its windows in order are the pair's column order: the
-      // winners walk in the dense walk's order (a zero gradient adds nothing there).
-      const auto pooled_row = [&](std::size_t ph, std::array<R, K>& acc, Real& sum) {
-        const Real* corner = base + 2 * ph * padded_width_;
-        for (std::size_t pw = 0; pw < pooled_width; ++pw) {
-          const std::size_t q = ph * pooled_width + pw;
-          const Real value = dy[q];
-          const Real* patch = corner + 2 * pw + window_offset[win[q] & 3];
-          for (std::size_t u = 0; u < K; ++u) {
-            acc[u] += value * load<R>(patch + u * padded_width_);
-          }
-          sum += value;
-        }
+      // winners walk in the dense walk's order (a zero gradient adds nothing there). Two pooled
+      // rows go side by side, one into each set: two independent chains in the loop body.
+      const auto add = [&](std::size_t ph, std::size_t pw, std::array<R, K>& acc, Real& sum) {
+        const std::size_t q = ph * pooled_width + pw;
+        const Real value = dy[q];
+        const Real* patch = base + 2 * ph * padded_width_ + 2 * pw + window_offset[win[q] & 3];
+        for (std::size_t u = 0; u < K; ++u) acc[u] += value * load<R>(patch + u * padded_width_);
+        sum += value;
       };
-      for (std::size_t ph = 0; ph < pooled_height; ph += 2) {
-        pooled_row(ph, even, even_sum);
-        if (ph + 1 < pooled_height) pooled_row(ph + 1, odd, odd_sum);
+      std::size_t ph = 0;
+      for (; ph + 1 < pooled_height; ph += 2) {
+        for (std::size_t pw = 0; pw < pooled_width; ++pw) {
+          add(ph, pw, even, even_sum);
+          add(ph + 1, pw, odd, odd_sum);
+        }
+      }
+      if (ph < pooled_height) {
+        for (std::size_t pw = 0; pw < pooled_width; ++pw) add(ph, pw, even, even_sum);
       }
       for (std::size_t u = 0; u < K; ++u) {
         store(even_rows + u * kRowLanes, even[u]);
