@@ -13,7 +13,9 @@
 // gradients; backward runs fixed groups of consecutive chunks (at most 32), each group's chunks
 // in order on one thread accumulating one weight-gradient partial; the partials are summed in
 // group order, and chunk and group boundaries depend only on the shapes, so results do not
-// depend on the thread count.
+// depend on the thread count. Small patches with few output channels (W3's conv1) skip im2col
+// and the GEMMs: a direct convolution, image by image, within the same chunks and partials
+// (layer/conv_direct.hpp; set_direct).
 #pragma once
 
 #include <optional>

@@ -1,7 +1,11 @@
 // Direct convolution for layers with a small patch and few output channels (W3's conv1: one
 // input channel, 5x5 kernel, 12 output channels), where im2col writes 25 floats per output pixel
 // and the GEMM has a poor shape (N = C_out). Rule (suits()): stride 1, C_in * k * k <= 32 (so
-// k <= 5) and C_out <= 32.
+// k <= 5) and C_out <= 32: few multiply-adds per output pixel, which vectors along the output
+// rows do at full width; wider patches or more channels give the GEMM a shape it runs well.
+// The vectors are GCC/Clang vector extensions: AVX-512 registers here, split by the compiler
+// on CPUs without them. A layer that is not first keeps the GEMM (W^T dY + col2im) for its
+// input gradient.
 // Each image is first copied into a zero-bordered buffer (padded_image_size(); the padding and
 // the slack the vector loads read past the last column), so the kernels need no bounds checks.
 // Forward: per block of 4 output channels, per output row and per tile of `lanes` output
