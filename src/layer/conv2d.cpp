@@ -206,7 +206,10 @@ void Conv2dLayer<Real>::prepare(std::size_t chunks) {
 template <typename Real>
 typename Conv2dLayer<Real>::Workspace& Conv2dLayer<Real>::direct_workspace() {
   Workspace& w = workspaces_[static_cast<std::size_t>(omp_get_thread_num())];
-  w.padded.resize(direct_->padded_image_size());
+  // Zeroed once: DirectConv::pad writes only the pixels, the borders stay zero.
+  if (w.padded.size() != direct_->padded_image_size()) {
+    w.padded.assign(direct_->padded_image_size(), Real{0});
+  }
   w.planes.resize(direct_->planes_size());
   return w;
 }
@@ -222,7 +225,9 @@ const Real* Conv2dLayer<Real>::direct_planes(const Real* image) {
 template <typename Real>
 void Conv2dLayer<Real>::direct_forward_pool2(const Real* image, Real* y, std::uint8_t* winners) {
   Workspace& w = workspaces_[static_cast<std::size_t>(omp_get_thread_num())];
-  w.split.resize(direct_->split_image_size());
+  if (w.split.size() != direct_->split_image_size()) {  // zeroed once, as padded
+    w.split.assign(direct_->split_image_size(), Real{0});
+  }
   direct_->split(image, w.split.data());
   direct_->forward_pool2(w.split.data(), bias_values(), y, winners);
 }

@@ -70,7 +70,6 @@ void DirectConv<Real>::load_weights(const Real* weights) {
 
 template <typename Real>
 void DirectConv<Real>::pad(const Real* image, Real* padded) const {
-  std::fill(padded, padded + padded_image_size(), Real{0});
   for (std::size_t c = 0; c < in_channels_; ++c) {
     for (std::size_t y = 0; y < height_; ++y) {
       const Real* from = image + (c * height_ + y) * width_;
@@ -127,15 +126,16 @@ void DirectConv<Real>::forward(const Real* padded, Real* planes) const {
 
 template <typename Real>
 void DirectConv<Real>::split(const Real* image, Real* columns) const {
-  std::fill(columns, columns + split_image_size(), Real{0});
+  // Input column x lands in padded column x + p: the even half takes every other x from
+  // p % 2 on, the odd half the others (two strided loops, no index arithmetic per pixel).
+  const std::size_t first_even = padding_ % 2;
   for (std::size_t c = 0; c < in_channels_; ++c) {
     for (std::size_t y = 0; y < height_; ++y) {
       const Real* from = image + (c * height_ + y) * width_;
-      Real* row = columns + (c * padded_height_ + y + padding_) * 2 * half_width_;
-      for (std::size_t x = 0; x < width_; ++x) {
-        const std::size_t column = x + padding_;
-        row[(column % 2) * half_width_ + column / 2] = from[x];
-      }
+      Real* even = columns + (c * padded_height_ + y + padding_) * 2 * half_width_;
+      Real* odd = even + half_width_;
+      for (std::size_t x = first_even; x < width_; x += 2) even[(x + padding_) / 2] = from[x];
+      for (std::size_t x = 1 - first_even; x < width_; x += 2) odd[(x + padding_) / 2] = from[x];
     }
   }
 }

@@ -8,6 +8,8 @@
 // input gradient.
 // Each image is first copied into a zero-bordered buffer (padded_image_size(); the padding and
 // the slack the vector loads read past the last column), so the kernels need no bounds checks.
+// pad() and split() write only the image's pixels: give them a buffer zeroed once and reused
+// for the images of this geometry.
 // Forward: per block of 4 output channels, per output row and per tile of `lanes` output
 // columns, the taps' multiply-adds go into one vector per channel in registers, in the fixed
 // order (c, u, v); the output is channel-major planes of H_out rows of row_stride() values
@@ -50,7 +52,8 @@ class DirectConv {
   void load_weights(const Real* weights);
 
   [[nodiscard]] std::size_t padded_image_size() const { return in_channels_ * padded_plane_; }
-  // padded [C_in, padded rows, padded_width_] <- image [C_in, H, W] with zero borders.
+  // padded [C_in, padded rows, padded_width_] <- image [C_in, H, W] (the borders stay as they
+  // are: zero).
   void pad(const Real* image, Real* padded) const;
 
   [[nodiscard]] std::size_t row_stride() const { return row_stride_; }
