@@ -18,11 +18,12 @@ struct VectorOf {
   typedef Real type __attribute__((vector_size(Lanes * sizeof(Real))));
 };
 
+// Unaligned vector load. Vectors go through references, never by value: built without
+// -march=native, a by-value vector wider than the target's registers draws the compilers'
+// ABI-change warning (-Wpsabi).
 template <typename V, typename Real>
-V load(const Real* from) {
-  V v;
-  std::memcpy(&v, from, sizeof(V));
-  return v;
+void load(V& to, const Real* from) {
+  std::memcpy(&to, from, sizeof(V));
 }
 
 template <typename V, typename Real>
@@ -95,7 +96,8 @@ void DirectConv<Real>::forward_kernel(const Real* padded, Real* planes) const {
           const Real* wc = w + c * K * K;
           for (std::size_t u = 0; u < K; ++u) {
             for (std::size_t v = 0; v < K; ++v) {
-              const V x = load<V>(base + u * padded_width_ + v);
+              V x;
+              load(x, base + u * padded_width_ + v);
               for (std::size_t b = 0; b < kBlock; ++b) acc[b] += wc[b * filter + u * K + v] * x;
             }
           }
@@ -168,8 +170,14 @@ void DirectConv<Real>::pool2_kernel(const Real* columns, const Real* bias, Real*
             const Real* odd = even + half_width_;
             for (std::size_t v = 0; v < K; ++v) {
               // Output column 2m reads input column 2m + v, output 2m + 1 reads 2m + 1 + v.
-              const V x0 = v % 2 == 0 ? load<V>(even + v / 2) : load<V>(odd + v / 2);
-              const V x1 = v % 2 == 0 ? load<V>(odd + v / 2) : load<V>(even + (v + 1) / 2);
+              V x0, x1;
+              if (v % 2 == 0) {
+                load(x0, even + v / 2);
+                load(x1, odd + v / 2);
+              } else {
+                load(x0, odd + v / 2);
+                load(x1, even + (v + 1) / 2);
+              }
               for (std::size_t b = 0; b < kBlock; ++b) {
                 if (t < K) {
                   const Real top = wc[b * filter + t * K + v];
@@ -247,8 +255,8 @@ void DirectConv<Real>::dense_kernel(const Real* padded, const Real* grad,
       Real* odd_rows = even_rows + set;
       std::array<R, K> even, odd;
       for (std::size_t u = 0; u < K; ++u) {
-        even[u] = load<R>(even_rows + u * kRowLanes);
-        odd[u] = load<R>(odd_rows + u * kRowLanes);
+        load(even[u], even_rows + u * kRowLanes);
+        load(odd[u], odd_rows + u * kRowLanes);
       }
       // The bias goes with the first input channel.
       Real* even_bias = c == 0 ? accumulators + weight_rows_ + o : nullptr;
@@ -264,7 +272,9 @@ void DirectConv<Real>::dense_kernel(const Real* padded, const Real* grad,
             if (value == Real{0}) continue;
             const Real* patch = base + i * padded_width_ + j;
             for (std::size_t u = 0; u < K; ++u) {
-              acc[u] += value * load<R>(patch + u * padded_width_);
+              R row;
+              load(row, patch + u * padded_width_);
+              acc[u] += value * row;
             }
             sum += value;
           }
@@ -323,8 +333,8 @@ void DirectConv<Real>::pooled_kernel(const Real* padded, const Real* pooled_grad
       Real* odd_rows = even_rows + set;
       std::array<R, K> even, odd;
       for (std::size_t u = 0; u < K; ++u) {
-        even[u] = load<R>(even_rows + u * kRowLanes);
-        odd[u] = load<R>(odd_rows + u * kRowLanes);
+        load(even[u], even_rows + u * kRowLanes);
+        load(odd[u], odd_rows + u * kRowLanes);
       }
       Real* even_bias = c == 0 ? accumulators + weight_rows_ + o : nullptr;
       Real even_sum = even_bias ? *even_bias : Real{0};
@@ -337,7 +347,11 @@ void DirectConv<Real>::pooled_kernel(const Real* padded, const Real* pooled_grad
         const std::size_t q = ph * pooled_width + pw;
         const Real value = dy[q];
         const Real* patch = base + 2 * ph * padded_width_ + 2 * pw + window_offset[win[q] & 3];
-        for (std::size_t u = 0; u < K; ++u) acc[u] += value * load<R>(patch + u * padded_width_);
+        for (std::size_t u = 0; u < K; ++u) {
+          R row;
+          load(row, patch + u * padded_width_);
+          acc[u] += value * row;
+        }
         sum += value;
       };
       std::size_t ph = 0;
