@@ -1,8 +1,10 @@
 // `homeostat simulate` from the command line: config errors exit 2 with key and line, a missing
-// data directory exits 3 naming it, and a tiny W4 run writes its run directory.
+// data directory exits 3 naming it, a tiny W4 run writes its run directory, and its saved network
+// evaluates again (also after a round trip through bench/w4_state.py, the Brian2 converter).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -54,6 +56,51 @@ TEST(SimulateCli, TinyW4RunWritesItsRunDirectory) {
   EXPECT_NE(r.output.find("test accuracy"), std::string::npos) << r.output;
   EXPECT_TRUE(fs::exists(dir / "tiny" / "metrics.jsonl"));
   EXPECT_TRUE(fs::exists(dir / "tiny" / "config.toml"));
+  fs::remove_all(dir);
+}
+
+TEST(SimulateCli, SavedW4NetworkEvaluatesAgainAndConvertsToBrian2) {
+  const fs::path dir = scratch("state");
+  const std::string toml =
+      "name = \"trained\"\n[data]\ntrain_images = 20\nlabel_images = 20\n"
+      "test_images = 10\n[excitatory]\ncount = 20\n[inhibitory]\ncount = 20\n"
+      "[output]\ndirectory = \"" +
+      dir.string() + "\"\n";
+  ASSERT_EQ(simulate(dir, toml, "--threads 1").exit_code, 0);
+  const fs::path state = dir / "trained" / "network.ckpt";
+  ASSERT_TRUE(fs::exists(state));
+  const auto evaluate = [&](const fs::path& file) {
+    return simulate(dir, toml,
+                    "--threads 1 --set data.train_images=0 --set name=\\\"evaluated\\\" "
+                    "--set simulation.initial_state=\\\"" +
+                        file.string() + "\\\"");
+  };
+  Outcome r = evaluate(state);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto results = [](const std::string& output) {  // from "neurons per class" on
+    return output.substr(output.find("neurons per class"));
+  };
+  const std::string first = results(r.output);
+  EXPECT_NE(r.output.find("training: 0 images"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("test accuracy"), std::string::npos) << r.output;
+  r = evaluate(dir / "missing.ckpt");
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("missing.ckpt"), std::string::npos) << r.output;
+
+  // homeostat -> Brian2's .npz -> homeostat keeps every weight and theta: the same evaluation.
+  if (std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "/usr/bin/python3 with numpy unavailable (scripts/setup.sh --tests)";
+  const std::string script = std::string(HOMEOSTAT_SOURCE_DIR) + "/bench/w4_state.py";
+  const fs::path npz = dir / "brian2.npz";
+  const fs::path back = dir / "back.ckpt";
+  ASSERT_EQ(
+      std::system(("/usr/bin/python3 " + script + " " + state.string() + " " + npz.string() +
+                   " && /usr/bin/python3 " + script + " " + npz.string() + " " + back.string())
+                      .c_str()),
+      0);
+  r = evaluate(back);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(results(r.output), first);
   fs::remove_all(dir);
 }
 

@@ -280,6 +280,27 @@ TEST(Population, LifExponentialEulerThetaAndRefractory) {
   EXPECT_EQ(pop.v[0], 0.0f);
 }
 
+// W4's theta decays with tau 1e7 ms at dt 0.5 ms: 1 - 5e-8 a step, below float's resolution
+// near 1. Stepped and relaxed, theta must follow exp(-t / tau_theta), not a rounded factor (a
+// float theta decayed about twice as fast).
+TEST(Population, SlowThetaDecayFollowsItsTimeConstant) {
+  LifParams p;
+  p.v_rest = p.v_reset = p.v_init = -65;
+  p.v_th = -52;
+  p.tau_theta = 1e7;
+  Population stepped("e", 1, p);
+  Population relaxed("e", 1, p);
+  stepped.theta[0] = relaxed.theta[0] = 33.0;
+  std::vector<std::uint32_t> spikes(1);
+  constexpr std::uint64_t kSteps = 200000;  // 100 s
+  for (std::uint64_t s = 0; s < kSteps; ++s) stepped.step(s, 0.5, true, 1, 0, spikes.data());
+  relaxed.relax(kSteps, 0.5, true);
+  const double expected = 33.0 * std::exp(-static_cast<double>(kSteps) * 0.5 / 1e7);
+  EXPECT_NEAR(stepped.theta[0], expected, 1e-9 * expected);
+  EXPECT_NEAR(relaxed.theta[0], expected, 1e-12 * expected);
+  EXPECT_LT(stepped.theta[0], 33.0 - 0.3);  // it did decay (by 0.33 mV)
+}
+
 TEST(Population, RefractoryIncludingTheSpikeStepFollowsBrian2) {
   // 5 ms at dt 0.5 = 10 steps. Brian2: a neuron that fires at step s integrates again (and may
   // fire) at s + 10; the other convention holds v for 10 steps after the spike (s + 11).

@@ -207,9 +207,9 @@ TEST(DiehlCookProtocol, SavedStateRestoresTheTrainedNetwork) {
   EXPECT_EQ(b.projection(restored.input_projection()).weights,
             a.projection(trained.input_projection()).weights);
   EXPECT_EQ(b.population(restored.excitatory()).theta, a.population(trained.excitatory()).theta);
-  float theta_sum = 0.0f;
-  for (const float t : b.population(restored.excitatory()).theta) theta_sum += t;
-  EXPECT_GT(theta_sum, 0.0f);  // training moved the thresholds: the file holds real state
+  double theta_sum = 0.0;
+  for (const double t : b.population(restored.excitatory()).theta) theta_sum += t;
+  EXPECT_GT(theta_sum, 0.0);  // training moved the thresholds: the file holds real state
 
   // Evaluation only: the frozen passes run on the saved weights (normalized as after training).
   SimulationConfig evaluate = config;

@@ -139,6 +139,68 @@ TEST(GemmBf16, BitIdenticalForOneAndTwoThreads) {
   EXPECT_EQ(weight_gradient[0], weight_gradient[1]);
 }
 
+// gemm_bf16_prepared on the bf16 bits of A runs the converting gemm_bf16's matmuls where K fits
+// one of its chunks (the same bits, for both orientations of B, with and without accumulation
+// into C); beyond, it reduces in one matmul instead of chunks (fp32 summation order apart), and
+// a strided A gives the same values on another kernel.
+TEST(GemmBf16, PreparedOperandGivesTheConvertingGemmsBits) {
+  SKIP_WITHOUT_BF16();
+  const CounterRng rng(15, RngPurpose::test);
+  struct GemmShape {
+    std::size_t m, n, k;
+    Transpose ta;     // how the converting call gets A
+    std::size_t lda;  // of the prepared copy
+    bool same_bits;
+  };
+  // W3 conv2's forward (A transposed for the converting call), an uneven row split, W3 conv2's
+  // weight gradient (K over four chunks of 432), a strided copy.
+  for (const GemmShape& s : {GemmShape{1728, 64, 300, Transpose::yes, 300, true},
+                             GemmShape{197, 80, 500, Transpose::no, 500, true},
+                             GemmShape{300, 64, 1728, Transpose::no, 1728, false},
+                             GemmShape{256, 64, 300, Transpose::no, 308, false}}) {
+    std::vector<float> a(s.m * s.k);
+    for (std::size_t i = 0; i < a.size(); ++i) a[i] = rng.uniform_float(i) - 0.5f;
+    std::vector<std::uint16_t> bits(s.m * s.lda, 0xffff);  // NaN padding: must never be read
+    for (std::size_t i = 0; i < s.m; ++i) {
+      for (std::size_t p = 0; p < s.k; ++p) {
+        bits[i * s.lda + p] = to_bf16(s.ta == Transpose::no ? a[i * s.k + p] : a[p * s.m + i]);
+      }
+    }
+    for (const Transpose tb : {Transpose::no, Transpose::yes}) {
+      std::vector<float> b(s.k * s.n);
+      for (std::size_t i = 0; i < b.size(); ++i) b[i] = rng.uniform_float(1u << 22 | i) - 0.5f;
+      const std::size_t ldb = tb == Transpose::no ? s.n : s.k;
+      for (const float beta : {0.0f, 1.0f}) {
+        std::vector<float> converted(s.m * s.n, 0.25f), prepared(s.m * s.n, 0.25f);
+        gemm_bf16(s.ta, tb, s.m, s.n, s.k, 1.0f, a.data(), s.ta == Transpose::no ? s.k : s.m,
+                  b.data(), ldb, beta, converted.data(), s.n);
+        gemm_bf16_prepared(tb, s.m, s.n, s.k, 1.0f, bits.data(), s.lda, b.data(), ldb, beta,
+                           prepared.data(), s.n);
+        if (s.same_bits) {
+          ASSERT_EQ(converted, prepared) << s.m << "x" << s.n << "x" << s.k << " beta " << beta;
+          continue;
+        }
+        double worst = 0, largest = 0;
+        for (std::size_t i = 0; i < converted.size(); ++i) {
+          worst = std::max(worst, double{std::abs(converted[i] - prepared[i])});
+          largest = std::max(largest, double{std::abs(converted[i])});
+        }
+        EXPECT_LT(worst / largest, 1e-5) << s.m << "x" << s.n << "x" << s.k << " beta " << beta;
+      }
+    }
+  }
+}
+
+TEST(GemmBf16, VectorConversionRoundsAsTheScalarOne) {
+  const CounterRng rng(16, RngPurpose::test);
+  std::vector<float> values(1000);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = (rng.uniform_float(i) - 0.5f) * 1e3f;
+  values[3] = 1.0f + 0x1p-8f;  // a tie
+  std::vector<std::uint16_t> bits(values.size());
+  to_bf16(values.data(), bits.data(), values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) ASSERT_EQ(bits[i], to_bf16(values[i])) << i;
+}
+
 TEST(GemmBf16, SmallOrThinGemmsStayFp32) {
   SKIP_WITHOUT_BF16();
   const ScopedGemmPrecision bf16(GemmPrecision::bf16);

@@ -13,11 +13,18 @@
 // gradients; backward runs fixed groups of consecutive chunks (at most 32), each group's chunks
 // in order on one thread accumulating one weight-gradient partial; the partials are summed in
 // group order, and chunk and group boundaries depend only on the shapes, so results do not
-// depend on the thread count. Small patches with few output channels (W3's conv1) skip im2col
-// and the GEMMs: a direct convolution, image by image, within the same chunks and partials
-// (layer/conv_direct.hpp; set_direct).
+// depend on the thread count.
+// With bf16 GEMMs (float layers, shapes where gemm_runs_bf16), the forward and weight-gradient
+// GEMMs take columns written directly in bf16 (gemm_bf16_prepared): the forward as pixel-major
+// rows [images*H_out*W_out, C_in*k*k] (im2row), the weight gradient as the column matrix above;
+// no fp32 columns, no conversion pass. The input gradient stays fp32 (W^T dY, then col2im),
+// computed and folded back in strips of images whose columns stay in L2.
+// Small patches with few output channels (W3's conv1) skip im2col and the forward and
+// weight-gradient GEMMs: a direct convolution, image by image, within the same chunks and
+// partials (layer/conv_direct.hpp; set_direct).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 
 #include "layer/conv_direct.hpp"
@@ -57,9 +64,10 @@ class Conv2dLayer final : public Layer<Real> {
   // The forward of a chunk whose input is mostly zeros (spikes) can skip im2col and the GEMM:
   // each nonzero input adds its value times k*k tap rows of C_out weights into the outputs that
   // read it; the weight gradient likewise adds the value times the output gradient of each
-  // output that reads it into the tap rows (fp32 whatever gemm_precision says). automatic: when the
-  // chunk's nonzeros are fewer than half of pixels * C_in per image and C_out >= 16; always/never:
-  // for tests.
+  // output that reads it into the tap rows (fp32 whatever gemm_precision says). automatic: when
+  // C_out >= 16 and the chunk's nonzeros are fewer than half of pixels * C_in per image, or,
+  // where the chunk's GEMMs run in bf16 on AMX (bf16_forward, bf16_gemm_has_amx), fewer than
+  // 1/64 of its inputs; always/never: for tests.
   enum class EventForward { automatic, always, never };
   void set_event_forward(EventForward mode) { event_forward_ = mode; }
   // Whether the forward of a chunk of `count` images takes the event path.
@@ -144,7 +152,24 @@ class Conv2dLayer final : public Layer<Real> {
                               Real* taps) const;
   // columns [patch, count * pixels] <- images [count, C_in, H, W]: row (c, u, v) holds, image
   // after image, the pixel each output position reads through kernel tap (u, v) of channel c.
-  void im2col(const Real* images, std::size_t count, Real* columns) const;
+  // T is Real, or std::uint16_t for bf16 bits (the bf16 GEMM path), which copies short runs as
+  // im2row does and needs the same slack.
+  template <typename T>
+  void im2col(const T* images, std::size_t count, T* columns) const;
+  // The transposed layout, pixel-major rows [count * pixels, patch]: the row of output pixel
+  // (n, oh, ow) holds its patch (c, u, v). Copies runs of k values with whole kRunCopy-element
+  // moves, so `images` must be readable and `rows` writable kRunCopy elements past their ends.
+  template <typename T>
+  static constexpr std::size_t kRunCopy = 16 / sizeof(T);
+  template <typename T>
+  void im2row(const T* images, std::size_t count, T* rows) const;
+  // Whether the chunk's forward (or weight gradient) runs as a bf16 GEMM on bf16 columns:
+  // float layers whose GEMM of that shape runs in bf16 (gemm_runs_bf16).
+  [[nodiscard]] bool bf16_forward(std::size_t count) const;
+  [[nodiscard]] bool bf16_weight_gradient(std::size_t count) const;
+  // The chunk's images in bf16 bits in the workspace (spikes are exact), with the slack im2row
+  // reads past the end.
+  const std::uint16_t* bf16_images(const Real* images, std::size_t count);
   // images [count, C_in, H, W] = sum of the column entries that read each pixel (assigned).
   void col2im(const Real* columns, std::size_t count, Real* images) const;
 
@@ -176,6 +201,9 @@ class Conv2dLayer final : public Layer<Real> {
     std::vector<Real> columns;
     std::vector<Real> channel_rows;
     std::vector<Real> pixel_rows;  // event-driven backward: dY pixel-major [count*pixels, C_out]
+    // bf16 GEMM path: the chunk's images and their columns (either layout) as bf16 bits.
+    std::vector<std::uint16_t> bf16_images;
+    std::vector<std::uint16_t> bf16_columns;
     // Direct path: a padded image, its output planes, gradient accumulators.
     std::vector<Real> padded;
     std::vector<Real> split;  // the image split into even and odd columns
@@ -189,13 +217,20 @@ class Conv2dLayer final : public Layer<Real> {
   template <typename Accumulate>
   void direct_backward(const Real* images, std::size_t count, std::size_t index,
                        Accumulate&& accumulate);
-  // The calling thread's workspace, sized for `count` images.
+  // The calling thread's workspace, its channel_rows sized for `count` images (the other
+  // buffers are grown where used: in bf16 the fp32 columns hold only a strip's gradient).
   Workspace& workspace(std::size_t count);
+  template <typename T>
+  static void grow(std::vector<T>& buffer, std::size_t size);
+  // Images per strip of the input gradient (W^T dY and col2im strip by strip).
+  [[nodiscard]] std::size_t strip_images() const;
   std::vector<Workspace> workspaces_;
   // Backward: per chunk group, its dW^T [patch * C_out] then db [C_out], summed in group order.
   std::vector<Real> partials_;
   EventForward event_forward_ = EventForward::automatic;
-  std::vector<Real> weight_taps_;           // [patch, C_out], refreshed by prepare()
+  std::vector<Real> weight_taps_;  // [patch, C_out], refreshed by prepare()
+  // weight_taps_ in bf16 bits (W^T of the bf16 input gradient), refreshed by prepare() in bf16.
+  std::vector<std::uint16_t> weight_taps_bf16_;
   std::size_t per_group_ = 1;               // chunks per group of the last prepare()
   std::optional<DirectConv<Real>> direct_;  // when DirectConv suits the geometry
   bool direct_enabled_ = true;

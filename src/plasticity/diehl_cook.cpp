@@ -92,9 +92,11 @@ void DiehlCookNetwork::save_state(const std::filesystem::path& path) {
   header["inputs"] = sim_.population(input_).size();
   header["excitatory"] = exc.size();
   header["theta_unit"] = "mV";
-  write_checkpoint<float>(
+  // f64: the thetas are double (population.hpp); the float weights convert exactly.
+  std::vector<double> weights(input.weights.begin(), input.weights.end());
+  write_checkpoint<double>(
       path, header,
-      {{"input_weights", std::span<float>(input.weights)}, {"theta", std::span<float>(exc.theta)}});
+      {{"input_weights", std::span<double>(weights)}, {"theta", std::span<double>(exc.theta)}});
 }
 
 void DiehlCookNetwork::load_state(const std::filesystem::path& path) {
@@ -109,8 +111,11 @@ void DiehlCookNetwork::load_state(const std::filesystem::path& path) {
                     " excitatory neurons (header: " + header.dump() + ")");
   }
   Projection& input = sim_.projection(input_projection_);
-  read_checkpoint_tensors<float>(path, {{"input_weights", std::span<float>(input.weights)},
-                                        {"theta", std::span<float>(exc.theta)}});
+  std::vector<double> weights(input.weights.size());
+  read_checkpoint_tensors<double>(path, {{"input_weights", std::span<double>(weights)},
+                                         {"theta", std::span<double>(exc.theta)}});
+  std::transform(weights.begin(), weights.end(), input.weights.begin(),
+                 [](double w) { return static_cast<float>(w); });
 }
 
 std::size_t DiehlCookNetwork::present(std::span<const float> pixels,
@@ -251,7 +256,7 @@ SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& t
                   .count();
           const Population& e = net.simulator().population(net.excitatory());
           double theta = 0.0;
-          for (const float t : e.theta) theta += t;
+          for (const double t : e.theta) theta += t;
           nlohmann::json record;
           record["kind"] = "batch";
           record["phase"] = "train";

@@ -36,7 +36,7 @@ Population::Population(std::string name, std::size_t size, bool input, const Lif
     v.assign(size_, static_cast<float>(params_.v_init));
     ge.assign(size_, 0.0f);
     gi.assign(size_, 0.0f);
-    theta.assign(size_, 0.0f);
+    theta.assign(size_, 0.0);
     adapt.assign(size_, 0.0f);
     refractory.assign(size_, 0);
     candidates_.reserve(size_);
@@ -146,7 +146,7 @@ std::size_t Population::step(std::uint64_t step, double dt, bool adapt_threshold
   const auto decay_exc = static_cast<float>(std::exp(-dt / p.tau_exc));
   const auto decay_inh = static_cast<float>(std::exp(-dt / p.tau_inh));
   const auto decay_adapt = static_cast<float>(std::exp(-dt / p.tau_adapt));
-  const auto decay_theta = static_cast<float>(adapt_threshold ? std::exp(-dt / p.tau_theta) : 1.0);
+  const double decay_theta = adapt_threshold ? std::exp(-dt / p.tau_theta) : 1.0;
   const auto v_min = static_cast<float>(std::max(p.v_min, -1e30));
   const auto v_max = static_cast<float>(std::min(p.v_max, 1e30));
   const bool conductance = p.synapses == SynapseModel::conductance;
@@ -177,26 +177,26 @@ std::size_t Population::step(std::uint64_t step, double dt, bool adapt_threshold
         vv[i] = std::clamp(vv[i] + static_cast<float>(sd * rng.normal(i)), v_min, v_max);
     }
   }
-  const auto threshold = static_cast<float>(p.v_th);
   const auto reset = static_cast<float>(p.v_reset);
-  const auto theta_plus = static_cast<float>(adapt_threshold ? p.theta_plus : 0.0);
+  const double theta_plus = adapt_threshold ? p.theta_plus : 0.0;
   const auto adapt_delta = static_cast<float>(p.adapt_delta);
   const auto full_steps = static_cast<std::uint32_t>(std::lround(p.refractory_ms / dt));
   const std::uint32_t refractory_steps =
       p.refractory_includes_spike_step && full_steps > 0 ? full_steps - 1 : full_steps;
-  float* th = theta.data();
-  if (decay_theta != 1.0f) {
+  double* th = theta.data();
+  if (decay_theta != 1.0) {
     for (std::size_t i = 0; i < size_; ++i) th[i] *= decay_theta;
   }
   std::uint32_t* __restrict refv = refractory.data();
   std::uint8_t* __restrict fired = fired_.data();
   const float* __restrict vr = v.data();
-  const float* __restrict thr = theta.data();
+  const double* __restrict thr = theta.data();
+  const double threshold_mv = p.v_th;
   const std::size_t n = size_;
   std::uint32_t any = 0;
   for (std::size_t i = 0; i < n; ++i) {  // vectorized; most steps have no spike
     const std::uint32_t r = refv[i];
-    const std::uint32_t f = (r == 0) & (vr[i] > threshold + thr[i]);
+    const std::uint32_t f = (r == 0) & (static_cast<double>(vr[i]) > threshold_mv + thr[i]);
     fired[i] = static_cast<std::uint8_t>(f);
     any |= f;
     refv[i] = r - (r > 0);
@@ -211,7 +211,9 @@ std::size_t Population::step(std::uint64_t step, double dt, bool adapt_threshold
     // Keep the k most depolarized (ties: lower index), in index order.
     candidates_.resize(count);
     for (std::size_t s = 0; s < count; ++s)
-      candidates_[s] = {-(vv[spikes[s]] - threshold - th[spikes[s]]), spikes[s]};
+      candidates_[s] = {
+          static_cast<float>(-(static_cast<double>(vv[spikes[s]]) - threshold_mv - th[spikes[s]])),
+          spikes[s]};
     std::nth_element(candidates_.begin(),
                      candidates_.begin() + static_cast<std::ptrdiff_t>(p.k_wta - 1),
                      candidates_.end());
@@ -251,8 +253,7 @@ void Population::relax(std::size_t steps, double dt, bool adapt_threshold) {
   const auto decay_exc = static_cast<float>(std::exp(-n * dt / p.tau_exc));
   const auto decay_inh = static_cast<float>(std::exp(-n * dt / p.tau_inh));
   const auto decay_adapt = static_cast<float>(std::exp(-n * dt / p.tau_adapt));
-  const auto decay_theta =
-      static_cast<float>(adapt_threshold ? std::exp(-n * dt / p.tau_theta) : 1.0);
+  const double decay_theta = adapt_threshold ? std::exp(-n * dt / p.tau_theta) : 1.0;
   const auto rest = static_cast<float>(p.v_rest);
   for (std::size_t i = 0; i < size_; ++i) {
     const std::size_t held = std::min<std::size_t>(refractory[i], steps);

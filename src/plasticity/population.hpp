@@ -85,7 +85,10 @@ class Population {
   void relax(std::size_t steps, double dt, bool adapt_threshold);
 
   // LIF state (time constants are applied per step; arrays of size()).
-  std::vector<float> v, ge, gi, theta, adapt;
+  std::vector<float> v, ge, gi, adapt;
+  // The adaptive threshold (mV) in double: W4's per-step decay exp(-dt / tau_theta) = 1 - 5e-8 is
+  // below float's resolution (a float theta lost one ulp a step, decaying about twice as fast).
+  std::vector<double> theta;
   std::vector<std::uint32_t> refractory;  // steps left
   // Poisson state.
   std::vector<float> rates_hz;

@@ -47,10 +47,14 @@ void blocked_gemm(BlasGemm blas_gemm, Transpose trans_a, Transpose trans_b, std:
 
 }  // namespace
 
+bool gemm_runs_bf16(std::size_t m, std::size_t n, std::size_t k) {
+  return gemm_precision() == GemmPrecision::bf16 && bf16_pays(m, n, k);
+}
+
 void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, std::size_t k,
           float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta,
           float* c, std::size_t ldc) {
-  if (gemm_precision() == GemmPrecision::bf16 && bf16_pays(m, n, k)) {
+  if (gemm_runs_bf16(m, n, k)) {
     gemm_bf16(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }

@@ -28,6 +28,9 @@ bool bf16_gemm_supported();
 void set_gemm_precision(GemmPrecision precision);
 GemmPrecision gemm_precision();
 const char* gemm_precision_name(GemmPrecision precision);
+// Whether a float gemm() of this shape runs in bf16 now (bf16 precision and a shape that pays),
+// for callers that can hand it operands already in bf16 (gemm_bf16_prepared).
+bool gemm_runs_bf16(std::size_t m, std::size_t n, std::size_t k);
 
 // Sets the precision for the guard's lifetime (a training run, a test) and restores it after.
 class ScopedGemmPrecision {

@@ -136,47 +136,100 @@ void run_block(const BlockKey& key, const std::uint16_t* a, const std::uint16_t*
 
 memory::dim dim(std::size_t value) { return static_cast<memory::dim>(value); }
 
+// A rows x depth slice of op(A) in bf16, row-major with row stride `stride`.
+struct ASliceView {
+  const std::uint16_t* rows;
+  std::size_t stride;
+};
+
+// The body shared by gemm_bf16 and gemm_bf16_prepared: row or column blocks of C as gemm()
+// splits them (or one block without `split`), the reduction in K-chunks of `chunk`. `a_slice(row,
+// rows, k_begin, depth, scratch)` returns the bf16 rows x depth slice of op(A) (row-major) and its
+// row stride: a converted copy in `scratch`, or a view into operands already in bf16. Blocks and
+// K-chunks depend on the shape only: results do not depend on the thread count.
+template <typename ASlice>
+void blocked_bf16(Transpose trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
+                  const ASlice& a_slice, const float* b, std::size_t ldb, float beta, float* c,
+                  std::size_t ldc, std::size_t chunk, bool split) {
+  if (m == 0 || n == 0) return;
+  const bool b_plain = trans_b == Transpose::no;
+  const auto block = [&](std::size_t row, std::size_t rows, std::size_t column,
+                         std::size_t columns) {
+    // Each thread converts the slices its block needs; op(B) keeps its stored orientation.
+    thread_local std::vector<std::uint16_t> a_scratch, b_slice;
+    if (b_slice.size() < columns * chunk) b_slice.resize(columns * chunk);
+    for (std::size_t k_begin = 0; k_begin < k; k_begin += chunk) {
+      const std::size_t depth = std::min(chunk, k - k_begin);
+      const auto [a_rows, a_stride] = a_slice(row, rows, k_begin, depth, a_scratch);
+      if (b_plain) {
+        to_bf16_slice(b + k_begin * ldb + column, ldb, depth, columns, false, b_slice.data());
+      } else {
+        to_bf16_slice(b + column * ldb + k_begin, ldb, columns, depth, false, b_slice.data());
+      }
+      const BlockKey key{dim(rows),
+                         dim(columns),
+                         dim(depth),
+                         dim(a_stride),
+                         1,
+                         b_plain ? dim(columns) : 1,
+                         b_plain ? 1 : dim(depth),
+                         dim(ldc),
+                         alpha,
+                         k_begin == 0 ? beta : 1.0f};
+      run_block(key, a_rows, b_slice.data(), c + row * ldc + column);
+    }
+  };
+  if (split) {
+    gemm_blocking::for_each_block(m, n, k, block);
+  } else {
+    block(0, m, 0, n);
+  }
+}
+
 }  // namespace
+
+bool bf16_gemm_has_amx() {
+  // The ISA oneDNN dispatches to, which ONEDNN_MAX_CPU_ISA can lower (to measure without AMX).
+  static const bool amx = [] {
+    const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+    const auto needed = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_amx);
+    return (isa & needed) == needed;
+  }();
+  return amx;
+}
+
+void to_bf16(const float* values, std::uint16_t* bits, std::size_t count) {
+  to_bf16_row(values, bits, count);
+}
 
 void gemm_bf16(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, std::size_t k,
                float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
                float beta, float* c, std::size_t ldc) {
-  if (m == 0 || n == 0) return;
-  const std::size_t chunk = chunk_length(k);
-  const bool b_plain = trans_b == Transpose::no;
-  gemm_blocking::for_each_block(
-      m, n, k, [&](std::size_t row, std::size_t rows, std::size_t column, std::size_t columns) {
-        // Each thread converts the slices its block needs. op(A) is copied row-major (rows x
-        // chunk): oneDNN's fast bf16 kernel (brgemm) wants its source that way and otherwise
-        // falls back to a slower one. op(B) keeps its stored orientation.
-        thread_local std::vector<std::uint16_t> a_slice, b_slice;
-        if (a_slice.size() < rows * chunk) a_slice.resize(rows * chunk);
-        if (b_slice.size() < columns * chunk) b_slice.resize(columns * chunk);
-        for (std::size_t k_begin = 0; k_begin < k; k_begin += chunk) {
-          const std::size_t depth = std::min(chunk, k - k_begin);
-          if (trans_a == Transpose::no) {
-            to_bf16_slice(a + row * lda + k_begin, lda, rows, depth, false, a_slice.data());
-          } else {
-            to_bf16_slice(a + k_begin * lda + row, lda, depth, rows, true, a_slice.data());
-          }
-          if (b_plain) {
-            to_bf16_slice(b + k_begin * ldb + column, ldb, depth, columns, false, b_slice.data());
-          } else {
-            to_bf16_slice(b + column * ldb + k_begin, ldb, columns, depth, false, b_slice.data());
-          }
-          const BlockKey key{dim(rows),
-                             dim(columns),
-                             dim(depth),
-                             dim(depth),
-                             1,
-                             b_plain ? dim(columns) : 1,
-                             b_plain ? 1 : dim(depth),
-                             dim(ldc),
-                             alpha,
-                             k_begin == 0 ? beta : 1.0f};
-          run_block(key, a_slice.data(), b_slice.data(), c + row * ldc + column);
-        }
-      });
+  // op(A) is copied row-major (rows x depth): oneDNN's fast bf16 kernel (brgemm) wants its
+  // source that way and otherwise falls back to a slower one.
+  const auto convert = [&](std::size_t row, std::size_t rows, std::size_t k_begin,
+                           std::size_t depth, std::vector<std::uint16_t>& scratch) {
+    if (scratch.size() < rows * depth) scratch.resize(rows * depth);
+    if (trans_a == Transpose::no) {
+      to_bf16_slice(a + row * lda + k_begin, lda, rows, depth, false, scratch.data());
+    } else {
+      to_bf16_slice(a + k_begin * lda + row, lda, depth, rows, true, scratch.data());
+    }
+    return ASliceView{scratch.data(), depth};
+  };
+  blocked_bf16(trans_b, m, n, k, alpha, convert, b, ldb, beta, c, ldc, chunk_length(k), true);
+}
+
+void gemm_bf16_prepared(Transpose trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
+                        const std::uint16_t* a, std::size_t lda, const float* b, std::size_t ldb,
+                        float beta, float* c, std::size_t ldc) {
+  const auto view = [&](std::size_t row, std::size_t, std::size_t k_begin, std::size_t,
+                        std::vector<std::uint16_t>&) {
+    return ASliceView{a + row * lda + k_begin, lda};
+  };
+  // One chunk: A needs no conversion scratch, and a slice of it would not be dense (oneDNN
+  // runs strided sources on its slower gemm:jit kernel instead of brgemm).
+  blocked_bf16(trans_b, m, n, k, alpha, view, b, ldb, beta, c, ldc, k, false);
 }
 
 }  // namespace homeostat
