@@ -41,6 +41,7 @@ Tensor<float> run(const Geometry& g, const Tensor<float>& x,
                           normal_init(2.0), 5, 0);
   conv.set_column_buffer_limit(20000);  // several chunks
   conv.set_event_forward(mode);
+  conv.set_direct(false);  // the direct path would take small patches
   Tensor<float> y;
   conv.forward(x, y, {});
   return y;
@@ -76,6 +77,7 @@ void expect_event_gradients_match_gemm(const Geometry& g) {
                               normal_init(2.0), 5, 0);
       conv.set_column_buffer_limit(20000);
       conv.set_event_forward(mode);
+      conv.set_direct(false);
       Tensor<float> y, grad_input;
       conv.forward(x, y, {});
       const Tensor<double> g64 = random_tensor(y.shape(), 52, -1.0, 1.0);

@@ -191,6 +191,7 @@ PassResult one_pass(bool fuse, int threads, bool events = false) {
     for (const std::size_t i : {0, 3}) {
       auto& layer = dynamic_cast<ConvPoolLayer<float>&>(net.layer(i));
       layer.conv().set_event_forward(Conv2dLayer<float>::EventForward::always);
+      layer.conv().set_direct(false);              // conv1 would take the direct path
       layer.conv().set_column_buffer_limit(3000);  // many chunks and groups
     }
   }

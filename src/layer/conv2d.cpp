@@ -67,6 +67,9 @@ Conv2dLayer<Real>::Conv2dLayer(std::string name, const Shape& input_shape, std::
   for (std::size_t x = 0; x < width_; ++x) {
     column_taps_.push_back(tap_range(x + padding, out_width_));
   }
+  if (DirectConv<Real>::suits(in_channels_, kernel, stride, out_channels)) {
+    direct_.emplace(in_channels_, height_, width_, out_channels, kernel, padding);
+  }
 }
 
 template <typename Real>
@@ -289,6 +292,64 @@ void Conv2dLayer<Real>::prepare(std::size_t chunks) {
     }
   }
   partials_.resize(chunk_groups(chunks).groups * (out_channels_ * patch_ + out_channels_));
+  if (direct()) direct_->load_weights(weight_.value.data());
+}
+
+template <typename Real>
+typename Conv2dLayer<Real>::Workspace& Conv2dLayer<Real>::direct_workspace() {
+  Workspace& w = workspaces_[static_cast<std::size_t>(omp_get_thread_num())];
+  // Zeroed once: DirectConv::pad writes only the pixels, the borders stay zero.
+  if (w.padded.size() != direct_->padded_image_size()) {
+    w.padded.assign(direct_->padded_image_size(), Real{0});
+  }
+  w.planes.resize(direct_->planes_size());
+  return w;
+}
+
+template <typename Real>
+const Real* Conv2dLayer<Real>::direct_planes(const Real* image) {
+  Workspace& w = direct_workspace();
+  direct_->pad(image, w.padded.data());
+  direct_->forward(w.padded.data(), w.planes.data());
+  return w.planes.data();
+}
+
+template <typename Real>
+void Conv2dLayer<Real>::direct_forward_pool2(const Real* image, Real* y, std::uint8_t* winners) {
+  Workspace& w = workspaces_[static_cast<std::size_t>(omp_get_thread_num())];
+  if (w.split.size() != direct_->split_image_size()) {  // zeroed once, as padded
+    w.split.assign(direct_->split_image_size(), Real{0});
+  }
+  direct_->split(image, w.split.data());
+  direct_->forward_pool2(w.split.data(), bias_values(), y, winners);
+}
+
+template <typename Real>
+template <typename Accumulate>
+void Conv2dLayer<Real>::direct_backward(const Real* images, std::size_t count, std::size_t index,
+                                        Accumulate&& accumulate) {
+  Workspace& w = direct_workspace();
+  // The chunk's sums start from zero and go into the group's partial at the end (assigned for
+  // the group's first chunk), as on the GEMM path.
+  w.accumulators.assign(direct_->accumulator_size(), Real{0});
+  const std::size_t image_size = in_channels_ * height_ * width_;
+  for (std::size_t n = 0; n < count; ++n) {
+    direct_->pad(images + n * image_size, w.padded.data());
+    accumulate(n, w.padded.data(), w.accumulators.data());
+  }
+  Real* partial =
+      partials_.data() + (index / per_group_) * (out_channels_ * patch_ + out_channels_);
+  direct_->add_to_partial(w.accumulators.data(), partial, index % per_group_ == 0);
+}
+
+template <typename Real>
+void Conv2dLayer<Real>::direct_backward_pooled(const Real* images, std::size_t count,
+                                               std::size_t index, const Real* pooled_grad,
+                                               const std::uint8_t* winners) {
+  const std::size_t pooled = out_channels_ * (out_height_ / 2) * (out_width_ / 2);
+  direct_backward(images, count, index, [&](std::size_t n, const Real* padded, Real* sums) {
+    direct_->accumulate_pooled(padded, pooled_grad + n * pooled, winners + n * pooled, sums);
+  });
 }
 
 template <typename Real>
@@ -463,45 +524,52 @@ void Conv2dLayer<Real>::backward_rows(const Real* images, std::size_t count, std
   const std::size_t stride = count * pixels_;
   const std::size_t weights = out_channels_ * patch_;
   Workspace& w = workspace(count);
-  const std::size_t group = index / per_group_;
-  const bool first_in_group = index % per_group_ == 0;
-  Real* partial = partials_.data() + group * (weights + out_channels_);
-  if (events_pay(images, count)) {
-    // Sparse input: dW^T[(c, u, v), :] += x * dY[pixel, :] for each nonzero input x and each
-    // output pixel that reads it, from a pixel-major copy of dY (no im2col, no GEMM).
-    w.pixel_rows.resize(stride * out_channels_);
-    Real* pixel_rows = w.pixel_rows.data();
+  if (direct()) {  // weight and bias gradient without im2col or GEMM
+    const Real* grad = w.channel_rows.data();
+    direct_backward(images, count, index, [&](std::size_t n, const Real* padded, Real* sums) {
+      direct_->accumulate_dense(padded, grad + n * pixels_, stride, sums);
+    });
+  } else {
+    const std::size_t group = index / per_group_;
+    const bool first_in_group = index % per_group_ == 0;
+    Real* partial = partials_.data() + group * (weights + out_channels_);
+    if (events_pay(images, count)) {
+      // Sparse input: dW^T[(c, u, v), :] += x * dY[pixel, :] for each nonzero input x and each
+      // output pixel that reads it, from a pixel-major copy of dY (no im2col, no GEMM).
+      w.pixel_rows.resize(stride * out_channels_);
+      Real* pixel_rows = w.pixel_rows.data();
+      for (std::size_t o = 0; o < out_channels_; ++o) {
+        const Real* row = w.channel_rows.data() + o * stride;
+        for (std::size_t i = 0; i < stride; ++i) pixel_rows[i * out_channels_ + o] = row[i];
+      }
+      if (first_in_group) std::fill(partial, partial + weights, Real{0});
+      weight_gradient_events(images, count, pixel_rows, partial);
+    } else if (bf16_weight_gradient(count)) {
+      // dW_chunk^T = columns dY^T as below, on bf16 columns (gemm_bf16_prepared).
+      if constexpr (std::is_same_v<Real, float>) {
+        const std::uint16_t* bits = bf16_images(images, count);  // sizes w.bf16_columns too
+        im2col(bits, count, w.bf16_columns.data());
+        gemm_bf16_prepared(Transpose::yes, patch_, out_channels_, stride, 1.0f,
+                           w.bf16_columns.data(), stride, w.channel_rows.data(), stride,
+                           first_in_group ? 0.0f : 1.0f, partial, out_channels_);
+      }
+    } else {
+      // The columns are recomputed from the input rather than kept from forward.
+      grow(w.columns, patch_ * stride);
+      im2col(images, count, w.columns.data());
+      // dW_chunk^T [patch, C_out] = columns [patch, count*pixels] dY^T (the column matrix, the
+      // larger operand, is row-split and packed once); db_chunk = row sums of dY.
+      gemm(Transpose::no, Transpose::yes, patch_, out_channels_, stride, Real{1}, w.columns.data(),
+           stride, w.channel_rows.data(), stride, first_in_group ? Real{0} : Real{1}, partial,
+           out_channels_);
+    }
     for (std::size_t o = 0; o < out_channels_; ++o) {
       const Real* row = w.channel_rows.data() + o * stride;
-      for (std::size_t i = 0; i < stride; ++i) pixel_rows[i * out_channels_ + o] = row[i];
-    }
-    if (first_in_group) std::fill(partial, partial + weights, Real{0});
-    weight_gradient_events(images, count, pixel_rows, partial);
-  } else if (bf16_weight_gradient(count)) {
-    // dW_chunk^T = columns dY^T as below, on bf16 columns (gemm_bf16_prepared).
-    if constexpr (std::is_same_v<Real, float>) {
-      const std::uint16_t* bits = bf16_images(images, count);  // sizes w.bf16_columns too
-      im2col(bits, count, w.bf16_columns.data());
-      gemm_bf16_prepared(Transpose::yes, patch_, out_channels_, stride, 1.0f, w.bf16_columns.data(),
-                         stride, w.channel_rows.data(), stride, first_in_group ? 0.0f : 1.0f,
-                         partial, out_channels_);
-    }
-  } else {
-    // The columns are recomputed from the input rather than kept from forward.
-    grow(w.columns, patch_ * stride);
-    im2col(images, count, w.columns.data());
-    // dW_chunk^T [patch, C_out] = columns [patch, count*pixels] dY^T (the column matrix, the
-    // larger operand, is row-split and packed once); db_chunk = row sums of dY.
-    gemm(Transpose::no, Transpose::yes, patch_, out_channels_, stride, Real{1}, w.columns.data(),
-         stride, w.channel_rows.data(), stride, first_in_group ? Real{0} : Real{1}, partial,
-         out_channels_);
-  }
-  for (std::size_t o = 0; o < out_channels_; ++o) {
-    const Real* row = w.channel_rows.data() + o * stride;
-    Real sum{0};
+      Real sum{0};
 #pragma omp simd reduction(+ : sum)
-    for (std::size_t i = 0; i < stride; ++i) sum += row[i];
-    partial[weights + o] = first_in_group ? sum : partial[weights + o] + sum;
+      for (std::size_t i = 0; i < stride; ++i) sum += row[i];
+      partial[weights + o] = first_in_group ? sum : partial[weights + o] + sum;
+    }
   }
   if (!grad_images) return;
   // W^T dY in strips of images, each folded back at once: the strip's gradient columns (W3's
@@ -570,6 +638,22 @@ void Conv2dLayer<Real>::forward(const Tensor<Real>& input, Tensor<Real>& output,
   for (std::size_t index = 0; index < chunks; ++index) {
     const std::size_t first = index * chunk;
     const std::size_t count = std::min(chunk, images - first);
+    if (direct()) {
+      const std::size_t row_stride = direct_row_stride();
+      for (std::size_t n = first; n < first + count; ++n) {
+        const Real* planes = direct_planes(input.data() + n * image_size);
+        Real* image = output.data() + n * out_size;
+        for (std::size_t o = 0; o < out_channels_; ++o) {
+          const Real shift = bias ? bias[o] : Real{0};
+          for (std::size_t i = 0; i < out_height_; ++i) {
+            const Real* from = planes + (o * out_height_ + i) * row_stride;
+            Real* to = image + o * pixels_ + i * out_width_;
+            for (std::size_t j = 0; j < out_width_; ++j) to[j] = from[j] + shift;
+          }
+        }
+      }
+      continue;
+    }
     const Real* rows = forward_rows(input.data() + first * image_size, count);
     // Pixel-major rows back to channel-major images, adding the bias on the way.
     Real* out = output.data() + first * out_size;

@@ -19,11 +19,15 @@
 // rows [images*H_out*W_out, C_in*k*k] (im2row), the weight gradient as the column matrix above;
 // no fp32 columns, no conversion pass. The input gradient stays fp32 (W^T dY, then col2im),
 // computed and folded back in strips of images whose columns stay in L2.
+// Small patches with few output channels (W3's conv1) skip im2col and the forward and
+// weight-gradient GEMMs: a direct convolution, image by image, within the same chunks and
+// partials (layer/conv_direct.hpp; set_direct).
 #pragma once
 
 #include <cstdint>
 #include <optional>
 
+#include "layer/conv_direct.hpp"
 #include "layer/init.hpp"
 #include "layer/layer.hpp"
 
@@ -68,6 +72,25 @@ class Conv2dLayer final : public Layer<Real> {
   void set_event_forward(EventForward mode) { event_forward_ = mode; }
   // Whether the forward of a chunk of `count` images takes the event path.
   [[nodiscard]] bool events_pay(const Real* images, std::size_t count) const;
+
+  // Layers that DirectConv suits (stride 1, C_in * k * k <= 32, C_out <= 32: few multiply-adds
+  // per output pixel, where im2col and a narrow GEMM cost more than the arithmetic) convolve
+  // directly: no im2col, no GEMM, no event walk (layer/conv_direct.hpp). Off: for tests.
+  void set_direct(bool enabled) { direct_enabled_ = enabled; }
+  [[nodiscard]] bool direct() const { return direct_ && direct_enabled_; }
+  // Direct path, one image: its convolution without the bias, channel-major planes of H_out rows
+  // of direct_row_stride() values, in the thread's workspace (valid until its next step).
+  const Real* direct_planes(const Real* image);
+  [[nodiscard]] std::size_t direct_row_stride() const { return direct_->row_stride(); }
+  // Direct path, one image, fused with a 2x2 max pool of stride 2: the pooled output with the
+  // bias [C_out, H_out / 2, W_out / 2] and each window's winner, as ConvPoolLayer pools.
+  void direct_forward_pool2(const Real* image, Real* y, std::uint8_t* winners);
+  // Direct path, backward of chunk `index` under a 2x2 max pool of stride 2, from the pooled
+  // gradient [count, C_out, H_out / 2, W_out / 2] and the winners (u * 2 + v per window): the
+  // weight and bias gradient only (for a first layer), the bits of backward_rows on the dense
+  // gradient.
+  void direct_backward_pooled(const Real* images, std::size_t count, std::size_t index,
+                              const Real* pooled_grad, const std::uint8_t* winners);
 
   // Chunk-level steps for layers that wrap a convolution (ConvPoolLayer, layer/conv_pool.hpp).
   // A batch's images go in chunks of images_per_chunk() (the last one may hold fewer); call
@@ -181,7 +204,19 @@ class Conv2dLayer final : public Layer<Real> {
     // bf16 GEMM path: the chunk's images and their columns (either layout) as bf16 bits.
     std::vector<std::uint16_t> bf16_images;
     std::vector<std::uint16_t> bf16_columns;
+    // Direct path: a padded image, its output planes, gradient accumulators.
+    std::vector<Real> padded;
+    std::vector<Real> split;  // the image split into even and odd columns
+    std::vector<Real> planes;
+    std::vector<Real> accumulators;
   };
+  // The calling thread's workspace for the direct path (padded and planes sized).
+  Workspace& direct_workspace();
+  // Direct backward: pads each image and walks its gradient with `accumulate(n, padded, acc)`,
+  // then adds the chunk's sums to its group's partial.
+  template <typename Accumulate>
+  void direct_backward(const Real* images, std::size_t count, std::size_t index,
+                       Accumulate&& accumulate);
   // The calling thread's workspace, its channel_rows sized for `count` images (the other
   // buffers are grown where used: in bf16 the fp32 columns hold only a strip's gradient).
   Workspace& workspace(std::size_t count);
@@ -196,7 +231,9 @@ class Conv2dLayer final : public Layer<Real> {
   std::vector<Real> weight_taps_;  // [patch, C_out], refreshed by prepare()
   // weight_taps_ in bf16 bits (W^T of the bf16 input gradient), refreshed by prepare() in bf16.
   std::vector<std::uint16_t> weight_taps_bf16_;
-  std::size_t per_group_ = 1;  // chunks per group of the last prepare()
+  std::size_t per_group_ = 1;               // chunks per group of the last prepare()
+  std::optional<DirectConv<Real>> direct_;  // when DirectConv suits the geometry
+  bool direct_enabled_ = true;
 };
 
 }  // namespace homeostat

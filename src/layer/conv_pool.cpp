@@ -58,6 +58,34 @@ void ConvPoolLayer<Real>::pool_channel_major(const Real* image_rows, const Real*
 }
 
 template <typename Real>
+void ConvPoolLayer<Real>::pool_planes(const Real* planes, std::size_t row_stride, const Real* bias,
+                                      Real* y, std::uint8_t* winners) const {
+  const std::size_t out_plane = out_height_ * out_width_;
+  for (std::size_t o = 0; o < channels_; ++o) {
+    const Real shift = bias ? bias[o] : Real{0};
+    const Real* plane = planes + o * height_ * row_stride;
+    for (std::size_t oh = 0; oh < out_height_; ++oh) {
+      for (std::size_t ow = 0; ow < out_width_; ++ow) {
+        const Real* corner = plane + oh * stride_ * row_stride + ow * stride_;
+        Real best = corner[0] + shift;
+        std::size_t best_window = 0;
+        for (std::size_t u = 0; u < size_; ++u) {
+          for (std::size_t v = 0; v < size_; ++v) {
+            const Real value = corner[u * row_stride + v] + shift;
+            const bool larger = value > best;
+            best = larger ? value : best;
+            best_window = larger ? u * size_ + v : best_window;
+          }
+        }
+        const std::size_t out_index = o * out_plane + oh * out_width_ + ow;
+        y[out_index] = best;
+        winners[out_index] = static_cast<std::uint8_t>(best_window);
+      }
+    }
+  }
+}
+
+template <typename Real>
 void ConvPoolLayer<Real>::forward(const Tensor<Real>& input, Tensor<Real>& output,
                                   const RunContext&) {
   const std::size_t image_size = shape_size(this->input_shape());
@@ -80,6 +108,20 @@ void ConvPoolLayer<Real>::forward(const Tensor<Real>& input, Tensor<Real>& outpu
   for (std::size_t index = 0; index < chunks; ++index) {
     const std::size_t first = index * chunk;
     const std::size_t count = std::min(chunk, images - first);
+    if (conv_->direct() && size_ == 2 && stride_ == 2) {  // pooled as it is convolved
+      for (std::size_t n = first; n < first + count; ++n) {
+        conv_->direct_forward_pool2(input.data() + n * image_size, output.data() + n * out_size,
+                                    argmax_.data() + n * out_size);
+      }
+      continue;
+    }
+    if (conv_->direct()) {  // image by image: the planes stay in cache
+      for (std::size_t n = first; n < first + count; ++n) {
+        pool_planes(conv_->direct_planes(input.data() + n * image_size), conv_->direct_row_stride(),
+                    bias, output.data() + n * out_size, argmax_.data() + n * out_size);
+      }
+      continue;
+    }
     // Pixel-major [count * pixels, C]: element (n, pixel, o) at (n * pixels + pixel) * C + o.
     const Real* rows = conv_->forward_rows(input.data() + first * image_size, count);
     for (std::size_t n = 0; n < count; ++n) {
@@ -146,6 +188,9 @@ void ConvPoolLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real>
   conv_->prepare(chunks);
   // Groups of chunks in order on one thread (Conv2dLayer::chunk_groups).
   const auto groups = Conv2dLayer<Real>::chunk_groups(chunks);
+  // A first layer on the direct path under 2x2 windows needs only the weight gradient, which the
+  // winners give directly (Conv2dLayer::direct_backward_pooled).
+  const bool walk_winners = conv_->direct() && !grad_input && size_ == 2 && stride_ == 2;
 #pragma omp parallel for schedule(dynamic)
   for (std::size_t group = 0; group < groups.groups; ++group) {
     for (std::size_t index = groups.begin(group); index < std::min(chunks, groups.begin(group + 1));
@@ -153,6 +198,12 @@ void ConvPoolLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real>
       const std::size_t first = index * chunk;
       const std::size_t count = std::min(chunk, images - first);
       const std::size_t stride = count * pixels;
+      if (walk_winners) {  // no dense gradient: the direct path walks the winners
+        conv_->direct_backward_pooled(input.data() + first * image_size, count, index,
+                                      grad_output.data() + first * out_size,
+                                      argmax_.data() + first * out_size);
+        continue;
+      }
       // The convolution-output gradient, channel-major [C, count * pixels]: the pooled gradient
       // at each window's winner (accumulated in Pool2dLayer's order where windows overlap).
       Real* rows = conv_->gradient_rows(count);

@@ -8,7 +8,10 @@
 // convolution's backward on it.
 // Results are bit-identical to conv2d followed by maxpool: the same GEMMs over the same chunks,
 // the bias added before the comparison, ties to the first maximum in row-major window order,
-// overlapping windows accumulated in the same order.
+// overlapping windows accumulated in the same order. Convolutions on the direct path
+// (layer/conv_direct.hpp) are pooled image by image, a 2x2 pool of stride 2 in the forward's
+// registers, and a first layer's weight gradient walks the winners instead of a dense gradient:
+// the same sums in the same order as the unfused direct convolution.
 // In the network the fused layer takes the convolution's place and name (its output is the
 // pooled one), and the pooling keeps its place and name as a PassThroughLayer whose output is
 // its input's buffer (Layer::passes_input_through), so layer indices and names stay those of the
@@ -49,6 +52,11 @@ class ConvPoolLayer final : public Layer<Real> {
   // Pools one image's pixel-major convolution output channel by channel (few channels).
   void pool_channel_major(const Real* image_rows, const Real* bias, Real* y,
                           std::uint8_t* winners) const;
+
+  // Pools one image's channel-major convolution planes (the direct path's; rows of row_stride
+  // values), the same comparisons as pool_channel_major.
+  void pool_planes(const Real* planes, std::size_t row_stride, const Real* bias, Real* y,
+                   std::uint8_t* winners) const;
 
   std::unique_ptr<Conv2dLayer<Real>> conv_;
   std::size_t channels_;
