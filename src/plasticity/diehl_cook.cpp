@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/flush_denormals.hpp"
 #include "io/checkpoint.hpp"
 #include "io/progress.hpp"
 #include "plasticity/label_assignment.hpp"
@@ -169,6 +170,7 @@ void write_response(std::ofstream& out, std::span<const std::uint32_t> counts, s
 
 SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& train,
                                 const Dataset& test, const SimulationOptions& options) {
+  const ScopedFlushDenormals flush_denormals;  // common/flush_denormals.hpp
   SimulationResult result;
   const std::size_t n_in = train.sample_size();
   const std::size_t n_exc = config.excitatory_count;

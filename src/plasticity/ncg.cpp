@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "common/flush_denormals.hpp"
 #include "io/simulation_config.hpp"
 #include "plasticity/diehl_cook.hpp"
 #include "random/counter_rng.hpp"
@@ -168,6 +169,7 @@ void NcgClassifier::train_epoch(const Dataset& data, std::span<const std::size_t
 
 SimulationResult run_ncg(const SimulationConfig& config, const Dataset& train, const Dataset& test,
                          const SimulationOptions& options) {
+  const ScopedFlushDenormals flush_denormals;  // common/flush_denormals.hpp
   SimulationResult result;
   std::ofstream metrics;
   if (options.write_run) {

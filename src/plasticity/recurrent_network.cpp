@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "common/flush_denormals.hpp"
 #include "io/progress.hpp"
 #include "plasticity/linear_readout.hpp"
 #include "plasticity/sleep_phase.hpp"
@@ -46,6 +47,7 @@ double fraction_at_bounds(const std::vector<float>& w, const StdpParams& p) {
 
 SimulationResult run_recurrent(const SimulationConfig& config, const Dataset& train_full,
                                const Dataset& test_full, const SimulationOptions& options) {
+  const ScopedFlushDenormals flush_denormals;  // common/flush_denormals.hpp
   SimulationResult result;
   const Dataset train = downsample_images(train_full, config.downsample);
   const Dataset test = downsample_images(test_full, config.downsample);
