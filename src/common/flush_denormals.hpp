@@ -5,49 +5,25 @@
 // simulation can feel (the values are 1e-38 of a spike's trace or conductance).
 #pragma once
 
-#include <omp.h>
-
 #include <vector>
 
-#if defined(__SSE__) || defined(__x86_64__)
-#include <xmmintrin.h>
-#define HOMEOSTAT_HAS_MXCSR 1
-#endif
-
 namespace homeostat {
+
+// Whether this build can set the modes (x86's MXCSR); elsewhere the guard does nothing.
+bool can_flush_denormals();
 
 // Sets FTZ and DAZ on every thread of the OpenMP pool for its lifetime (the pool's threads do
 // the per-step work too, so all of them must round alike: results stay the same for any
 // thread count), then restores each thread's previous mode.
 class ScopedFlushDenormals {
  public:
-  ScopedFlushDenormals() {
-#ifdef HOMEOSTAT_HAS_MXCSR
-    previous_.assign(static_cast<std::size_t>(omp_get_max_threads()), 0u);
-#pragma omp parallel
-    {
-      const auto thread = static_cast<std::size_t>(omp_get_thread_num());
-      if (thread < previous_.size()) previous_[thread] = _mm_getcsr();
-      _mm_setcsr(_mm_getcsr() | kFlushToZero | kDenormalsAreZero);
-    }
-#endif
-  }
-  ~ScopedFlushDenormals(){
-#ifdef HOMEOSTAT_HAS_MXCSR
-#pragma omp parallel
-      {const auto thread = static_cast<std::size_t>(omp_get_thread_num());
-  if (thread < previous_.size()) _mm_setcsr(previous_[thread]);
-}
-#endif
-}  // namespace homeostat
-ScopedFlushDenormals(const ScopedFlushDenormals&) = delete;
-ScopedFlushDenormals& operator=(const ScopedFlushDenormals&) = delete;
+  ScopedFlushDenormals();
+  ~ScopedFlushDenormals();
+  ScopedFlushDenormals(const ScopedFlushDenormals&) = delete;
+  ScopedFlushDenormals& operator=(const ScopedFlushDenormals&) = delete;
 
-private:
-static constexpr unsigned kFlushToZero = 0x8000;       // MXCSR bit 15
-static constexpr unsigned kDenormalsAreZero = 0x0040;  // MXCSR bit 6
-std::vector<unsigned> previous_;
-}
-;
+ private:
+  std::vector<unsigned> previous_;  // each pool thread's mode before
+};
 
 }  // namespace homeostat
