@@ -16,7 +16,7 @@
 #include "common/error.hpp"
 #include "data/encoder.hpp"
 #include "data/idx.hpp"
-#include "homeostasis/advisor.hpp"
+#include "studies/advisor.hpp"
 #include "network/builder.hpp"
 #include "temp_dir.hpp"
 #include "train/trainer.hpp"

@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "common/error.hpp"
-#include "io/config_reader.hpp"
-#include "io/experiment_config.hpp"
+#include "config/config_reader.hpp"
+#include "config/experiment_config.hpp"
 #include "temp_dir.hpp"
 #include "train/trainer.hpp"
 

@@ -8,7 +8,7 @@
 #include <limits>
 #include <string>
 
-#include "io/config_reader.hpp"
+#include "config/config_reader.hpp"
 
 namespace homeostat {
 namespace {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "io/report.hpp"
+#include "report/report.hpp"
 #include "temp_dir.hpp"
 
 namespace homeostat {

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "gradient_check.hpp"
-#include "io/config_reader.hpp"
-#include "io/experiment_config.hpp"
+#include "config/config_reader.hpp"
+#include "config/experiment_config.hpp"
 #include "layer/conv2d.hpp"
 #include "layer/conv_pool.hpp"
 #include "layer/dense.hpp"

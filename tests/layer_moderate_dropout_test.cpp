@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "io/config_reader.hpp"
-#include "io/experiment_config.hpp"
+#include "config/config_reader.hpp"
+#include "config/experiment_config.hpp"
 #include "layer/moderate_dropout.hpp"
 
 namespace homeostat {

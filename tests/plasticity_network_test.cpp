@@ -8,7 +8,7 @@
 #include <cmath>
 
 #include "homeostasis/sleep.hpp"
-#include "io/simulation_config.hpp"
+#include "config/simulation_config.hpp"
 #include "plasticity/diehl_cook.hpp"
 #include "plasticity/label_assignment.hpp"
 #include "plasticity/recurrent_network.hpp"

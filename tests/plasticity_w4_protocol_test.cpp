@@ -7,7 +7,7 @@
 #include <fstream>
 #include <vector>
 
-#include "io/simulation_config.hpp"
+#include "config/simulation_config.hpp"
 #include "plasticity/diehl_cook.hpp"
 #include "plasticity/label_assignment.hpp"
 #include "temp_dir.hpp"

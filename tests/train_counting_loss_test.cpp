@@ -9,8 +9,8 @@
 
 #include "common/error.hpp"
 #include "gradient_check.hpp"
-#include "io/config_reader.hpp"
-#include "io/experiment_config.hpp"
+#include "config/config_reader.hpp"
+#include "config/experiment_config.hpp"
 #include "layer/dense.hpp"
 #include "layer/spiking.hpp"
 #include "train/loss.hpp"

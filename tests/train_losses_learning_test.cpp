@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "io/experiment_config.hpp"
+#include "config/experiment_config.hpp"
 #include "train/trainer.hpp"
 
 namespace homeostat {

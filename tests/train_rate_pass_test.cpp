@@ -9,7 +9,7 @@
 #include <filesystem>
 
 #include "gradient_check.hpp"
-#include "io/experiment_config.hpp"
+#include "config/experiment_config.hpp"
 #include "layer/conv2d.hpp"
 #include "layer/conv_pool.hpp"
 #include "layer/dense.hpp"

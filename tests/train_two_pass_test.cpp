@@ -10,8 +10,8 @@
 
 #include "common/error.hpp"
 #include "gradient_check.hpp"
-#include "io/config_reader.hpp"
-#include "io/experiment_config.hpp"
+#include "config/config_reader.hpp"
+#include "config/experiment_config.hpp"
 #include "train/two_pass.hpp"
 
 namespace homeostat {

@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "data/dataset.hpp"
-#include "io/simulation_config.hpp"
+#include "config/simulation_config.hpp"
 #include "plasticity/diehl_cook.hpp"
 #include "plasticity/ncg.hpp"
 #include "plasticity/recurrent_network.hpp"

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "metrics/batch_activity.hpp"
 #include "network/network.hpp"
 
 namespace homeostat {
@@ -33,17 +34,6 @@ struct TrainingClock {
     return static_cast<double>(epoch) +
            static_cast<double>(batch) / static_cast<double>(batches_per_epoch);
   }
-};
-
-// Spike rates of the last forward pass, for every spiking layer of the network.
-struct BatchActivity {
-  std::vector<std::size_t> layers;                // network layer indices
-  std::vector<double> rates;                      // per layer: mean over (T, B, neurons)
-  std::vector<std::vector<double>> neuron_rates;  // per layer, per neuron: mean over (T, B)
-  std::size_t steps = 0;                          // T
-  std::size_t samples = 0;                        // B
-  // Slot of network layer `layer` in the vectors above; std::out_of_range if not spiking.
-  [[nodiscard]] std::size_t slot(std::size_t layer) const;
 };
 
 // What the slow timescale sees at the end of an epoch.

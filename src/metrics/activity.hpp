@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "homeostasis/regulator.hpp"
+#include "metrics/batch_activity.hpp"
 #include "network/network.hpp"
 
 namespace homeostat {

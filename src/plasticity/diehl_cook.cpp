@@ -11,8 +11,8 @@
 
 #include "common/error.hpp"
 #include "common/flush_denormals.hpp"
-#include "io/checkpoint.hpp"
-#include "io/progress.hpp"
+#include "common/checkpoint.hpp"
+#include "metrics/progress.hpp"
 #include "plasticity/label_assignment.hpp"
 
 namespace homeostat {

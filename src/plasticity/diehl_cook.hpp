@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "data/dataset.hpp"
-#include "io/simulation_config.hpp"
+#include "config/simulation_config.hpp"
 #include "plasticity/simulator.hpp"
 
 namespace homeostat {

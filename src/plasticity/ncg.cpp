@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/flush_denormals.hpp"
-#include "io/simulation_config.hpp"
+#include "config/simulation_config.hpp"
 #include "plasticity/diehl_cook.hpp"
 #include "random/counter_rng.hpp"
 

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/flush_denormals.hpp"
-#include "io/progress.hpp"
+#include "metrics/progress.hpp"
 #include "plasticity/linear_readout.hpp"
 #include "plasticity/sleep_phase.hpp"
 

@@ -6,7 +6,7 @@
 #pragma once
 
 #include "data/dataset.hpp"
-#include "io/simulation_config.hpp"
+#include "config/simulation_config.hpp"
 #include "plasticity/diehl_cook.hpp"
 
 namespace homeostat {

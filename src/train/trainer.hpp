@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "homeostasis/homeostasis.hpp"
-#include "io/experiment_config.hpp"
+#include "config/experiment_config.hpp"
 #include "metrics/activity.hpp"
 #include "network/network.hpp"
 #include "random/counter_rng.hpp"

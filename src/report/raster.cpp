@@ -1,4 +1,4 @@
-#include "io/raster.hpp"
+#include "report/raster.hpp"
 
 namespace homeostat {
 namespace {

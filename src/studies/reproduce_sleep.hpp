@@ -6,7 +6,7 @@
 // one-line verdict against the paper's claim (10-20% sleep helps STDP, does nothing for SG).
 #pragma once
 
-#include "cli/reproduce.hpp"
+#include "studies/reproduce.hpp"
 
 namespace homeostat {
 

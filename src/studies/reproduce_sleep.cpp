@@ -1,4 +1,4 @@
-#include "cli/reproduce_sleep.hpp"
+#include "studies/reproduce_sleep.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -12,9 +12,9 @@
 
 #include "common/error.hpp"
 #include "data/dataset.hpp"
-#include "io/config_reader.hpp"
-#include "io/experiment_config.hpp"
-#include "io/simulation_config.hpp"
+#include "config/config_reader.hpp"
+#include "config/experiment_config.hpp"
+#include "config/simulation_config.hpp"
 #include "plasticity/recurrent_network.hpp"
 #include "train/trainer.hpp"
 

@@ -1,4 +1,4 @@
-#include "io/checkpoint.hpp"
+#include "common/checkpoint.hpp"
 
 #include <unistd.h>
 #include <zlib.h>

@@ -1,4 +1,4 @@
-#include "io/experiment_config.hpp"
+#include "config/experiment_config.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
 // Config reading: TOML parsing, --set overrides and validated, position-aware key access.
-#include "io/config_reader.hpp"
+#include "config/config_reader.hpp"
 
 #include <algorithm>
 #include <charconv>

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "homeostasis/registry.hpp"
-#include "io/config_reader.hpp"
+#include "config/config_reader.hpp"
 #include "network/layer_spec.hpp"
 
 namespace homeostat {

@@ -1,5 +1,5 @@
 // The stability-based advisor; the formulas and the parametrization notes are in advisor.hpp.
-#include "homeostasis/advisor.hpp"
+#include "studies/advisor.hpp"
 
 #include <algorithm>
 #include <cmath>

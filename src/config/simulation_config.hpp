@@ -13,7 +13,7 @@
 
 #include "data/dataset.hpp"
 #include "homeostasis/sleep.hpp"
-#include "io/config_reader.hpp"
+#include "config/config_reader.hpp"
 #include "plasticity/ncg.hpp"
 #include "plasticity/population.hpp"
 #include "plasticity/projection.hpp"

@@ -1,4 +1,4 @@
-#include "io/simulation_config.hpp"
+#include "config/simulation_config.hpp"
 
 #include <limits>
 

@@ -1,4 +1,4 @@
-#include "io/homeostasis_config.hpp"
+#include "config/homeostasis_config.hpp"
 
 #include <algorithm>
 #include <string>

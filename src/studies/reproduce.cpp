@@ -1,4 +1,4 @@
-#include "cli/reproduce.hpp"
+#include "studies/reproduce.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "cli/reproduce_sleep.hpp"
+#include "studies/reproduce_sleep.hpp"
 #include "common/error.hpp"
 #include "data/corruption.hpp"
-#include "homeostasis/advisor.hpp"
-#include "io/config_reader.hpp"
-#include "io/experiment_config.hpp"
+#include "studies/advisor.hpp"
+#include "config/config_reader.hpp"
+#include "config/experiment_config.hpp"
 #include "tensor/blas.hpp"
 #include "train/trainer.hpp"
 
