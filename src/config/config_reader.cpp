@@ -431,6 +431,10 @@ ConfigSection ConfigSection::table(std::string_view key) const {
   return ConfigSection(*doc_, *sub_table, full_path);
 }
 
+std::unique_ptr<KeyReader> ConfigSection::subtable(std::string_view key) const {
+  return std::make_unique<ConfigSection>(table(key));
+}
+
 std::vector<ConfigSection> ConfigSection::array_of_tables(std::string_view key) const {
   const toml::node* node = read(key);
   if (node == nullptr) return {};

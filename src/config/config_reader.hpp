@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/key_reader.hpp"
 
 namespace homeostat {
 
@@ -53,58 +54,57 @@ std::string to_toml_string(const toml::table& table);
 // Reads one table of a config, remembering which keys were read, so unknown keys can be reported.
 // Holds pointers into the document: the ConfigDocument must outlive every section made from it.
 // Copies of a section share the set of read keys.
-class ConfigSection {
+class ConfigSection final : public KeyReader {
  public:
-  static constexpr double kNoMin = -std::numeric_limits<double>::infinity();
-  static constexpr double kNoMax = std::numeric_limits<double>::infinity();
-  static constexpr std::int64_t kNoIntMin = std::numeric_limits<std::int64_t>::min();
-  static constexpr std::int64_t kNoIntMax = std::numeric_limits<std::int64_t>::max();
 
   // path is "" for the root, "train", "network.layers[1]", ...
   ConfigSection(const ConfigDocument& doc, const toml::table& table, std::string path);
 
   const std::string& path() const;
   // Whether the key is present; does not count as reading it.
-  bool has(std::string_view key) const;
+  bool has(std::string_view key) const override;
 
   // Typed getters: a missing key returns the fallback; a present key of the wrong type or out of
   // range throws ConfigError. Every getter marks its key as valid, whether present or not.
   // Accepts integers and floats; NaN is always rejected.
   double number(std::string_view key, double fallback, double min = kNoMin,
-                double max = kNoMax) const;
-  double required_number(std::string_view key, double min = kNoMin, double max = kNoMax) const;
+                double max = kNoMax) const override;
+  double required_number(std::string_view key, double min = kNoMin,
+                         double max = kNoMax) const override;
   // Rejects 2.5; accepts 2 (and 2.0, since TOML writers often emit 1e3 for counts).
   std::int64_t integer(std::string_view key, std::int64_t fallback, std::int64_t min = kNoIntMin,
-                       std::int64_t max = kNoIntMax) const;
+                       std::int64_t max = kNoIntMax) const override;
   std::int64_t required_integer(std::string_view key, std::int64_t min = kNoIntMin,
-                                std::int64_t max = kNoIntMax) const;
-  bool boolean(std::string_view key, bool fallback) const;
-  std::string string(std::string_view key, std::string fallback) const;
-  std::string required_string(std::string_view key) const;
+                                std::int64_t max = kNoIntMax) const override;
+  bool boolean(std::string_view key, bool fallback) const override;
+  std::string string(std::string_view key, std::string fallback) const override;
+  std::string required_string(std::string_view key) const override;
   // A string that must be one of `choices`; the error lists the choices.
   std::string choice(std::string_view key, std::string fallback,
-                     std::initializer_list<std::string_view> choices) const;
+                     std::initializer_list<std::string_view> choices) const override;
   std::vector<std::int64_t> integer_list(std::string_view key, std::vector<std::int64_t> fallback,
                                          std::int64_t min = kNoIntMin,
                                          std::int64_t max = kNoIntMax) const;
-  std::vector<double> number_list(std::string_view key, std::vector<double> fallback) const;
+  std::vector<double> number_list(std::string_view key,
+                                  std::vector<double> fallback) const override;
   std::vector<std::string> string_list(std::string_view key,
-                                       std::vector<std::string> fallback) const;
+                                       std::vector<std::string> fallback) const override;
 
   // Sub-tables. A missing table yields an empty section (all defaults). Wrong type -> ConfigError.
   ConfigSection table(std::string_view key) const;
+  std::unique_ptr<KeyReader> subtable(std::string_view key) const override;
   // [[key]] entries, with paths "key[i]"; a missing key yields no entries.
   std::vector<ConfigSection> array_of_tables(std::string_view key) const;
 
   // Throws ConfigError for the first key (by line) present in this table but never read, with its
   // line and the list of valid keys read so far. Call after reading all keys of a section;
   // sub-sections check themselves.
-  void reject_unknown_keys() const;
+  void reject_unknown_keys() const override;
 
   // Builds a ConfigError for this section's key with line info (for cross-field checks done by
   // callers, e.g. a shape mismatch): "config error: FILE line N: key 'network.layers[2].units':
   // MESSAGE". An empty key refers to this section's table itself.
-  [[nodiscard]] ConfigError error(std::string_view key, std::string_view message) const;
+  [[nodiscard]] ConfigError error(std::string_view key, std::string_view message) const override;
 
  private:
   // Marks the key as read and returns its node, or nullptr when absent.
