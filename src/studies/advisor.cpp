@@ -14,6 +14,7 @@
 #include "data/encoder.hpp"
 #include "layer/init.hpp"
 #include "network/builder.hpp"
+#include "neuron/model.hpp"
 #include "random/counter_rng.hpp"
 #include "train/trainer.hpp"
 
@@ -52,11 +53,6 @@ struct GaussLegendre {
 
 std::size_t connections(const LayerSpec& spec) {
   return spec.zero_diagonal ? spec.units - 1 : spec.units;
-}
-
-// The threshold the conditions use: theta0, plus beta_a a with a = 1/2 for ALIF.
-double effective_threshold(const NeuronSpec& neuron) {
-  return neuron.threshold + (neuron.adaptive ? 0.5 * neuron.adaptation_strength : 0.0);
 }
 
 // Var(w) of an init's weights before the mean shift.
@@ -431,10 +427,24 @@ std::vector<LayerAdvice> compute_advice(const ExperimentConfig& config,
     const LayerSpec& spec = layers[i];
     if (spec.kind != LayerKind::lif && spec.kind != LayerKind::recurrent) continue;
     const bool recurrent = spec.kind == LayerKind::recurrent;
+    // The neuron as a leaky integrator (its model's view; the threshold the conditions use is
+    // ALIF's theta0 + beta_a / 2).
+    const std::optional<LeakyIntegratorView> neuron =
+        neuron_model(spec.neuron.model).leaky_integrator(spec.neuron);
+    if (!neuron) {
+      if (skipped) {
+        skipped->push_back("'" + spec.name + "' (" + spec.neuron.model +
+                           " neurons): the conditions are derived for LIF/ALIF membranes; not "
+                           "advised");
+      }
+      source = SpikingSource{spec.name, spec.neuron.surrogate, false};
+      continue;
+    }
     if (!recurrent && (i == 0 || layers[i - 1].kind != LayerKind::dense)) {
       if (skipped) {
-        skipped->push_back("'" + spec.name + "' (lif): not fed by a dense layer, so there is no " +
-                           "input weight to set; not advised");
+        skipped->push_back("'" + spec.name + "' (" + spec.neuron.model +
+                           "): not fed by a dense layer, so there is no input weight to set; not "
+                           "advised");
       }
       source = SpikingSource{spec.name, spec.neuron.surrogate, false};
       continue;
@@ -449,15 +459,15 @@ std::vector<LayerAdvice> compute_advice(const ExperimentConfig& config,
     a.weight_layer = recurrent ? i : i - 1;
     a.name = spec.name;
     a.kind = spec.kind;
-    a.adaptive = spec.neuron.adaptive;
-    a.reset = spec.neuron.reset;
+    a.adaptive = neuron->adaptive;
+    a.reset = neuron->reset;
     const LayerSpec& weight_spec = layers[a.weight_layer];
     const InitSpec& input_init = weight_spec.init;
     a.n_in = shape_size(input_shapes[a.weight_layer]);
     a.n_rec = recurrent ? spec.units : 0;
     a.n_conn = recurrent ? connections(spec) : 0;
-    a.alpha = spec.neuron.decay;
-    a.theta = effective_threshold(spec.neuron);
+    a.alpha = neuron->decay;
+    a.theta = neuron->threshold;
     if (a.adaptive) {
       a.notes.push_back("ALIF: effective threshold theta0 + beta_a / 2 = " +
                         format_number(a.theta) + " (adaptation a = 1/2 at 50% firing)");
