@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "common/error.hpp"
+#include "layer/pool_winner.hpp"
 
 namespace homeostat {
 namespace {
@@ -204,10 +205,7 @@ void DirectConv<Real>::pool2_kernel(const Real* columns, const Real* bias, Real*
           V best = acc[0][b] + shift;
           Mask index{};
           for (std::size_t k = 1; k < 4; ++k) {
-            const V value = acc[k][b] + shift;
-            const Mask larger = value > best;
-            best = larger ? value : best;
-            index = larger ? Mask{} + static_cast<Lane>(k) : index;
+            keep_larger(best, index, V(acc[k][b] + shift), Mask{} + static_cast<Lane>(k));
           }
           const std::size_t at = (o0 + b) * pooled_plane + ph * pooled_width + m0;
           if (whole) {
