@@ -7,9 +7,10 @@
 #include <fstream>
 #include <vector>
 
-#include "config/simulation_config.hpp"
+#include "config/simulation_reader.hpp"
 #include "plasticity/diehl_cook.hpp"
 #include "plasticity/label_assignment.hpp"
+#include "run/simulate_run.hpp"
 #include "temp_dir.hpp"
 
 namespace homeostat {

@@ -1,4 +1,4 @@
-#include "config/simulation_config.hpp"
+#include "config/simulation_reader.hpp"
 
 #include <limits>
 
