@@ -262,7 +262,6 @@ TrainingStep::TrainingStep(const ExperimentConfig& config, Network<float>& netwo
 TrainingStep::Outcome TrainingStep::run(const Dataset& data, std::span<const std::size_t> indices,
                                         std::span<const std::int32_t> labels,
                                         const TrainingClock& clock, double learning_rate) {
-  const ScopedGemmPrecision precision(config_.gemm_precision);
   if (rate_) return run_rate(data, indices, labels, clock, learning_rate);
   const std::uint64_t epoch = clock.epoch;
   const std::uint64_t batch = clock.batch;
@@ -296,7 +295,6 @@ TrainingStep::Outcome TrainingStep::run(const Dataset& data, std::span<const std
 
 EvaluationResult evaluate(Network<float>& network, const ExperimentConfig& config,
                           const Dataset& data) {
-  const ScopedGemmPrecision precision(config.gemm_precision);
   EvaluationResult result;
   const std::size_t classes = config.data.num_classes;
   result.confusion.assign(classes * classes, 0);
@@ -367,6 +365,7 @@ TrainResult train(const ExperimentConfig& config, const TrainOptions& options) {
 
   Network<float> network = build_network<float>(config.layers, network_input_shape(config),
                                                 config.data.time_steps, config.seed);
+  network.set_gemm_precision(config.gemm_precision);
   Optimizer<float> optimizer(config.train.optimizer, network.parameters());
   ActivityMonitor<float> monitor(network);
   Homeostasis<float> homeostasis(config.homeostasis, network);
@@ -631,6 +630,7 @@ LoadedModel load_model(const std::filesystem::path& checkpoint) {
   ExperimentConfig config = parse_experiment(std::move(document));
   Network<float> network = build_network<float>(config.layers, network_input_shape(config),
                                                 config.data.time_steps, config.seed);
+  network.set_gemm_precision(config.gemm_precision);
   Optimizer<float> optimizer(config.train.optimizer, network.parameters());
   read_checkpoint_tensors(checkpoint, checkpoint_tensors(network, optimizer));
   Homeostasis<float> homeostasis(config.homeostasis, network);
