@@ -8,7 +8,7 @@
 #include <numbers>
 
 #include "gradient_check.hpp"
-#include "config/experiment_config.hpp"
+#include "config/experiment_reader.hpp"
 #include "layer/dense.hpp"
 #include "layer/spiking.hpp"
 #include "metrics/activity.hpp"

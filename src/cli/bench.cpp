@@ -14,7 +14,7 @@
 
 #include "common/error.hpp"
 #include "data/dataset.hpp"
-#include "config/experiment_config.hpp"
+#include "config/experiment_reader.hpp"
 #include "network/builder.hpp"
 #include "tensor/blas.hpp"
 #include "train/trainer.hpp"
