@@ -1,5 +1,5 @@
-// Error types. Every failure a user can cause is one of these, with a message that names the
-// offending key, file or layer; the CLI maps each kind to its own exit code.
+// homeostat's error types. Every failure a user can cause is one of these, with a message that
+// names the offending key, file or layer; the CLI maps each kind to its own exit code.
 #pragma once
 
 #include <stdexcept>
