@@ -6,11 +6,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <numbers>
 #include <string_view>
 
-#include "config/experiment_config.hpp"
+#include "config/experiment_reader.hpp"
 #include "gradient_check.hpp"
 #include "homeostasis/adaptive_threshold.hpp"
 #include "homeostasis/ahsar.hpp"
@@ -450,16 +449,13 @@ TEST(HomeostasisConfig, ErrorsNameTheKeyAndLine) {
 // Each registered kind reads its keys from a config entry, survives the config's copy, and
 // builds a regulator of its own kind and channel.
 TEST(RegulatorRegistry, EveryKindReadsItsKeysAndBuildsItsRegulator) {
-  const std::map<std::string_view, std::string> required = {
-      {"firing_cap", "spikes = 3\nwindow = 10\n"}, {"kwta", "k = 2\n"}};
   std::string entries;
   std::vector<std::string_view> names;
   for (const RegulatorKind& kind : regulator_table()) {
     EXPECT_EQ(find_regulator_kind(kind.name), &kind) << kind.name;  // names are unique
     EXPECT_FALSE(kind.summary.empty()) << kind.name;
-    const auto keys = required.find(kind.name);
     entries += "[[homeostasis]]\nkind = \"" + std::string(kind.name) + "\"\n" +
-               (keys == required.end() ? "" : keys->second);
+               std::string(kind.required_keys);
     names.push_back(kind.name);
   }
   ASSERT_EQ(names.size(), 11u);
@@ -469,8 +465,8 @@ TEST(RegulatorRegistry, EveryKindReadsItsKeysAndBuildsItsRegulator) {
     const auto found = std::find(names.begin(), names.end(), name);
     return config.homeostasis.at(static_cast<std::size_t>(found - names.begin()));
   };
-  EXPECT_EQ(entry("firing_cap").params.get<FiringConstraintParams>().cap_spikes, 3u);
-  EXPECT_EQ(entry("kwta").params.get<FiringConstraintParams>().winners, 2u);
+  EXPECT_EQ(entry("firing_cap").params.get<FiringConstraintParams>().cap_spikes, 2u);
+  EXPECT_EQ(entry("kwta").params.get<FiringConstraintParams>().winners, 10u);
   EXPECT_EQ(entry("rate_l2").params.get_if<AhsarParams>(), nullptr);
   Network<double> net =
       build_network<double>(config.layers, network_input_shape(config), 4, config.seed);

@@ -6,7 +6,7 @@
 
 #include "common/error.hpp"
 #include "studies/advisor.hpp"
-#include "config/experiment_config.hpp"
+#include "config/experiment_reader.hpp"
 
 namespace homeostat {
 namespace {

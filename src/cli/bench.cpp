@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
-#include "config/experiment_config.hpp"
+#include "config/experiment_reader.hpp"
 #include "data/dataset.hpp"
 #include "network/builder.hpp"
 #include "tensor/blas.hpp"

@@ -100,10 +100,11 @@ std::vector<RegulatorKind> firing_constraint_kinds() {
       regulator_kind<FiringConstraint>("refractory", RegulatorChannel::constraint,
                                        "absolute refractory period", read_refractory),
       regulator_kind<FiringConstraint>("firing_cap", RegulatorChannel::constraint,
-                                       "at most k spikes in any window of W steps",
-                                       read_firing_cap),
+                                       "at most k spikes in any window of W steps", read_firing_cap,
+                                       "spikes = 2\nwindow = 5\n"),
       regulator_kind<FiringConstraint>("kwta", RegulatorChannel::constraint,
-                                       "k winners take all, per layer and step", read_kwta),
+                                       "k winners take all, per layer and step", read_kwta,
+                                       "k = 10\n"),
   };
 }
 

@@ -69,6 +69,9 @@ struct RegulatorKind {
   std::string_view name;
   RegulatorChannel channel;
   std::string_view summary;
+  // What a minimal [[homeostasis]] entry of this kind must give besides `kind`, as TOML lines
+  // (the generated key reference and the registry test read every kind with them).
+  std::string_view required_keys;
   // Reads the kind's own keys of one [[homeostasis]] entry into its parameter struct: defaults
   // for missing keys, ConfigError naming the key for a bad value. The caller reads kind and
   // layers and rejects unknown keys after.
@@ -101,12 +104,14 @@ RegulatorPtr<Real> make(const RegulatorSpec& spec, std::vector<std::size_t> laye
 // returns. For the regulator's own .cpp, where Class<float> and Class<double> are instantiated.
 template <template <typename> class Class, typename Reader>
 RegulatorKind regulator_kind(std::string_view name, RegulatorChannel channel,
-                             std::string_view summary, Reader reader) {
+                             std::string_view summary, Reader reader,
+                             std::string_view required_keys = {}) {
   using Params = std::invoke_result_t<Reader, const KeyReader&>;
   return {
       name,
       channel,
       summary,
+      required_keys,
       [reader = std::move(reader)](const KeyReader& keys) { return RegulatorParams(reader(keys)); },
       &registry_detail::make<Class, Params, float>,
       &registry_detail::make<Class, Params, double>};

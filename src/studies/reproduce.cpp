@@ -18,8 +18,9 @@
 #include "data/corruption.hpp"
 #include "studies/advisor.hpp"
 #include "config/config_reader.hpp"
-#include "config/experiment_config.hpp"
+#include "config/experiment_reader.hpp"
 #include "tensor/blas.hpp"
+#include "run/train_run.hpp"
 #include "train/trainer.hpp"
 
 namespace homeostat {

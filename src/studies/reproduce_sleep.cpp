@@ -13,9 +13,10 @@
 #include "common/error.hpp"
 #include "data/dataset.hpp"
 #include "config/config_reader.hpp"
-#include "config/experiment_config.hpp"
+#include "config/experiment_reader.hpp"
 #include "config/simulation_config.hpp"
 #include "plasticity/recurrent_network.hpp"
+#include "run/train_run.hpp"
 #include "train/trainer.hpp"
 
 namespace homeostat {
