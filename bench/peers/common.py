@@ -5,7 +5,7 @@ SpikingJelly) so that their speed and memory can be put next to `homeostat bench
 machine. This module holds everything that is not the framework's business, written with the
 standard library, NumPy and PyTorch only:
 
-- Fashion-MNIST from IDX files (Debian's `dataset-fashion-mnist` puts them in
+- Fashion-MNIST from IDX files (idx_files.py: Debian's `dataset-fashion-mnist` puts them in
   /usr/share/datasets/fashion-mnist/; --data-dir names any folder with the same four files,
   gzipped or not);
 - the two input codes: a Bernoulli rate code (W1, W3; the framework scripts use their own
@@ -21,7 +21,6 @@ A framework script calls `parse_args(...)`, `import_peer(...)`, then `run(...)` 
 
 import argparse
 import ctypes
-import gzip
 import importlib
 import json
 import os
@@ -36,7 +35,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-DEFAULT_DATA_DIR = "/usr/share/datasets/fashion-mnist"
+import idx_files
+from idx_files import DEFAULT_DATA_DIR
 BATCH = 128
 WARMUP = 5                # batches not counted
 MEASURE = 50              # batches the median is taken over (W1, W2)
@@ -121,42 +121,9 @@ def import_peer(package, source):
 
 
 # ----------------------------------------------------------------------------- data
-IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-
-
-def read_idx(path):
-    """One IDX file (gzipped when the name ends in .gz) as a NumPy array of its shape."""
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as stream:
-        raw = stream.read()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_TYPES:
-        raise ValueError(f"{path}: not an IDX file (magic {raw[:4].hex()})")
-    rank = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(rank))
-    dtype = np.dtype(IDX_TYPES[raw[2]])
-    body = raw[4 + 4 * rank:]
-    if len(body) != dtype.itemsize * int(np.prod(shape)):
-        raise ValueError(f"{path}: {len(body)} bytes of data for shape {shape}")
-    return np.frombuffer(body, dtype=dtype).reshape(shape)
-
-
-def _idx_path(data_dir, stem):
-    for name in (stem + ".gz", stem):
-        path = os.path.join(data_dir, name)
-        if os.path.isfile(path):
-            return path
-    fail(f"{os.path.join(data_dir, stem)}[.gz] not found. Fashion-MNIST comes from Debian's "
-         "package dataset-fashion-mnist (apt-get install dataset-fashion-mnist); --data-dir "
-         "names another folder of IDX files")
-
-
 def load_split(data_dir, split):
-    """(images uint8 [N, 28, 28], labels int64 [N]) of split 'train' or 'test'."""
-    prefix = {"train": "train", "test": "t10k"}[split]
-    images = read_idx(_idx_path(data_dir, f"{prefix}-images-idx3-ubyte"))
-    labels = read_idx(_idx_path(data_dir, f"{prefix}-labels-idx1-ubyte"))
-    if images.ndim != 3 or labels.shape != (images.shape[0],):
-        fail(f"{data_dir}: {split} images {images.shape} and labels {labels.shape} do not match")
+    """(images uint8 tensor [N, 28, 28], labels int64 tensor [N]) of 'train' or 'test'."""
+    images, labels = idx_files.load_split(data_dir, split)
     return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
 
 
