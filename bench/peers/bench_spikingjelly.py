@@ -118,8 +118,9 @@ def make_build(neuron, surrogate, layer, functional, encoding):
                         return net(common.rate_code(image, steps)).sum(0)
                     repeated = image.unsqueeze(0).expand(steps, *image.shape)
                     return net(poisson(repeated)).sum(0)
-            notes = (f"{'single-step, Python loop over T' if variant == 'single' else 'multi-step'}"
-                     f"; encoder {'PoissonEncoder' if encoder == 'framework' else 'common.rate_code'}")
+            mode = "single-step, Python loop over T" if variant == "single" else "multi-step"
+            source = "PoissonEncoder" if encoder == "framework" else "common.rate_code"
+            notes = f"{mode}; encoder {source}"
         notes = "LIFNode torch back-end, SoftSign(25), detached soft reset; loss CE on counts; " \
                 + notes
         optimizer = torch.optim.Adam(net.parameters(), lr=workload.learning_rate)
