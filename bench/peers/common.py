@@ -163,8 +163,7 @@ def mapped_libraries(*words):
 def openblas_core():
     """OpenBLAS's kernel set (e.g. 'Haswell', 'SkylakeX', 'Zen'); None when torch did not load
     OpenBLAS. Checked in the maps first so that the probe cannot load OpenBLAS itself."""
-    libraries = [p for p in mapped_libraries("openblas")]
-    for path in libraries:
+    for path in mapped_libraries("openblas"):
         try:
             library = ctypes.CDLL(path)
             library.openblas_get_corename.restype = ctypes.c_char_p
