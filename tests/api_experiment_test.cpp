@@ -29,17 +29,17 @@ Config small_w1(const std::filesystem::path& runs) {
 TEST(ApiConfig, BuiltInCodeReadsLikeToml) {
   Config config;
   config.set("name", std::string("coded")).set("train.lr", 1e-3);
-  config.append("network.layers", {{"kind", std::string("dense")}, {"units", std::int64_t{8}}});
+  config.append("network.layers", {{"kind", std::string("dense")}, {"units", std::int64_t{10}}});
   config.append("network.layers", {{"kind", std::string("lif")}, {"decay", 0.9}});
   const std::string toml = config.to_toml();
   EXPECT_NE(toml.find("coded"), std::string::npos) << toml;
   EXPECT_NE(toml.find("[[network.layers]]"), std::string::npos) << toml;
-  EXPECT_NE(toml.find("units = 8"), std::string::npos) << toml;
+  EXPECT_NE(toml.find("units = 10"), std::string::npos) << toml;
   const Experiment experiment(config);
   const std::vector<LayerInfo> layers = experiment.layers();
   ASSERT_EQ(layers.size(), 2u);
   EXPECT_EQ(layers[0].kind, "dense");
-  EXPECT_EQ(layers[0].shape, std::vector<std::size_t>{8});
+  EXPECT_EQ(layers[0].shape, std::vector<std::size_t>{10});
   EXPECT_FALSE(layers[0].spiking);
   EXPECT_TRUE(layers[1].spiking);
 }
@@ -63,11 +63,11 @@ TEST(ApiConfig, BadKeysFailWithTheKeyNamed) {
 
 TEST(ApiExperiment, ParametersReadAndWriteBack) {
   Config config;
-  config.append("network.layers", {{"kind", std::string("dense")}, {"units", std::int64_t{4}}});
+  config.append("network.layers", {{"kind", std::string("dense")}, {"units", std::int64_t{10}}});
   config.append("network.layers", {{"kind", std::string("lif")}});
   Experiment experiment(config);
   std::vector<float> weights = experiment.parameter("dense0.weight");
-  ASSERT_EQ(weights.size(), 4u * 784u);
+  ASSERT_EQ(weights.size(), 10u * 784u);
   weights[5] = 0.25f;
   experiment.set_parameter("dense0.weight", weights);
   EXPECT_EQ(experiment.parameter("dense0.weight")[5], 0.25f);

@@ -142,32 +142,28 @@ Config::Config(Config&&) noexcept = default;
 Config& Config::operator=(Config&&) noexcept = default;
 Config::~Config() = default;
 
+void Config::Document::add(Edit edit) {
+  edits.push_back(std::move(edit));
+  try {
+    static_cast<void>(materialize());  // a bad edit fails here, where it was made
+  } catch (...) {
+    edits.pop_back();
+    throw;
+  }
+}
+
 Config& Config::set(std::string_view assignment) {
-  ConfigDocument probe = document_->materialize();
-  apply_override(probe, assignment);  // a malformed override fails here, not later
-  document_->edits.emplace_back(std::string(assignment));
+  document_->add(std::string(assignment));
   return *this;
 }
 
 Config& Config::set(std::string_view key, const ConfigValue& value) {
-  document_->edits.emplace_back(Document::SetValue{std::string(key), value});
-  try {
-    static_cast<void>(document_->materialize());  // a bad edit fails here, not later
-  } catch (...) {
-    document_->edits.pop_back();
-    throw;
-  }
+  document_->add(Document::SetValue{std::string(key), value});
   return *this;
 }
 
 Config& Config::append(std::string_view array_key, const ConfigTable& table) {
-  document_->edits.emplace_back(Document::AppendTable{std::string(array_key), table});
-  try {
-    static_cast<void>(document_->materialize());  // a bad edit fails here, not later
-  } catch (...) {
-    document_->edits.pop_back();
-    throw;
-  }
+  document_->add(Document::AppendTable{std::string(array_key), table});
   return *this;
 }
 

@@ -27,6 +27,8 @@ struct Config::Document {
 
   // A fresh parse of the text with every edit applied (ConfigError on a bad edit).
   [[nodiscard]] ConfigDocument materialize() const;
+  // Adds an edit that applies cleanly; ConfigError, and no change, when it does not.
+  void add(Edit edit);
 
  private:
   void apply(ConfigDocument& document) const;

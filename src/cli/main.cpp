@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "cli/advise.hpp"
 #include "cli/bench.hpp"
 #include "cli/convert_events.hpp"
 #include "cli/simulate.hpp"
@@ -23,6 +22,7 @@
 #include "report/report.hpp"
 #include "run/resources.hpp"
 #include "run/train_run.hpp"
+#include "studies/advise.hpp"
 #include "studies/reproduce.hpp"
 #include "tensor/blas.hpp"
 #include "train/trainer.hpp"

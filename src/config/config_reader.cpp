@@ -554,7 +554,7 @@ void ConfigSection::note(std::string_view key, std::string type, std::string def
   if (!doc_->catalog) return;
   const toml::node* kind = table_->get("kind");
   const std::string kind_name =
-      kind != nullptr && kind->is_string() && key != "kind" ? kind->as_string()->get() : "";
+      kind != nullptr && kind->is_string() ? kind->as_string()->get() : "";
   doc_->catalog->record(path_, key, kind_name,
                         {std::move(type), std::move(default_value), std::move(allowed), {}});
 }

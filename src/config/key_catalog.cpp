@@ -12,9 +12,13 @@ std::string without_indices(std::string_view path) {
   return std::regex_replace(std::string(path), index, "[]");
 }
 
-std::string join(const std::set<std::string>& items) {
+// The kinds a key is read for, when that is not every kind its section was read as.
+std::string kinds_text(const std::set<std::string>& kinds, const std::set<std::string>& all) {
+  if (kinds == all) return "";
   std::string text;
-  for (const std::string& item : items) text += (text.empty() ? "" : ", ") + item;
+  for (const std::string& kind : kinds) {
+    if (!kind.empty()) text += (text.empty() ? "" : ", ") + kind;
+  }
   return text;
 }
 
@@ -36,11 +40,12 @@ void KeyCatalog::record(std::string_view section, std::string_view key, std::str
   Key& stored = found->second;
   if (!inserted && stored.default_value != entry.default_value) {
     // Defaults that depend on the table's kind: keep the first and say it varies.
-    if (stored.default_value.find(" (varies") == std::string::npos) {
-      stored.default_value += " (varies by kind)";
+    if (stored.default_value.find(" (depends") == std::string::npos) {
+      stored.default_value += " (depends on other keys)";
     }
   }
-  if (!kind.empty()) stored.kinds.emplace(kind);
+  stored.kinds.emplace(kind);
+  section_kinds_[name].emplace(kind);
 }
 
 std::string KeyCatalog::markdown() const {
@@ -50,14 +55,15 @@ std::string KeyCatalog::markdown() const {
   std::string text;
   for (const auto& [unused, section] : sections) {
     text += "\n## `" + (section.empty() ? std::string("(top level)") : section) + "`\n\n";
-    text += "| key | type | default | allowed | read for kind |\n|---|---|---|---|---|\n";
+    text += "| key | type | default | allowed | only for kind |\n|---|---|---|---|---|\n";
     std::vector<std::pair<std::size_t, std::string>> keys;
     for (const auto& [key, order] : key_order_.at(section)) keys.emplace_back(order, key);
     std::sort(keys.begin(), keys.end());
     for (const auto& [order, key] : keys) {
       const Key& entry = keys_.at(section).at(key);
       text += "| `" + key + "` | " + entry.type + " | " + cell(entry.default_value) + " | " +
-              cell(entry.allowed) + " | " + cell(join(entry.kinds)) + " |\n";
+              cell(entry.allowed) + " | " +
+              cell(kinds_text(entry.kinds, section_kinds_.at(section))) + " |\n";
     }
   }
   return text;

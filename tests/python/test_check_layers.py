@@ -5,6 +5,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "check_layers.py"
 
@@ -27,31 +29,20 @@ def test_repository_has_no_upward_include():
     assert "every include points down" in result.stdout
 
 
-def test_planted_upward_include_fails(tmp_path):
+@pytest.mark.parametrize("planted_in, include, message", [
+    ("src/tensor/tensor.hpp", "train/trainer.hpp",
+     "src/tensor/tensor.hpp: includes 'train/trainer.hpp' from a higher layer"),
+    ("src/plasticity/stdp_rule.hpp", "train/loss.hpp", "from a peer"),
+    ("include/homeostat/config.hpp", "network/network.hpp",
+     "public header includes 'network/network.hpp'"),
+])
+def test_planted_include_fails(tmp_path, planted_in, include, message):
     copy_tree(tmp_path)
-    tensor = tmp_path / "src" / "tensor" / "tensor.hpp"
-    tensor.write_text(tensor.read_text() + '\n#include "train/trainer.hpp"\n')
+    planted = tmp_path / planted_in
+    planted.write_text(planted.read_text() + f'\n#include "{include}"\n')
     result = run_check(tmp_path)
     assert result.returncode == 1
-    assert "src/tensor/tensor.hpp: includes 'train/trainer.hpp' from a higher layer" in result.stdout
-
-
-def test_include_between_peers_fails(tmp_path):
-    copy_tree(tmp_path)
-    stdp = tmp_path / "src" / "plasticity" / "stdp_rule.hpp"
-    stdp.write_text(stdp.read_text() + '\n#include "train/loss.hpp"\n')
-    result = run_check(tmp_path)
-    assert result.returncode == 1
-    assert "from a peer" in result.stdout
-
-
-def test_public_header_with_internal_include_fails(tmp_path):
-    copy_tree(tmp_path)
-    public = tmp_path / "include" / "homeostat" / "config.hpp"
-    public.write_text(public.read_text() + '\n#include "network/network.hpp"\n')
-    result = run_check(tmp_path)
-    assert result.returncode == 1
-    assert "public header includes 'network/network.hpp'" in result.stdout
+    assert message in result.stdout
 
 
 def test_folder_outside_every_layer_fails(tmp_path):
