@@ -38,7 +38,9 @@ struct Experiment::State {
         optimizer(config.train.optimizer, network.parameters()),
         monitor(network),
         homeostasis(config.homeostasis, network),
-        step(config, network, optimizer, monitor, homeostasis) {}
+        step(config, network, optimizer, monitor, homeostasis) {
+    network.set_gemm_precision(config.gemm_precision);
+  }
 
   const Dataset& train_set() {
     if (!train) train = load_data_split(config, "train", config.data.train_limit);

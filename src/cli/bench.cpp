@@ -13,8 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
-#include "data/dataset.hpp"
 #include "config/experiment_reader.hpp"
+#include "data/dataset.hpp"
 #include "network/builder.hpp"
 #include "tensor/blas.hpp"
 #include "train/trainer.hpp"
@@ -76,7 +76,9 @@ class WorkloadBench {
         step_(config_, network_, optimizer_, monitor_, homeostasis_),
         indices_(config_.train.batch_size),
         labels_(config_.train.batch_size),
-        setup_rss_mb_(current_rss_megabytes()) {}
+        setup_rss_mb_(current_rss_megabytes()) {
+    network_.set_gemm_precision(config_.gemm_precision);
+  }
 
   // Sweeps (--time-steps, --method): the peak RSS that follows is that of training alone.
   void reset_peak() {

@@ -37,13 +37,6 @@ units = 10
 kind = "lif"
 )";
 
-// Keys a regulator kind cannot do without.
-std::string required_keys(std::string_view kind) {
-  if (kind == "firing_cap") return "spikes = 2\nwindow = 5\n";
-  if (kind == "kwta") return "k = 10\n";
-  return "";
-}
-
 bool is_simulation(const ConfigDocument& document) { return document.root.contains("simulation"); }
 
 void read_with(const std::shared_ptr<KeyCatalog>& catalog, ConfigDocument document) {
@@ -81,7 +74,7 @@ std::string config_reference(const std::filesystem::path& experiments) {
   if (w1_text.empty()) throw DataError("'" + experiments.string() + "' has no w1.toml");
   for (const RegulatorKind& kind : regulator_table()) {
     const std::string text = w1_text + "\n[[homeostasis]]\nkind = \"" + std::string(kind.name) +
-                             "\"\n" + required_keys(kind.name);
+                             "\"\n" + std::string(kind.required_keys);
     read_with(train_keys, parse_config_string(text, std::string(kind.name)));
   }
   std::string text =

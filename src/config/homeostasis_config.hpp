@@ -1,6 +1,7 @@
 // Reading the [[homeostasis]] list and the [diagnostics] table of a config. Each entry's kind
-// comes from the regulator table (homeostasis/registry.hpp); its keys are checked by name, type
-// and range, and its layer names against the network's layers, with the key's line on error.
+// comes from the regulator registry (homeostasis/registry.hpp). This file reads the generic keys
+// (kind, layers: checked against the network's layers) and hands the table to the kind's own
+// reader for the rest; every key is checked by name, type and range, with its line on error.
 #pragma once
 
 #include <vector>

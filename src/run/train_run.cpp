@@ -282,7 +282,9 @@ TrainingRun::TrainingRun(const ExperimentConfig& config, const TrainOptions& opt
       limits_(alarm_limits(config, homeostasis_.bands(network_))),
       progress_(options.progress, config.output.progress_seconds),
       step_(config, network_, optimizer_, monitor_, homeostasis_),
-      lr_(config.train.optimizer.learning_rate) {}
+      lr_(config.train.optimizer.learning_rate) {
+  network_.set_gemm_precision(config.gemm_precision);
+}
 
 TrainResult TrainingRun::run() {
   std::filesystem::create_directories(result_.run_directory);
@@ -588,6 +590,7 @@ LoadedModel load_model(const std::filesystem::path& checkpoint) {
   ExperimentConfig config = parse_experiment(std::move(document));
   Network<float> network = build_network<float>(config.layers, network_input_shape(config),
                                                 config.data.time_steps, config.seed);
+  network.set_gemm_precision(config.gemm_precision);
   Optimizer<float> optimizer(config.train.optimizer, network.parameters());
   read_checkpoint_tensors(checkpoint, checkpoint_tensors(network, optimizer));
   Homeostasis<float> homeostasis(config.homeostasis, network);

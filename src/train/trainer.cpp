@@ -92,7 +92,6 @@ TrainingStep::TrainingStep(const ExperimentConfig& config, Network<float>& netwo
 TrainingStep::Outcome TrainingStep::run(const Dataset& data, std::span<const std::size_t> indices,
                                         std::span<const std::int32_t> labels,
                                         const TrainingClock& clock, double learning_rate) {
-  const ScopedGemmPrecision precision(config_.gemm_precision);
   if (rate_) return run_rate(data, indices, labels, clock, learning_rate);
   const std::uint64_t epoch = clock.epoch;
   const std::uint64_t batch = clock.batch;
@@ -126,7 +125,6 @@ TrainingStep::Outcome TrainingStep::run(const Dataset& data, std::span<const std
 
 EvaluationResult evaluate(Network<float>& network, const ExperimentConfig& config,
                           const Dataset& data) {
-  const ScopedGemmPrecision precision(config.gemm_precision);
   EvaluationResult result;
   const std::size_t classes = config.data.num_classes;
   result.confusion.assign(classes * classes, 0);
