@@ -5,8 +5,8 @@
 #include <fstream>
 
 #include "common/error.hpp"
-#include "studies/advisor.hpp"
 #include "config/experiment_config.hpp"
+#include "studies/advisor.hpp"
 
 namespace homeostat {
 namespace {

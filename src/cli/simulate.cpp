@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "data/dataset.hpp"
 #include "config/simulation_config.hpp"
+#include "data/dataset.hpp"
 #include "plasticity/diehl_cook.hpp"
 #include "plasticity/ncg.hpp"
 #include "plasticity/recurrent_network.hpp"
