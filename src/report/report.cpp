@@ -494,8 +494,10 @@ std::string line_chart(const ChartSpec& spec, const std::vector<Series>& series,
     out += "<rect class=\"band\" data-series=\"" + name + "\" x=\"" + coord(left) + "\" y=\"" +
            coord(sy(band_top)) + "\" width=\"" + coord(plot_width) + "\" height=\"" +
            coord(sy(band_low) - sy(band_top)) + "\" fill=\"" + band.colour +
-           "\" fill-opacity=\"0.08\"><title>" + name + " target band " + significant(band.low, 3) +
-           " to " + significant(band.high, 3) + "</title></rect>";
+           "\" fill-opacity=\"0.08\"><title>";
+    out += name;
+    out += " target band " + significant(band.low, 3) + " to " + significant(band.high, 3) +
+           "</title></rect>";
     for (const double edge : {band_low, band_top}) {
       out += "<line class=\"band-edge\" x1=\"" + coord(left) + "\" x2=\"" +
              coord(left + plot_width) + "\" y1=\"" + coord(sy(edge)) + "\" y2=\"" +
