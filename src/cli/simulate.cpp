@@ -5,6 +5,7 @@
 
 #include "config/simulation_reader.hpp"
 #include "data/dataset.hpp"
+#include "homeostat/version.hpp"
 #include "run/simulate_run.hpp"
 #include "tensor/blas.hpp"
 

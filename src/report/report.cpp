@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "common/error.hpp"
+#include "homeostat/version.hpp"
 
 namespace homeostat {
 namespace {

@@ -102,7 +102,7 @@
 #include <vector>
 
 #include "data/dataset.hpp"
-#include "config/experiment_config.hpp"
+#include "config/experiment_reader.hpp"
 #include "neuron/lif.hpp"
 #include "neuron/surrogate.hpp"
 

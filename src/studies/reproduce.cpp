@@ -15,11 +15,12 @@
 
 #include "common/error.hpp"
 #include "config/config_reader.hpp"
-#include "config/experiment_config.hpp"
+#include "config/experiment_reader.hpp"
 #include "data/corruption.hpp"
 #include "studies/advisor.hpp"
 #include "studies/reproduce_sleep.hpp"
 #include "tensor/blas.hpp"
+#include "run/train_run.hpp"
 #include "train/trainer.hpp"
 
 namespace homeostat {

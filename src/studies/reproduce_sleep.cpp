@@ -12,10 +12,11 @@
 
 #include "common/error.hpp"
 #include "config/config_reader.hpp"
-#include "config/experiment_config.hpp"
+#include "config/experiment_reader.hpp"
 #include "config/simulation_reader.hpp"
 #include "data/dataset.hpp"
 #include "run/simulate_run.hpp"
+#include "run/train_run.hpp"
 #include "train/trainer.hpp"
 
 namespace homeostat {
