@@ -7,7 +7,7 @@
 #include "common/error.hpp"
 #include "config/config_reader.hpp"
 #include "config/experiment_reader.hpp"
-#include "config/simulation_config.hpp"
+#include "config/simulation_reader.hpp"
 #include "homeostasis/registry.hpp"
 
 namespace homeostat {
