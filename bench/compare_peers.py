@@ -2,14 +2,14 @@
 """Side-by-side speed and memory of homeostat and the peer frameworks on W1-W3.
 
 Runs, round after round, homeostat's `bench` and the peers' benchmark scripts
-(../shared/bench/peers/: snnTorch, SpikingJelly single-step) one process at a time,
+(bench/peers/: snnTorch, SpikingJelly single-step for W1 and W3) one process at a time,
 interleaved so that the machine's drift hits every side alike, then prints the median
 ms per training batch of 128, the peak RSS of each process, and homeostat's ratios to
 the fastest and to the leanest peer.
 
 The peers' sources are never part of this repository: put snnTorch and SpikingJelly's
 package folders under --peers (PEERS/snntorch/snntorch, PEERS/spikingjelly/spikingjelly),
-as ../shared/bench/peers/README.md explains. A peer whose source is missing is skipped
+as bench/peers/README.md explains. A peer whose source is missing is skipped
 with a note. Every side runs in the same environment: OPENBLAS_CORETYPE is removed for
 all (or set for all with --coretype), and the peers get tcmalloc, their best case.
 
@@ -45,6 +45,9 @@ def run_measured(command, env, cwd=None):
 
 
 def homeostat_side(args, workload, env, precision):
+    if not os.access(args.homeostat, os.X_OK):
+        return {"error": f"homeostat not found: {args.homeostat} (build it, or name it with "
+                         "--homeostat)"}
     command = [args.homeostat, "bench", workload.upper(), "--json", "--batches",
                str(args.batches), "--warmup", "5", "--threads", str(args.threads),
                "--set", f"gemm_precision={precision}"]
@@ -58,21 +61,31 @@ def homeostat_side(args, workload, env, precision):
     return {"ms": record["median_ms"], "rss_mb": record["peak_rss_mb"]}
 
 
+# Each peer's script and variant (bench/peers/README.md): snnTorch as its tutorials write it;
+# SpikingJelly single-step for W1 and W3 (its fastest on CPU), and for W2 its default, which
+# runs the recurrent layer step by step and the input and readout layers over all steps.
+PEER_SCRIPTS = {
+    "snntorch": ("bench_snntorch.py", {"w1": "default", "w2": "default", "w3": "default"}),
+    "spikingjelly": ("bench_spikingjelly.py", {"w1": "single", "w2": "default", "w3": "single"}),
+}
+
+
 def peer_side(args, peer, workload, env):
-    script, package, variant = {
-        "snntorch": ("bench_snntorch.py", "snntorch", "default"),
-        "spikingjelly": ("bench_spikingjelly.py", "spikingjelly", "single"),
-    }[peer]
-    source = os.path.join(args.peers, package)
-    if not os.path.isdir(os.path.join(source, package)):
-        return {"error": f"source not found: {os.path.join(source, package)}"}
+    script, variants = PEER_SCRIPTS[peer]
+    source = os.path.join(args.peers, peer)
+    if not os.path.isfile(os.path.join(source, peer, "__init__.py")):
+        return {"error": f"source not found: {os.path.join(source, peer)} "
+                         f"(bench/peers/README.md says how to get it)"}
+    script = os.path.join(args.peer_scripts, script)
+    if not os.path.isfile(script):
+        return {"error": f"benchmark script not found: {script}"}
     peer_env = dict(env)
-    peer_env["PYTHONPATH"] = source + os.pathsep + args.peer_scripts
+    peer_env.pop("PYTHONPATH", None)
     if os.path.exists(TCMALLOC):
         peer_env["LD_PRELOAD"] = TCMALLOC
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        command = ["/usr/bin/python3", os.path.join(args.peer_scripts, script), "--workload",
-                   workload, "--variant", variant, "--threads", str(args.threads),
+        command = ["/usr/bin/python3", script, "--source", source, "--workload", workload,
+                   "--variant", variants[workload], "--threads", str(args.threads),
                    "--max-batches", str(5 + args.batches), "--out", out.name]
         code, output, rss = run_measured(command, peer_env, cwd=args.peer_scripts)
         if code != 0:
@@ -85,10 +98,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--peers", default="/tmp/peers",
                         help="folder holding snntorch/ and spikingjelly/ sources")
-    parser.add_argument("--peer-scripts",
-                        default=os.path.normpath(os.path.join(REPO, "..", "shared", "bench",
-                                                              "peers")),
-                        help="the peers' benchmark scripts")
+    parser.add_argument("--peer-scripts", default=os.path.join(HERE, "peers"),
+                        help="folder of the peers' benchmark scripts (default: %(default)s)")
     parser.add_argument("--homeostat", default=os.path.join(REPO, "build", "homeostat"))
     parser.add_argument("--workloads", nargs="+", default=["w1", "w2", "w3"],
                         choices=["w1", "w2", "w3"])

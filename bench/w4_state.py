@@ -2,7 +2,7 @@
 """Converts a W4 network state between Brian2 and homeostat, to evaluate one simulator's trained
 network in the other's frozen passes.
 
-  Brian2 (shared/bench/peers/w4_brian2.py --save-weights F.npz): w [784, 400] presynaptic-major,
+  Brian2 (bench/peers/w4_brian2.py --save-weights F.npz): w [784, 400] presynaptic-major,
   theta [400] in mV.
   homeostat (runs/<name>/network.ckpt, output.save_state): the checkpoint format of
   src/io/checkpoint.hpp, f64 tensors "input_weights" (presynaptic-major) and "theta" (mV).

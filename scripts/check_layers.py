@@ -3,7 +3,8 @@
 
 The layers are declared once, in docs/architecture.md, in the fenced block marked `layers`:
 one line per level, lowest first; folders on one line are peers and may not include each
-other. A file in src/<folder>/ may include headers of its own folder and of lower levels only.
+other. A public header named in the block (homeostat/error.hpp) sits at its line's level; any
+other public header (include/homeostat/) belongs to the api layer. A file in src/<folder>/ may include headers of its own folder and of lower levels only.
 Public headers (include/homeostat/) may include only the C++ standard library and each other.
 
   /usr/bin/python3 scripts/check_layers.py            # checks the repository it lives in
@@ -47,7 +48,12 @@ def check(root):
             target_folder = target.split("/")[0]
             if target_folder == folder or "/" not in target:
                 continue
-            if target_folder == "homeostat":  # the public API, above every engine layer
+            if target in levels:  # a public vocabulary header (homeostat/error.hpp)
+                target_level = levels[target]
+            elif target_folder == "homeostat":  # the public API: the api layer's own headers
+                if folder == "api":
+                    continue
+                target_folder = "api"
                 target_level = levels.get("api", len(levels))
             elif target_folder not in levels:
                 problems.append(f"{path.relative_to(root)}: includes '{target}' from no layer")

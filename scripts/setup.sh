@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything homeostat needs to build and train, from Debian 12's packages; with
-# --tests also Debian's PyTorch, which the gradient-oracle tests compare against.
+# --tests also what the test command uses: Debian's PyTorch (the gradient-oracle tests compare
+# against it), pytest, clang-format and clang-tidy.
 # Idempotent; works as root or through sudo. Nothing is downloaded outside apt.
 # Usage: bash scripts/setup.sh [--tests]
 set -euo pipefail
@@ -13,7 +14,7 @@ packages=(
   dataset-fashion-mnist
 )
 if [ "${1:-}" = "--tests" ]; then
-  packages+=(python3 python3-torch python3-numpy)
+  packages+=(python3 python3-torch python3-numpy python3-pytest clang-format clang-tidy)
 fi
 
 missing=()

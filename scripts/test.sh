@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# Builds homeostat and runs the whole test suite twice: an optimized build, then a build under
-# AddressSanitizer + UndefinedBehaviorSanitizer. Installs what is missing first
-# (scripts/setup.sh --tests, which adds Debian's PyTorch for the oracle tests).
+# Builds homeostat and runs the whole test suite: formatting and clang-tidy (scripts/lint.sh),
+# then the C++ and Python tests twice, on an optimized build (with the installed-package test)
+# and on a build under AddressSanitizer + UndefinedBehaviorSanitizer. Installs what is missing
+# first (scripts/setup.sh --tests: Debian's PyTorch for the oracle tests, pytest, clang tools).
 # Usage: bash scripts/test.sh [--no-sanitizers]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh --tests
 jobs=$(nproc)
-# The machine may force OpenBLAS's AVX2 kernels; tests do not depend on it, speed does.
-unset OPENBLAS_CORETYPE || true
+# OPENBLAS_CORETYPE, where the machine sets it, is kept: some processors need it for OpenBLAS to
+# compute correctly, and the tests' tolerances hold whatever kernels run.
 
 echo "== release build + tests"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+echo "== lint"
+bash scripts/lint.sh build
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs" --timeout 900
 

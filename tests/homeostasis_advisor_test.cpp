@@ -12,12 +12,12 @@
 #include <numbers>
 #include <sstream>
 
-#include "cli/advise.hpp"
 #include "common/error.hpp"
 #include "data/encoder.hpp"
 #include "data/idx.hpp"
-#include "studies/advisor.hpp"
 #include "network/builder.hpp"
+#include "studies/advise.hpp"
+#include "studies/advisor.hpp"
 #include "temp_dir.hpp"
 #include "train/trainer.hpp"
 

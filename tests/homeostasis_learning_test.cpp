@@ -9,8 +9,9 @@
 
 #include "common/error.hpp"
 #include "config/config_reader.hpp"
-#include "config/experiment_config.hpp"
+#include "config/experiment_reader.hpp"
 #include "temp_dir.hpp"
+#include "run/train_run.hpp"
 #include "train/trainer.hpp"
 
 namespace homeostat {

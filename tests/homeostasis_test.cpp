@@ -4,15 +4,25 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <string_view>
 
+#include "config/experiment_reader.hpp"
 #include "gradient_check.hpp"
-#include "config/experiment_config.hpp"
+#include "homeostasis/adaptive_threshold.hpp"
+#include "homeostasis/ahsar.hpp"
+#include "homeostasis/firing_constraint.hpp"
+#include "homeostasis/rate_penalty.hpp"
+#include "homeostasis/sleep.hpp"
+#include "homeostasis/synaptic_scaling.hpp"
+#include "homeostasis/weight_bounds.hpp"
 #include "layer/dense.hpp"
 #include "layer/spiking.hpp"
 #include "metrics/activity.hpp"
 #include "metrics/alarm.hpp"
+#include "network/builder.hpp"
 
 namespace homeostat {
 namespace {
@@ -403,13 +413,13 @@ layers = ["fc1"]
 trigger = "weight_sum"
 )"));
   ASSERT_EQ(c.homeostasis.size(), 5u);
-  const auto& l2 = std::get<RatePenaltyParams>(c.homeostasis[0].params);
+  const auto& l2 = c.homeostasis[0].params.get<RatePenaltyParams>();
   EXPECT_EQ(l2.target, 0.1);
   EXPECT_EQ(l2.schedule.shape, RampShape::cosine);
-  EXPECT_EQ(std::get<FiringConstraintParams>(c.homeostasis[1].params).winners_fraction, 0.1);
-  EXPECT_EQ(std::get<FiringConstraintParams>(c.homeostasis[2].params).cap_window, 10u);
-  EXPECT_EQ(std::get<AhsarParams>(c.homeostasis[3].params).kappa, 0.2);
-  EXPECT_EQ(std::get<SleepParams>(c.homeostasis[4].params).trigger, SleepTrigger::weight_sum);
+  EXPECT_EQ(c.homeostasis[1].params.get<FiringConstraintParams>().winners_fraction, 0.1);
+  EXPECT_EQ(c.homeostasis[2].params.get<FiringConstraintParams>().cap_window, 10u);
+  EXPECT_EQ(c.homeostasis[3].params.get<AhsarParams>().kappa, 0.2);
+  EXPECT_EQ(c.homeostasis[4].params.get<SleepParams>().trigger, SleepTrigger::weight_sum);
 }
 
 TEST(HomeostasisConfig, ErrorsNameTheKeyAndLine) {
@@ -434,6 +444,45 @@ TEST(HomeostasisConfig, ErrorsNameTheKeyAndLine) {
   EXPECT_NE(missing.find("no layer named 'nope'"), std::string::npos) << missing;
   const std::string kwta = message("[[homeostasis]]\nkind = \"kwta\"\n");
   EXPECT_NE(kwta.find("exactly one of 'k'"), std::string::npos) << kwta;
+}
+
+// Each registered kind reads its keys from a config entry, survives the config's copy, and
+// builds a regulator of its own kind and channel.
+TEST(RegulatorRegistry, EveryKindReadsItsKeysAndBuildsItsRegulator) {
+  std::string entries;
+  std::vector<std::string_view> names;
+  for (const RegulatorKind& kind : regulator_table()) {
+    EXPECT_EQ(find_regulator_kind(kind.name), &kind) << kind.name;  // names are unique
+    EXPECT_FALSE(kind.summary.empty()) << kind.name;
+    entries += "[[homeostasis]]\nkind = \"" + std::string(kind.name) + "\"\n" +
+               std::string(kind.required_keys);
+    names.push_back(kind.name);
+  }
+  ASSERT_EQ(names.size(), 11u);
+  const ExperimentConfig read = parse(config_with(entries));
+  const ExperimentConfig config = read;  // the parameters are copied with the config
+  const auto entry = [&](std::string_view name) -> const RegulatorSpec& {
+    const auto found = std::find(names.begin(), names.end(), name);
+    return config.homeostasis.at(static_cast<std::size_t>(found - names.begin()));
+  };
+  EXPECT_EQ(entry("firing_cap").params.get<FiringConstraintParams>().cap_spikes, 2u);
+  EXPECT_EQ(entry("kwta").params.get<FiringConstraintParams>().winners, 10u);
+  EXPECT_EQ(entry("rate_l2").params.get_if<AhsarParams>(), nullptr);
+  Network<double> net =
+      build_network<double>(config.layers, network_input_shape(config), 4, config.seed);
+  const Homeostasis<double> homeostasis(config.homeostasis, net);
+  ASSERT_EQ(homeostasis.regulators().size(), names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const Regulator<double>& regulator = *homeostasis.regulators()[i];
+    EXPECT_EQ(regulator.kind(), names[i]);
+    const std::vector<RegulatorChannel> channels = regulator.channels();
+    EXPECT_NE(std::find(channels.begin(), channels.end(), find_regulator_kind(names[i])->channel),
+              channels.end())
+        << names[i];
+  }
+  RegulatorSpec mismatched = entry("rate_l2");
+  mismatched.params = AhsarParams{};  // another kind's parameters
+  EXPECT_THROW(make_regulator<double>(mismatched, {1}), std::invalid_argument);
 }
 
 }  // namespace

@@ -15,7 +15,7 @@
 #include "homeostasis/homeostasis.hpp"
 #include "homeostasis/sleep.hpp"
 #include "config/config_reader.hpp"
-#include "config/experiment_config.hpp"
+#include "config/experiment_reader.hpp"
 #include "metrics/activity.hpp"
 #include "network/builder.hpp"
 #include "train/optimizer.hpp"

@@ -1,4 +1,4 @@
-// Conv2d with gemm_precision() == bf16: the forward and weight-gradient GEMMs run on columns that
+// Conv2d set to GemmPrecision::bf16: the forward and weight-gradient GEMMs run on columns that
 // im2col writes in bf16 (Conv2dLayer::bf16_forward). Within bf16's rounding of the fp32 layer at
 // several spike densities and geometries, bit for bit the converting GEMM on fp32 columns, and
 // the same bits for 1 and 2 threads.
@@ -6,10 +6,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include "gradient_check.hpp"
 #include "layer/conv2d.hpp"
+#include "layer/conv_pool.hpp"
+#include "layer/dense.hpp"
+#include "network/network.hpp"
 #include "tensor/blas.hpp"
 #include "tensor/gemm_bf16.hpp"
 
@@ -50,11 +55,11 @@ Tensor<float> sparse_input(const Geometry& g, double density, bool valued, std::
 // Output, input gradient, weight and bias gradients of one forward and backward pass.
 std::vector<Tensor<float>> pass(const Geometry& g, const Tensor<float>& x, GemmPrecision precision,
                                 Mode mode, int threads) {
-  const ScopedGemmPrecision scope(precision);
   const int previous = thread_count();
   set_thread_count(threads);
   Conv2dLayer<float> conv("conv", g.input, g.channels, g.kernel, g.stride, g.padding, true,
                           normal_init(2.0), 5, 0);
+  conv.set_gemm_precision(precision);
   conv.set_event_forward(mode);
   Tensor<float> y, grad_input;
   conv.forward(x, y, {});
@@ -133,11 +138,11 @@ TEST(Conv2dBf16, OneAndTwoThreadsGiveTheSameBits) {
 // column matrix (which converts it to bf16 itself): the columns path only skips that copy.
 TEST(Conv2dBf16, ColumnsGiveTheBitsOfTheConvertingGemm) {
   SKIP_WITHOUT_BF16();
-  const ScopedGemmPrecision scope(GemmPrecision::bf16);
   const Geometry g = kW3Conv2;
   const Tensor<float> x = sparse_input(g, 0.12, true, 81);
   Conv2dLayer<float> conv("conv", g.input, g.channels, g.kernel, g.stride, g.padding, false,
                           normal_init(2.0), 5, 0);
+  conv.set_gemm_precision(GemmPrecision::bf16);
   conv.set_event_forward(Mode::never);
   Tensor<float> y;
   conv.forward(x, y, {});
@@ -161,7 +166,7 @@ TEST(Conv2dBf16, ColumnsGiveTheBitsOfTheConvertingGemm) {
     }
     std::vector<float> expected(chunk * pixels * 64);
     gemm(Transpose::no, Transpose::yes, chunk * pixels, 64, patch, 1.0f, rows.data(), patch, w,
-         patch, 0.0f, expected.data(), 64);
+         patch, 0.0f, expected.data(), 64, GemmPrecision::bf16);
     for (std::size_t n = 0; n < chunk; ++n) {
       for (std::size_t o = 0; o < 64; ++o) {
         for (std::size_t p = 0; p < pixels; ++p) {
@@ -184,10 +189,36 @@ TEST(Conv2dBf16, AutomaticChoiceOnAmxTakesTheGemmForW3Densities) {
   const std::size_t chunk = conv.images_per_chunk();
   EXPECT_TRUE(conv.events_pay(w3.data(), chunk));  // fp32: events below about 22%
   EXPECT_TRUE(conv.events_pay(sparse.data(), chunk));
-  const ScopedGemmPrecision scope(GemmPrecision::bf16);
+  conv.set_gemm_precision(GemmPrecision::bf16);
   EXPECT_FALSE(conv.events_pay(w3.data(), chunk));
   EXPECT_TRUE(conv.events_pay(sparse.data(), chunk));
   EXPECT_TRUE(conv.events_pay(w3.data(), 4));  // too few images for a bf16 GEMM
+}
+
+// Network::set_gemm_precision reaches every layer, the convolution inside a fused conv + pool
+// too; without AVX512-BF16 it refuses bf16 and leaves every layer at fp32.
+TEST(Conv2dBf16, NetworkSetsThePrecisionOfEveryLayer) {
+  Network<float> net;
+  auto conv = std::make_unique<Conv2dLayer<float>>("conv", Shape{2, 8, 8}, 4, 3, 1, 1, true,
+                                                   normal_init(2.0), 5, 0);  // -> {4, 8, 8}
+  const Conv2dLayer<float>& inner = *conv;
+  net.add(std::make_unique<ConvPoolLayer<float>>(std::move(conv), Shape{4, 4, 4}, 2, 0));
+  net.add(
+      std::make_unique<DenseLayer<float>>("fc", Shape{4, 4, 4}, 10, true, normal_init(2.0), 5, 1));
+  const auto all_at = [&](GemmPrecision precision) {
+    return net.layer(0).gemm_precision() == precision && inner.gemm_precision() == precision &&
+           net.layer(1).gemm_precision() == precision;
+  };
+  EXPECT_TRUE(all_at(GemmPrecision::fp32));
+  if (!bf16_gemm_supported()) {
+    EXPECT_THROW(net.set_gemm_precision(GemmPrecision::bf16), std::runtime_error);
+    EXPECT_TRUE(all_at(GemmPrecision::fp32));
+    return;
+  }
+  net.set_gemm_precision(GemmPrecision::bf16);
+  EXPECT_TRUE(all_at(GemmPrecision::bf16));
+  net.set_gemm_precision(GemmPrecision::fp32);
+  EXPECT_TRUE(all_at(GemmPrecision::fp32));
 }
 
 }  // namespace

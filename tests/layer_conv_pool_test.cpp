@@ -12,7 +12,7 @@
 
 #include "gradient_check.hpp"
 #include "config/config_reader.hpp"
-#include "config/experiment_config.hpp"
+#include "config/experiment_reader.hpp"
 #include "layer/conv2d.hpp"
 #include "layer/conv_pool.hpp"
 #include "layer/dense.hpp"

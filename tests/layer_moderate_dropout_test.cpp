@@ -8,7 +8,7 @@
 
 #include "common/error.hpp"
 #include "config/config_reader.hpp"
-#include "config/experiment_config.hpp"
+#include "config/experiment_reader.hpp"
 #include "layer/moderate_dropout.hpp"
 
 namespace homeostat {

@@ -11,7 +11,7 @@
 
 #include "common/error.hpp"
 #include "config/config_reader.hpp"
-#include "config/experiment_config.hpp"
+#include "config/experiment_reader.hpp"
 #include "gradient_check.hpp"
 #include "layer/dense.hpp"
 #include "layer/readout.hpp"

@@ -7,13 +7,14 @@
 #include <algorithm>
 #include <cmath>
 
+#include "config/simulation_reader.hpp"
 #include "homeostasis/sleep.hpp"
-#include "config/simulation_config.hpp"
 #include "plasticity/diehl_cook.hpp"
 #include "plasticity/label_assignment.hpp"
 #include "plasticity/recurrent_network.hpp"
 #include "plasticity/sleep_phase.hpp"
 #include "random/counter_rng.hpp"
+#include "run/simulate_run.hpp"
 #include "tensor/blas.hpp"
 
 namespace homeostat {

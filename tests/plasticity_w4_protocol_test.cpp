@@ -1,15 +1,23 @@
 // W4 protocol options around the frozen label/test passes: frozen_presentation_ms sets the
 // presentation length of the frozen passes only (training keeps presentation_ms);
 // output.save_responses writes every training and label response next to the test responses.
+// The split between simulation (plasticity/diehl_cook.hpp) and driver (run/simulate_run.hpp):
+// the driver's results are the simulation's, its metrics.jsonl holds one batch record per 1000
+// images (and at the end) and a result record; the running accuracy tests only after its
+// warm-up.
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
 #include <vector>
 
-#include "config/simulation_config.hpp"
+#include "config/simulation_reader.hpp"
 #include "plasticity/diehl_cook.hpp"
 #include "plasticity/label_assignment.hpp"
+#include "run/simulate_run.hpp"
 #include "temp_dir.hpp"
 
 namespace homeostat {
@@ -244,6 +252,80 @@ TEST(DiehlCookProtocol, NoTrainingImagesNeedsAnInitialState) {
   EXPECT_EQ(c.train_images, 0u);
   EXPECT_EQ(c.initial_state, std::filesystem::path("net.ckpt"));
   EXPECT_TRUE(c.save_state);
+}
+
+TEST(DiehlCookProtocol, RunningAccuracyTestsOnlyAfterItsWarmUp) {
+  RunningAccuracy running(2, 2);
+  const std::vector<std::uint32_t> class0 = {5, 0};
+  const std::vector<std::uint32_t> class1 = {0, 5};
+  for (std::size_t k = 0; k < RunningAccuracy::kWarmup; ++k) {
+    EXPECT_FALSE(running.next(k % 2 ? class1 : class0, k % 2).has_value()) << k;
+  }
+  EXPECT_EQ(running.accuracy(), 0.0);  // nothing tested yet
+  // Labels were assigned every 250 images: neuron 0 is class 0, neuron 1 class 1.
+  EXPECT_EQ(running.next(class0, 0), std::optional<bool>(true));
+  EXPECT_EQ(running.next(class1, 1), std::optional<bool>(true));
+  EXPECT_EQ(running.next(class1, 0), std::optional<bool>(false));  // predicted 1, labelled 0
+  EXPECT_DOUBLE_EQ(running.accuracy(), 2.0 / 3.0);
+}
+
+// The driver only watches: its results are those of the simulation's own steps.
+TEST(DiehlCookProtocol, DriverResultsAreTheSimulations) {
+  const SimulationConfig config =
+      parse_w4("[simulation]\npresentation_ms = 30.0\nrest_ms = 10.0\n");
+  const Dataset train = rows(12);
+  const Dataset test = rows(6);
+  SimulationOptions options;
+  options.progress = false;
+  options.write_run = false;
+  const SimulationResult run = run_diehl_cook(config, train, test, options);
+
+  DiehlCookNetwork net(config, 16);
+  std::vector<std::size_t> done;
+  const DiehlCookTraining training =
+      train_diehl_cook(net, config, train, [&](const DiehlCookImage& image) {
+        done.push_back(image.done);
+        EXPECT_EQ(image.counts.size(), 10u);
+        EXPECT_EQ(image.label, (image.done - 1) % 4);  // file order
+      });
+  EXPECT_EQ(done, (std::vector<std::size_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}));
+  std::size_t label_responses = 0;
+  std::vector<std::size_t> test_labels;
+  const DiehlCookEvaluation evaluation = evaluate_diehl_cook(
+      net, config, train, test,
+      [&](std::span<const std::uint32_t>, std::size_t) { ++label_responses; },
+      [&](std::span<const std::uint32_t>, std::size_t label) { test_labels.push_back(label); });
+  EXPECT_EQ(label_responses, 8u);
+  EXPECT_EQ(test_labels, (std::vector<std::size_t>{0, 1, 2, 3, 0, 1}));
+  EXPECT_EQ(training.images, run.train_images);
+  EXPECT_EQ(training.presentations, run.presentations);
+  EXPECT_EQ(net.simulator().projection(net.input_projection()).weights, run.final_weights);
+  EXPECT_EQ(evaluation.test_predictions, run.test_predictions);
+  EXPECT_EQ(evaluation.test_accuracy, run.test_accuracy);
+  EXPECT_EQ(evaluation.neurons_per_class, run.neurons_per_class);
+}
+
+TEST(DiehlCookProtocol, MetricsHoldBatchRecordsAndTheResult) {
+  const testing::TempDir dir;
+  SimulationConfig config = parse_w4("[simulation]\npresentation_ms = 30.0\nrest_ms = 10.0\n");
+  config.output_directory = dir.path();
+  config.name = "records";
+  SimulationOptions options;
+  options.progress = false;
+  const SimulationResult result = run_diehl_cook(config, rows(12), rows(6), options);
+  std::ifstream in(result.run_directory / "metrics.jsonl");
+  std::vector<nlohmann::json> records;
+  for (std::string line; std::getline(in, line);) records.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(records.size(), 2u);  // 12 images: one batch record at the end, then the result
+  EXPECT_EQ(records[0]["kind"], "batch");
+  EXPECT_EQ(records[0]["images"], 12);
+  EXPECT_EQ(records[0]["retries"], result.presentations - 12);
+  EXPECT_EQ(records[1]["kind"], "result");
+  EXPECT_EQ(records[1]["train_presentations"], result.presentations);
+  EXPECT_EQ(records[1]["test_accuracy"], result.test_accuracy);
+  EXPECT_EQ(records[1]["label_images"], 8);
+  std::ifstream config_file(result.run_directory / "config.toml");
+  EXPECT_TRUE(config_file.good());
 }
 
 }  // namespace

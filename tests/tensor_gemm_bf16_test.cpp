@@ -1,5 +1,5 @@
-// The bf16 GEMM path (gemm_precision() == bf16): exact where bf16 represents the operands,
-// within bf16's rounding elsewhere, the same for 1 and 2 threads, and scoped by its guard.
+// The bf16 GEMM path (gemm(..., GemmPrecision::bf16)): exact where bf16 represents the operands,
+// within bf16's rounding elsewhere, the same for 1 and 2 threads; fp32 by default.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -57,7 +57,6 @@ struct Case {
 
 TEST(GemmBf16, ExactOnBf16RepresentableOperandsForEveryTransposeAndScaling) {
   SKIP_WITHOUT_BF16();
-  const ScopedGemmPrecision bf16(GemmPrecision::bf16);
   // k spans three reduction chunks, so alpha and beta must combine across them.
   const std::size_t m = 256, n = 128, k = 1100;
   const CounterRng rng(11, RngPurpose::test);
@@ -73,7 +72,7 @@ TEST(GemmBf16, ExactOnBf16RepresentableOperandsForEveryTransposeAndScaling) {
                            Case{Transpose::yes, Transpose::yes, 2.0f, 0.5f}}) {
     std::vector<float> c = c0;
     gemm(test.ta, test.tb, m, n, k, test.alpha, a.data(), test.ta == Transpose::no ? k : m,
-         b.data(), test.tb == Transpose::no ? n : k, test.beta, c.data(), n);
+         b.data(), test.tb == Transpose::no ? n : k, test.beta, c.data(), n, GemmPrecision::bf16);
     const std::vector<double> expected =
         reference(test.ta, test.tb, m, n, k, test.alpha, a, b, test.beta, c0);
     for (std::size_t i = 0; i < c.size(); ++i) ASSERT_EQ(c[i], expected[i]) << "element " << i;
@@ -94,10 +93,8 @@ TEST(GemmBf16, RoundsGeneralOperandsToBf16AndAccumulatesInFp32) {
   const auto of_rounded =
       reference(Transpose::no, Transpose::no, m, n, k, 1, rounded_a, rounded_b, 0, zeros);
   std::vector<float> c(m * n);
-  {
-    const ScopedGemmPrecision bf16(GemmPrecision::bf16);
-    gemm(Transpose::no, Transpose::no, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n);
-  }
+  gemm(Transpose::no, Transpose::no, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n,
+       GemmPrecision::bf16);
   double error_to_rounded = 0, error_to_exact = 0, norm = 0;
   for (std::size_t i = 0; i < c.size(); ++i) {
     error_to_rounded = std::max(error_to_rounded, std::abs(c[i] - of_rounded[i]));
@@ -109,15 +106,13 @@ TEST(GemmBf16, RoundsGeneralOperandsToBf16AndAccumulatesInFp32) {
   // ...which differs from the fp32 product by bf16's rounding (2^-9 relative per operand).
   EXPECT_GT(error_to_exact / norm, 1e-4);
   EXPECT_LT(error_to_exact / norm, 2e-2);
-  // The guard restored fp32: the same call is now accurate to fp32.
-  EXPECT_EQ(gemm_precision(), GemmPrecision::fp32);
+  // Without a precision the same call runs fp32, accurate to fp32.
   gemm(Transpose::no, Transpose::no, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n);
   for (std::size_t i = 0; i < c.size(); ++i) ASSERT_NEAR(c[i], exact[i], 1e-4 * norm);
 }
 
 TEST(GemmBf16, BitIdenticalForOneAndTwoThreads) {
   SKIP_WITHOUT_BF16();
-  const ScopedGemmPrecision bf16(GemmPrecision::bf16);
   const std::size_t m = 3200, n = 300, k = 784;  // W1's first-layer shape, fewer units
   const CounterRng rng(13, RngPurpose::test);
   std::vector<float> x(m * k), w(n * k), dy(m * n);
@@ -130,9 +125,9 @@ TEST(GemmBf16, BitIdenticalForOneAndTwoThreads) {
   for (int threads = 1; threads <= 2; ++threads) {
     set_thread_count(threads);
     gemm(Transpose::no, Transpose::yes, m, n, k, 1.0f, x.data(), k, w.data(), k, 0.0f,
-         forward[threads - 1].data(), n);
+         forward[threads - 1].data(), n, GemmPrecision::bf16);
     gemm(Transpose::yes, Transpose::no, n, k, m, 1.0f, dy.data(), n, x.data(), k, 1.0f,
-         weight_gradient[threads - 1].data(), k);
+         weight_gradient[threads - 1].data(), k, GemmPrecision::bf16);
   }
   set_thread_count(before);
   EXPECT_EQ(forward[0], forward[1]);
@@ -203,7 +198,6 @@ TEST(GemmBf16, VectorConversionRoundsAsTheScalarOne) {
 
 TEST(GemmBf16, SmallOrThinGemmsStayFp32) {
   SKIP_WITHOUT_BF16();
-  const ScopedGemmPrecision bf16(GemmPrecision::bf16);
   const CounterRng rng(14, RngPurpose::test);
   // A readout-like shape (10 columns) and one under 2^24 multiply-adds: both exact to fp32.
   for (const auto& [m, n, k] :
@@ -211,7 +205,8 @@ TEST(GemmBf16, SmallOrThinGemmsStayFp32) {
     std::vector<float> a(m * k), b(k * n), zeros(m * n, 0.0f), c(m * n);
     for (std::size_t i = 0; i < a.size(); ++i) a[i] = rng.uniform_float(i) - 0.5f;
     for (std::size_t i = 0; i < b.size(); ++i) b[i] = rng.uniform_float(1u << 26 | i) - 0.5f;
-    gemm(Transpose::no, Transpose::no, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n);
+    gemm(Transpose::no, Transpose::no, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n,
+         GemmPrecision::bf16);
     const auto exact = reference(Transpose::no, Transpose::no, m, n, k, 1, a, b, 0, zeros);
     for (std::size_t i = 0; i < c.size(); ++i) ASSERT_NEAR(c[i], exact[i], 1e-4) << m << "x" << n;
   }
@@ -219,8 +214,8 @@ TEST(GemmBf16, SmallOrThinGemmsStayFp32) {
 
 TEST(GemmBf16, RefusedWithAClearMessageWithoutHardwareSupport) {
   if (bf16_gemm_supported()) GTEST_SKIP() << "this CPU has AVX512-BF16";
-  EXPECT_THROW(set_gemm_precision(GemmPrecision::bf16), std::runtime_error);
-  EXPECT_EQ(gemm_precision(), GemmPrecision::fp32);
+  EXPECT_THROW(require_gemm_precision(GemmPrecision::bf16), std::runtime_error);
+  EXPECT_NO_THROW(require_gemm_precision(GemmPrecision::fp32));
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 #include "common/error.hpp"
 #include "gradient_check.hpp"
 #include "config/config_reader.hpp"
-#include "config/experiment_config.hpp"
+#include "config/experiment_reader.hpp"
 #include "layer/dense.hpp"
 #include "layer/spiking.hpp"
 #include "train/loss.hpp"

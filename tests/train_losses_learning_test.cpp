@@ -8,7 +8,8 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "config/experiment_config.hpp"
+#include "config/experiment_reader.hpp"
+#include "run/train_run.hpp"
 #include "train/trainer.hpp"
 
 namespace homeostat {

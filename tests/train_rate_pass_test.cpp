@@ -9,7 +9,7 @@
 #include <filesystem>
 
 #include "gradient_check.hpp"
-#include "config/experiment_config.hpp"
+#include "config/experiment_reader.hpp"
 #include "layer/conv2d.hpp"
 #include "layer/conv_pool.hpp"
 #include "layer/dense.hpp"
@@ -21,6 +21,7 @@
 #include "network/builder.hpp"
 #include "train/loss.hpp"
 #include "train/rate_pass.hpp"
+#include "run/train_run.hpp"
 #include "train/trainer.hpp"
 
 namespace homeostat {

@@ -11,7 +11,7 @@
 #include "common/error.hpp"
 #include "gradient_check.hpp"
 #include "config/config_reader.hpp"
-#include "config/experiment_config.hpp"
+#include "config/experiment_reader.hpp"
 #include "train/two_pass.hpp"
 
 namespace homeostat {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -13,8 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "config/experiment_reader.hpp"
 #include "data/dataset.hpp"
-#include "config/experiment_config.hpp"
 #include "network/builder.hpp"
 #include "tensor/blas.hpp"
 #include "train/trainer.hpp"
@@ -53,7 +54,7 @@ bool reset_peak_rss() {
 double percentile(std::vector<double> values, double fraction) {
   std::sort(values.begin(), values.end());
   const auto index =
-      static_cast<std::size_t>(fraction * static_cast<double>(values.size() - 1) + 0.5);
+      static_cast<std::size_t>(std::llround(fraction * static_cast<double>(values.size() - 1)));
   return values[index];
 }
 
@@ -76,7 +77,9 @@ class WorkloadBench {
         step_(config_, network_, optimizer_, monitor_, homeostasis_),
         indices_(config_.train.batch_size),
         labels_(config_.train.batch_size),
-        setup_rss_mb_(current_rss_megabytes()) {}
+        setup_rss_mb_(current_rss_megabytes()) {
+    network_.set_gemm_precision(config_.gemm_precision);
+  }
 
   // Sweeps (--time-steps, --method): the peak RSS that follows is that of training alone.
   void reset_peak() {
@@ -181,6 +184,7 @@ nlohmann::json measure_interleaved(const std::vector<std::string>& workloads,
                                    const BenchOptions& options) {
   if (options.threads > 0) set_thread_count(options.threads);
   std::vector<std::unique_ptr<WorkloadBench>> benches;
+  benches.reserve(workloads.size());
   for (const std::string& w : workloads)
     benches.push_back(std::make_unique<WorkloadBench>(w, options));
   std::vector<std::vector<double>> milliseconds(benches.size());
@@ -247,9 +251,9 @@ nlohmann::json measure_in_child(const std::string& label, const Measure& measure
 int run_sweep(const std::vector<std::string>& workloads, const BenchOptions& options) {
   std::vector<std::string> steps_list;
   for (const std::size_t t : options.time_steps) steps_list.push_back(std::to_string(t));
-  if (steps_list.empty()) steps_list.push_back("");
+  if (steps_list.empty()) steps_list.emplace_back("");
   std::vector<std::string> methods = options.methods;
-  if (methods.empty()) methods.push_back("");
+  if (methods.empty()) methods.emplace_back("");
   for (const std::string& m : methods) {
     if (!m.empty()) parse_train_method(m);  // ConfigError naming the valid methods
   }

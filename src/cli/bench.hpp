@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "run/resources.hpp"
+
 namespace homeostat {
 
 struct BenchOptions {
@@ -12,7 +14,7 @@ struct BenchOptions {
   std::size_t warmup_batches = 5;
   std::size_t measured_batches = 20;
   int threads = 0;
-  std::string experiments_directory = HOMEOSTAT_SOURCE_DIR "/experiments";
+  std::string experiments_directory = default_experiments_directory().string();
   bool json = false;
   // All workloads in one process with alternating batches (overhead comparisons under drift).
   bool interleave = false;

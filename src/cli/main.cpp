@@ -9,16 +9,21 @@
 #include <string>
 #include <vector>
 
-#include "cli/advise.hpp"
 #include "cli/bench.hpp"
 #include "cli/convert_events.hpp"
-#include "studies/reproduce.hpp"
 #include "cli/simulate.hpp"
+#include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "config/config_reference.hpp"
+#include "config/experiment_reader.hpp"
 #include "data/corruption.hpp"
 #include "data/dataset.hpp"
-#include "config/experiment_config.hpp"
+#include "homeostat/version.hpp"
 #include "report/report.hpp"
+#include "run/resources.hpp"
+#include "run/train_run.hpp"
+#include "studies/advise.hpp"
+#include "studies/reproduce.hpp"
 #include "tensor/blas.hpp"
 #include "train/trainer.hpp"
 
@@ -126,52 +131,78 @@ int run_eval(const std::string& checkpoint, const std::string& data_argument, st
 }  // namespace
 }  // namespace homeostat
 
-int main(int argc, char** argv) {
-  using namespace homeostat;
-  drop_forced_blas_core(argv);
-  CLI::App app{"homeostat: spiking neural networks that stay stable"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", HOMEOSTAT_VERSION);
+namespace homeostat {
+namespace {
 
+// Every option of every subcommand; CLI11 writes into it while parsing.
+struct CommandLine {
   std::string config_path;
   std::vector<std::string> overrides;
   bool resume = false;
   bool no_progress = false;
   int threads = 0;
   std::size_t stop_after = 0;
-  CLI::App* train_cmd = app.add_subcommand("train", "train a network by surrogate-gradient BPTT");
-  train_cmd->add_option("config", config_path, "experiment config (TOML)")->required();
-  train_cmd->add_option("--set", overrides, "override a config key: --set train.lr=1e-3");
-  train_cmd->add_flag("--resume", resume, "continue from runs/<name>/checkpoint.bin");
-  train_cmd->add_option("--threads", threads,
-                        "threads (default: config 'threads', else all cores)");
-  train_cmd->add_flag("--no-progress", no_progress, "no progress line");
-  train_cmd->add_option("--stop-after-batches", stop_after,
-                        "stop after N batches as if killed (to test --resume)");
-
-  CLI::App* simulate_cmd =
-      app.add_subcommand("simulate", "local learning (STDP) with the clock-driven simulator");
-  simulate_cmd->add_option("config", config_path, "simulation config (TOML)")->required();
-  simulate_cmd->add_option("--set", overrides,
-                           "override a config key: --set data.train_images=100");
-  simulate_cmd->add_option("--threads", threads, "threads (default: config 'threads', else all)");
-  simulate_cmd->add_flag("--no-progress", no_progress, "no progress line");
-
   std::string checkpoint;
   std::string data_argument;
   std::size_t limit = 0;
-  CLI::App* eval_cmd = app.add_subcommand("eval", "evaluate a checkpoint");
-  eval_cmd->add_option("checkpoint", checkpoint, "runs/<name>/checkpoint.bin")->required();
-  eval_cmd->add_option("--data", data_argument,
-                       "fashion-mnist:test (default: the config's data), DIR:train or DIR:test");
-  eval_cmd->add_option("--limit", limit, "evaluate only the first N samples");
-  eval_cmd->add_option("--threads", threads, "threads (default: all cores)");
   std::string corrupt_argument;
-  eval_cmd->add_option("--corrupt", corrupt_argument,
+  ConvertEventsOptions convert;
+  BenchOptions bench;
+  std::string apply_path;
+  ReproduceOptions reproduce;
+  std::string run_directory;
+  std::string experiments_directory = default_experiments_directory().string();
+  std::string reference_output;
+};
+
+struct Commands {
+  CLI::App* train = nullptr;
+  CLI::App* simulate = nullptr;
+  CLI::App* eval = nullptr;
+  CLI::App* convert = nullptr;
+  CLI::App* bench = nullptr;
+  CLI::App* advise = nullptr;
+  CLI::App* reproduce = nullptr;
+  CLI::App* report = nullptr;
+  CLI::App* config_reference = nullptr;
+};
+
+void add_training_commands(CLI::App& app, CommandLine& cl, Commands& commands) {
+  CLI::App* train_cmd = app.add_subcommand("train", "train a network by surrogate-gradient BPTT");
+  train_cmd->add_option("config", cl.config_path, "experiment config (TOML)")->required();
+  train_cmd->add_option("--set", cl.overrides, "override a config key: --set train.lr=1e-3");
+  train_cmd->add_flag("--resume", cl.resume, "continue from runs/<name>/checkpoint.bin");
+  train_cmd->add_option("--threads", cl.threads,
+                        "threads (default: config 'threads', else all cores)");
+  train_cmd->add_flag("--no-progress", cl.no_progress, "no progress line");
+  train_cmd->add_option("--stop-after-batches", cl.stop_after,
+                        "stop after N batches as if killed (to test --resume)");
+  commands.train = train_cmd;
+
+  CLI::App* simulate_cmd =
+      app.add_subcommand("simulate", "local learning (STDP) with the clock-driven simulator");
+  simulate_cmd->add_option("config", cl.config_path, "simulation config (TOML)")->required();
+  simulate_cmd->add_option("--set", cl.overrides,
+                           "override a config key: --set data.train_images=100");
+  simulate_cmd->add_option("--threads", cl.threads,
+                           "threads (default: config 'threads', else all)");
+  simulate_cmd->add_flag("--no-progress", cl.no_progress, "no progress line");
+  commands.simulate = simulate_cmd;
+
+  CLI::App* eval_cmd = app.add_subcommand("eval", "evaluate a checkpoint");
+  eval_cmd->add_option("checkpoint", cl.checkpoint, "runs/<name>/checkpoint.bin")->required();
+  eval_cmd->add_option("--data", cl.data_argument,
+                       "fashion-mnist:test (default: the config's data), DIR:train or DIR:test");
+  eval_cmd->add_option("--limit", cl.limit, "evaluate only the first N samples");
+  eval_cmd->add_option("--threads", cl.threads, "threads (default: all cores)");
+  eval_cmd->add_option("--corrupt", cl.corrupt_argument,
                        "also evaluate under corruptions, e.g. "
                        "gaussian:0.2,salt_pepper:0.1 (images) or drop_events:0.3 (event data)");
+  commands.eval = eval_cmd;
+}
 
-  ConvertEventsOptions convert;
+void add_tool_commands(CLI::App& app, CommandLine& cl, Commands& commands) {
+  ConvertEventsOptions& convert = cl.convert;
   CLI::App* convert_cmd = app.add_subcommand(
       "convert-events", "turn an IDX image set into a saccade-style event set (.hev)");
   convert_cmd->add_option("--input", convert.input,
@@ -183,9 +214,10 @@ int main(int argc, char** argv) {
                           "contrast threshold C in log intensity (default 0.5)");
   convert_cmd->add_option("--substeps", convert.saccade.substeps,
                           "path samples per saccade (default 20)");
-  convert_cmd->add_option("--threads", threads, "threads (default: all cores)");
+  convert_cmd->add_option("--threads", cl.threads, "threads (default: all cores)");
+  commands.convert = convert_cmd;
 
-  BenchOptions bench;
+  BenchOptions& bench = cl.bench;
   CLI::App* bench_cmd =
       app.add_subcommand("bench", "time training batches of the standard workloads");
   bench_cmd->add_option("workloads", bench.workloads, "W1 W2 W3 (default: W1 W2)");
@@ -203,15 +235,26 @@ int main(int argc, char** argv) {
   bench_cmd->add_option("--method", bench.methods, "sweep train.method: bptt rate");
   bench_cmd->add_option("--set", bench.overrides,
                         "override a key in every workload's config (e.g. gemm_precision=bf16)");
+  commands.bench = bench_cmd;
 
-  std::string apply_path;
+  CLI::App* reference_cmd = app.add_subcommand(
+      "config-reference", "print every config key with its type, default and allowed values");
+  reference_cmd->add_option("--experiments", cl.experiments_directory,
+                            "directory of the ready configs the reference reads");
+  reference_cmd->add_option("--output", cl.reference_output,
+                            "write to this file instead of standard output");
+  commands.config_reference = reference_cmd;
+}
+
+void add_study_commands(CLI::App& app, CommandLine& cl, Commands& commands) {
   CLI::App* advise_cmd = app.add_subcommand(
       "advise", "stability-based init and surrogate choice (seed 003, conditions I-IV)");
-  advise_cmd->add_option("config", config_path, "experiment config (TOML)")->required();
-  advise_cmd->add_option("--set", overrides, "override a config key before advising");
-  advise_cmd->add_option("--apply", apply_path, "write the advised config to this file");
+  advise_cmd->add_option("config", cl.config_path, "experiment config (TOML)")->required();
+  advise_cmd->add_option("--set", cl.overrides, "override a config key before advising");
+  advise_cmd->add_option("--apply", cl.apply_path, "write the advised config to this file");
+  commands.advise = advise_cmd;
 
-  ReproduceOptions reproduce;
+  ReproduceOptions& reproduce = cl.reproduce;
   CLI::App* reproduce_cmd = app.add_subcommand(
       "reproduce", "reproduce a published finding: saturation, sg-stability, ahsar, sleep");
   reproduce_cmd->add_option("study", reproduce.name, "saturation | sg-stability | ahsar | sleep")
@@ -222,34 +265,54 @@ int main(int argc, char** argv) {
                             "directory holding the base configs");
   reproduce_cmd->add_option("--output", reproduce.output_directory,
                             "where runs/reproduce_<study>/ goes (default: runs)");
+  commands.reproduce = reproduce_cmd;
 
-  std::string run_directory;
   CLI::App* report_cmd =
       app.add_subcommand("report", "(re)write runs/<name>/report.html from its metrics");
-  report_cmd->add_option("run_directory", run_directory, "runs/<name>")->required();
+  report_cmd->add_option("run_directory", cl.run_directory, "runs/<name>")->required();
+  commands.report = report_cmd;
+}
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+int run_config_reference(const CommandLine& cl) {
+  const std::string reference = config_reference(cl.experiments_directory);
+  if (cl.reference_output.empty()) {
+    std::fputs(reference.c_str(), stdout);
+    return 0;
   }
+  write_file_atomically(cl.reference_output, reference);
+  std::printf("written: %s\n", cl.reference_output.c_str());
+  return 0;
+}
+
+int dispatch(const Commands& commands, CommandLine& cl) {
+  if (*commands.train) {
+    return run_train(cl.config_path, cl.overrides, cl.resume, cl.threads, cl.no_progress,
+                     cl.stop_after);
+  }
+  if (*commands.simulate)
+    return run_simulate(cl.config_path, cl.overrides, cl.threads, cl.no_progress);
+  if (*commands.eval) {
+    return run_eval(cl.checkpoint, cl.data_argument, cl.limit, cl.threads, cl.corrupt_argument);
+  }
+  if (*commands.convert) {
+    apply_threads(cl.threads);
+    return run_convert_events(cl.convert);
+  }
+  if (*commands.bench) return run_bench(cl.bench);
+  if (*commands.advise) return run_advise(cl.config_path, cl.overrides, cl.apply_path);
+  if (*commands.reproduce) return run_reproduce(cl.reproduce);
+  if (*commands.config_reference) return run_config_reference(cl);
+  if (*commands.report) {
+    write_report(cl.run_directory);
+    std::printf("written: %s/report.html\n", cl.run_directory.c_str());
+  }
+  return 0;
+}
+
+// Runs the chosen command; every error kind becomes its own exit code (main.cpp's header).
+int run_reporting_errors(const Commands& commands, CommandLine& cl) {
   try {
-    if (*train_cmd)
-      return run_train(config_path, overrides, resume, threads, no_progress, stop_after);
-    if (*simulate_cmd) return run_simulate(config_path, overrides, threads, no_progress);
-    if (*eval_cmd) return run_eval(checkpoint, data_argument, limit, threads, corrupt_argument);
-    if (*convert_cmd) {
-      apply_threads(threads);
-      return run_convert_events(convert);
-    }
-    if (*bench_cmd) return run_bench(bench);
-    if (*advise_cmd) return run_advise(config_path, overrides, apply_path);
-    if (*reproduce_cmd) return run_reproduce(reproduce);
-    if (*report_cmd) {
-      write_report(run_directory);
-      std::printf("written: %s/report.html\n", run_directory.c_str());
-      return 0;
-    }
+    return dispatch(commands, cl);
   } catch (const ConfigError& e) {
     const std::string message = e.what();
     std::fprintf(stderr, "%s%s\n",
@@ -268,5 +331,26 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   }
-  return 0;
+}
+
+}  // namespace
+}  // namespace homeostat
+
+int main(int argc, char** argv) {
+  using namespace homeostat;
+  drop_forced_blas_core(argv);
+  CLI::App app{"homeostat: spiking neural networks that stay stable"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("homeostat ") + kVersion);
+  CommandLine command_line;
+  Commands commands;
+  add_training_commands(app, command_line, commands);
+  add_tool_commands(app, command_line, commands);
+  add_study_commands(app, command_line, commands);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return run_reporting_errors(commands, command_line);
 }

@@ -3,11 +3,10 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "config/simulation_reader.hpp"
 #include "data/dataset.hpp"
-#include "config/simulation_config.hpp"
-#include "plasticity/diehl_cook.hpp"
-#include "plasticity/ncg.hpp"
-#include "plasticity/recurrent_network.hpp"
+#include "homeostat/version.hpp"
+#include "run/simulate_run.hpp"
 #include "tensor/blas.hpp"
 
 namespace homeostat {
@@ -38,11 +37,7 @@ int run_simulate(const std::string& config_path, const std::vector<std::string>&
   std::fflush(stdout);
   SimulationOptions options;
   options.progress = !no_progress;
-  const SimulationResult r = config.protocol == SimulationProtocol::diehl_cook
-                                 ? run_diehl_cook(config, train, test, options)
-                             : config.protocol == SimulationProtocol::ncg
-                                 ? run_ncg(config, train, test, options)
-                                 : run_recurrent(config, train, test, options);
+  const SimulationResult r = run_simulation(config, train, test, options);
   std::printf("run directory: %s\n", r.run_directory.c_str());
   std::printf(
       "training: %zu images (%zu presentations) in %.1f s: %.1f images/s; running "

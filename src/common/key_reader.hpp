@@ -60,8 +60,7 @@ class KeyReader {
   // Throws ConfigError for a key present in this table but never read.
   virtual void reject_unknown_keys() const = 0;
   // A ConfigError about `key` of this table (cross-field checks), with its line when known.
-  [[nodiscard]] virtual ConfigError error(std::string_view key,
-                                          std::string_view message) const = 0;
+  [[nodiscard]] virtual ConfigError error(std::string_view key, std::string_view message) const = 0;
 };
 
 }  // namespace homeostat

@@ -271,7 +271,7 @@ class OverrideApplier {
 
 }  // namespace
 
-ConfigDocument load_config_file(const std::filesystem::path& path) {
+std::string read_config_text(const std::filesystem::path& path) {
   const std::string name = path.string();
   std::error_code status_error;
   const auto status = std::filesystem::status(path, status_error);
@@ -286,18 +286,73 @@ ConfigDocument load_config_file(const std::filesystem::path& path) {
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw ConfigError(std::string(kPrefix) + name + ": config file cannot be read");
-  return parse_config_string(text.str(), name);
+  return text.str();
+}
+
+ConfigDocument load_config_file(const std::filesystem::path& path) {
+  return parse_config_string(read_config_text(path), path.string());
 }
 
 ConfigDocument parse_config_string(std::string_view text, std::string source_name) {
   try {
     // Moved, not copied, into the document so nodes keep their source positions.
     toml::table root = toml::parse(text, std::string_view(source_name));
-    return ConfigDocument{std::move(root), std::move(source_name), {}};
+    return ConfigDocument{std::move(root), std::move(source_name), {}, nullptr};
   } catch (const toml::parse_error& error) {
     throw syntax_error(source_name, error);
   }
 }
+
+namespace {
+
+constexpr const char* kRequired = "(required)";
+
+// The default of a number key as the reference shows it: TOML's spelling, always with a point
+// or an exponent so it reads as a float.
+std::string number_text(double value) {
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  std::string written = format_number(value);
+  if (written.find_first_of(".e") == std::string::npos) written += ".0";
+  return written;
+}
+
+// The allowed range of a key for the reference ("[0.0, 1.0]", ">= 1"); empty when unbounded.
+std::string reference_range(double min, double max) {
+  if (min == ConfigSection::kNoMin && max == ConfigSection::kNoMax) return "";
+  if (min != ConfigSection::kNoMin && max != ConfigSection::kNoMax) {
+    return "[" + number_text(min) + ", " + number_text(max) + "]";
+  }
+  return min != ConfigSection::kNoMin ? ">= " + number_text(min) : "<= " + number_text(max);
+}
+
+std::string reference_range(std::int64_t min, std::int64_t max) {
+  const bool low = min != ConfigSection::kNoIntMin;
+  const bool high = max != ConfigSection::kNoIntMax;
+  if (low && high) return "[" + std::to_string(min) + ", " + std::to_string(max) + "]";
+  if (low) return ">= " + std::to_string(min);
+  if (high) return "<= " + std::to_string(max);
+  return "";
+}
+
+std::string quoted_text(const std::string& text) { return "\"" + text + "\""; }
+
+std::string list_text(const std::vector<double>& values) {
+  std::string text;
+  for (const double v : values) text += (text.empty() ? "" : ", ") + number_text(v);
+  return "[" + text + "]";
+}
+std::string list_text(const std::vector<std::int64_t>& values) {
+  std::string text;
+  for (const std::int64_t v : values) text += (text.empty() ? "" : ", ") + std::to_string(v);
+  return "[" + text + "]";
+}
+std::string list_text(const std::vector<std::string>& values) {
+  std::string text;
+  for (const std::string& v : values) text += (text.empty() ? "" : ", ") + quoted_text(v);
+  return "[" + text + "]";
+}
+
+}  // namespace
 
 void apply_override(ConfigDocument& doc, std::string_view assignment) {
   OverrideApplier(doc, assignment).apply();
@@ -320,11 +375,13 @@ const std::string& ConfigSection::path() const { return path_; }
 bool ConfigSection::has(std::string_view key) const { return table_->contains(key); }
 
 double ConfigSection::number(std::string_view key, double fallback, double min, double max) const {
+  note(key, "number", number_text(fallback), reference_range(min, max));
   const toml::node* node = read(key);
   return node ? checked_number(key_path(key), *node, min, max) : fallback;
 }
 
 double ConfigSection::required_number(std::string_view key, double min, double max) const {
+  note(key, "number", kRequired, reference_range(min, max));
   const toml::node* node = read(key);
   if (node == nullptr) throw missing_error(key);
   return checked_number(key_path(key), *node, min, max);
@@ -332,18 +389,21 @@ double ConfigSection::required_number(std::string_view key, double min, double m
 
 std::int64_t ConfigSection::integer(std::string_view key, std::int64_t fallback, std::int64_t min,
                                     std::int64_t max) const {
+  note(key, "integer", std::to_string(fallback), reference_range(min, max));
   const toml::node* node = read(key);
   return node ? checked_integer(key_path(key), *node, min, max) : fallback;
 }
 
 std::int64_t ConfigSection::required_integer(std::string_view key, std::int64_t min,
                                              std::int64_t max) const {
+  note(key, "integer", kRequired, reference_range(min, max));
   const toml::node* node = read(key);
   if (node == nullptr) throw missing_error(key);
   return checked_integer(key_path(key), *node, min, max);
 }
 
 bool ConfigSection::boolean(std::string_view key, bool fallback) const {
+  note(key, "boolean", fallback ? "true" : "false");
   const toml::node* node = read(key);
   if (node == nullptr) return fallback;
   if (const auto* value = node->as_boolean()) return value->get();
@@ -351,11 +411,13 @@ bool ConfigSection::boolean(std::string_view key, bool fallback) const {
 }
 
 std::string ConfigSection::string(std::string_view key, std::string fallback) const {
+  note(key, "string", quoted_text(fallback));
   const toml::node* node = read(key);
   return node ? checked_string(key_path(key), *node) : fallback;
 }
 
 std::string ConfigSection::required_string(std::string_view key) const {
+  note(key, "string", kRequired);
   const toml::node* node = read(key);
   if (node == nullptr) throw missing_error(key);
   return checked_string(key_path(key), *node);
@@ -363,6 +425,12 @@ std::string ConfigSection::required_string(std::string_view key) const {
 
 std::string ConfigSection::choice(std::string_view key, std::string fallback,
                                   std::initializer_list<std::string_view> choices) const {
+  return choice_among(key, std::move(fallback), std::span(choices.begin(), choices.size()));
+}
+
+std::string ConfigSection::choice_among(std::string_view key, std::string fallback,
+                                        std::span<const std::string_view> choices) const {
+  note(key, "string", quoted_text(fallback), join(choices, ", "));
   const toml::node* node = read(key);
   if (node == nullptr) return fallback;
   const std::string full_path = key_path(key);
@@ -378,6 +446,7 @@ std::string ConfigSection::choice(std::string_view key, std::string fallback,
 std::vector<std::int64_t> ConfigSection::integer_list(std::string_view key,
                                                       std::vector<std::int64_t> fallback,
                                                       std::int64_t min, std::int64_t max) const {
+  note(key, "integer list", list_text(fallback), reference_range(min, max));
   const toml::node* node = read(key);
   if (node == nullptr) return fallback;
   const std::string full_path = key_path(key);
@@ -393,6 +462,7 @@ std::vector<std::int64_t> ConfigSection::integer_list(std::string_view key,
 
 std::vector<double> ConfigSection::number_list(std::string_view key,
                                                std::vector<double> fallback) const {
+  note(key, "number list", list_text(fallback));
   const toml::node* node = read(key);
   if (node == nullptr) return fallback;
   const std::string full_path = key_path(key);
@@ -408,6 +478,7 @@ std::vector<double> ConfigSection::number_list(std::string_view key,
 
 std::vector<std::string> ConfigSection::string_list(std::string_view key,
                                                     std::vector<std::string> fallback) const {
+  note(key, "string list", list_text(fallback));
   const toml::node* node = read(key);
   if (node == nullptr) return fallback;
   const std::string full_path = key_path(key);
@@ -481,6 +552,16 @@ void ConfigSection::reject_unknown_keys() const {
 ConfigError ConfigSection::error(std::string_view key, std::string_view message) const {
   if (key.empty()) return node_error(path_, table_, message);
   return node_error(key_path(key), table_->get(key), message);
+}
+
+void ConfigSection::note(std::string_view key, std::string type, std::string default_value,
+                         std::string allowed) const {
+  if (!doc_->catalog) return;
+  const toml::node* kind = table_->get("kind");
+  const std::string kind_name =
+      kind != nullptr && kind->is_string() ? kind->as_string()->get() : "";
+  doc_->catalog->record(path_, key, kind_name,
+                        {std::move(type), std::move(default_value), std::move(allowed), {}});
 }
 
 const toml::node* ConfigSection::read(std::string_view key) const {

@@ -13,12 +13,14 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/error.hpp"
 #include "common/key_reader.hpp"
+#include "config/key_catalog.hpp"
 
 namespace homeostat {
 
@@ -31,11 +33,15 @@ struct ConfigDocument {
   // Canonical key path ("network.layers[1].units") -> the --set text that last wrote it, so errors
   // on values from the command line can point at the override instead of a line.
   std::map<std::string, std::string, std::less<>> overrides;
+  // When set, every key read is noted in it (the generated key reference).
+  std::shared_ptr<KeyCatalog> catalog = nullptr;
 };
 
 // Parses a file; ConfigError with file, line and column on syntax errors or missing/unreadable
 // file.
 ConfigDocument load_config_file(const std::filesystem::path& path);
+// The text of a config file; ConfigError when it is missing, a directory or unreadable.
+std::string read_config_text(const std::filesystem::path& path);
 // Parses TOML text; source_name is used in error messages.
 ConfigDocument parse_config_string(std::string_view text, std::string source_name);
 
@@ -56,7 +62,6 @@ std::string to_toml_string(const toml::table& table);
 // Copies of a section share the set of read keys.
 class ConfigSection final : public KeyReader {
  public:
-
   // path is "" for the root, "train", "network.layers[1]", ...
   ConfigSection(const ConfigDocument& doc, const toml::table& table, std::string path);
 
@@ -82,6 +87,9 @@ class ConfigSection final : public KeyReader {
   // A string that must be one of `choices`; the error lists the choices.
   std::string choice(std::string_view key, std::string fallback,
                      std::initializer_list<std::string_view> choices) const override;
+  // The same for choices known only at run time (e.g. the neuron model table's names).
+  std::string choice_among(std::string_view key, std::string fallback,
+                           std::span<const std::string_view> choices) const;
   std::vector<std::int64_t> integer_list(std::string_view key, std::vector<std::int64_t> fallback,
                                          std::int64_t min = kNoIntMin,
                                          std::int64_t max = kNoIntMax) const;
@@ -109,6 +117,9 @@ class ConfigSection final : public KeyReader {
  private:
   // Marks the key as read and returns its node, or nullptr when absent.
   const toml::node* read(std::string_view key) const;
+  // Notes the key in the document's catalog, when it has one.
+  void note(std::string_view key, std::string type, std::string default_value,
+            std::string allowed = {}) const;
   std::string key_path(std::string_view key) const;
   [[nodiscard]] ConfigError node_error(const std::string& full_path, const toml::node* node,
                                        std::string_view message) const;

@@ -215,8 +215,13 @@ std::vector<std::string> quoted_strings(std::string_view text) {
   return strings;
 }
 
-std::vector<Event> read_npy(const std::filesystem::path& path, const EventFileSpec& spec) {
-  const std::vector<char> bytes = read_whole_file(path);
+// The header dictionary of a .npy file, and where its data starts.
+struct NpyHeader {
+  std::string text;
+  std::size_t data_start = 0;
+};
+
+NpyHeader read_npy_header(const std::filesystem::path& path, const std::vector<char>& bytes) {
   if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0) {
     fail(path, "not a NumPy .npy file (bad magic)");
   }
@@ -237,100 +242,128 @@ std::vector<Event> read_npy(const std::filesystem::path& path, const EventFileSp
     fail(path, "unsupported .npy version " + std::to_string(major));
   }
   if (header_start + header_length > bytes.size()) fail(path, "truncated header");
-  const std::string header(bytes.data() + header_start, header_length);
-  if (header.find("'fortran_order': True") != std::string::npos) {
-    fail(path, "Fortran-ordered arrays are not supported; save with np.ascontiguousarray");
+  return {std::string(bytes.data() + header_start, header_length), header_start + header_length};
+}
+
+// The header's 'shape': "(N,)" or "(N, C)".
+std::vector<std::size_t> parse_npy_shape(const std::filesystem::path& path,
+                                         const std::string& header, std::size_t shape_at) {
+  std::vector<std::size_t> shape;
+  const std::size_t open = header.find('(', shape_at);
+  const std::size_t close = header.find(')', open);
+  if (open == std::string::npos || close == std::string::npos) fail(path, "malformed 'shape'");
+  const char* cursor = header.data() + open + 1;
+  const char* const end = header.data() + close;
+  while (cursor < end) {
+    while (cursor < end && (*cursor == ' ' || *cursor == ',')) ++cursor;
+    if (cursor >= end) break;
+    std::size_t value = 0;
+    const auto [next, error] = std::from_chars(cursor, end, value);
+    if (error != std::errc()) fail(path, "malformed 'shape'");
+    shape.push_back(value);
+    cursor = next;
   }
+  return shape;
+}
+
+// The records of the array: their fields, size in bytes and count.
+struct NpyRecords {
+  std::vector<NpyField> fields;
+  std::size_t size = 0;
+  std::size_t count = 0;
+};
+
+// A structured dtype [('x', '<u2'), ...] (`descr` from its '['): one field per entry.
+NpyRecords structured_npy_records(const std::filesystem::path& path, std::string_view descr,
+                                  const std::vector<std::size_t>& shape) {
+  const std::size_t close = descr.find(']');
+  if (close == std::string_view::npos) fail(path, "malformed structured 'descr'");
+  const std::vector<std::string> strings = quoted_strings(descr.substr(0, close));
+  if (strings.size() % 2 != 0) fail(path, "malformed structured 'descr'");
+  NpyRecords records;
+  for (std::size_t i = 0; i < strings.size(); i += 2) {
+    NpyField field = parse_npy_type(path, strings[i + 1]);
+    field.name = strings[i];
+    field.offset = records.size;
+    records.size += field.size;
+    records.fields.push_back(field);
+  }
+  if (shape.size() != 1) fail(path, "a structured event array must be 1-D");
+  records.count = shape[0];
+  return records;
+}
+
+// A plain type [events, columns]: the columns named by data.events.columns.
+NpyRecords plain_npy_records(const std::filesystem::path& path, std::string_view descr,
+                             const std::vector<std::size_t>& shape, const EventFileSpec& spec) {
+  const std::vector<std::string> strings = quoted_strings(descr);
+  if (strings.empty()) fail(path, "malformed 'descr'");
+  const NpyField element = parse_npy_type(path, strings[0]);
+  if (shape.size() != 2 || shape[1] != spec.columns.size()) {
+    fail(path, "a plain event array must have shape [events, " +
+                   std::to_string(spec.columns.size()) + "] (data.events.columns = \"" +
+                   spec.columns + "\")");
+  }
+  NpyRecords records;
+  for (std::size_t c = 0; c < spec.columns.size(); ++c) {
+    NpyField field = element;
+    field.name = std::string(1, spec.columns[c]);
+    field.offset = c * element.size;
+    records.fields.push_back(field);
+  }
+  records.size = element.size * spec.columns.size();
+  records.count = shape[0];
+  return records;
+}
+
+NpyRecords parse_npy_records(const std::filesystem::path& path, const std::string& header,
+                             const EventFileSpec& spec) {
   const std::size_t descr_at = header.find("'descr':");
   const std::size_t shape_at = header.find("'shape':");
   if (descr_at == std::string::npos || shape_at == std::string::npos) {
     fail(path, "header lacks 'descr' or 'shape'");
   }
-  // Shape: "(N,)" or "(N, C)".
-  std::vector<std::size_t> shape;
-  {
-    const std::size_t open = header.find('(', shape_at);
-    const std::size_t close = header.find(')', open);
-    if (open == std::string::npos || close == std::string::npos) fail(path, "malformed 'shape'");
-    const char* cursor = header.data() + open + 1;
-    const char* const end = header.data() + close;
-    while (cursor < end) {
-      while (cursor < end && (*cursor == ' ' || *cursor == ',')) ++cursor;
-      if (cursor >= end) break;
-      std::size_t value = 0;
-      const auto [next, error] = std::from_chars(cursor, end, value);
-      if (error != std::errc()) fail(path, "malformed 'shape'");
-      shape.push_back(value);
-      cursor = next;
-    }
-  }
-  // Fields: a structured dtype [('x', '<u2'), ...] or a plain type with named columns.
-  std::vector<NpyField> fields;
-  std::size_t record_size = 0;
-  std::size_t records = 0;
+  const std::vector<std::size_t> shape = parse_npy_shape(path, header, shape_at);
   std::size_t descr_value = descr_at + 8;
   while (descr_value < header.size() && header[descr_value] == ' ') ++descr_value;
+  const std::string_view descr = std::string_view(header).substr(descr_value);
   if (descr_value < header.size() && header[descr_value] == '[') {
-    const std::size_t close = header.find(']', descr_value);
-    if (close == std::string::npos) fail(path, "malformed structured 'descr'");
-    const std::vector<std::string> strings =
-        quoted_strings(std::string_view(header).substr(descr_value, close - descr_value));
-    if (strings.size() % 2 != 0) fail(path, "malformed structured 'descr'");
-    for (std::size_t i = 0; i < strings.size(); i += 2) {
-      NpyField field = parse_npy_type(path, strings[i + 1]);
-      field.name = strings[i];
-      field.offset = record_size;
-      record_size += field.size;
-      fields.push_back(field);
-    }
-    if (shape.size() != 1) fail(path, "a structured event array must be 1-D");
-    records = shape[0];
-  } else {
-    const std::vector<std::string> strings =
-        quoted_strings(std::string_view(header).substr(descr_value));
-    if (strings.empty()) fail(path, "malformed 'descr'");
-    const NpyField element = parse_npy_type(path, strings[0]);
-    if (shape.size() != 2 || shape[1] != spec.columns.size()) {
-      fail(path, "a plain event array must have shape [events, " +
-                     std::to_string(spec.columns.size()) + "] (data.events.columns = \"" +
-                     spec.columns + "\")");
-    }
-    for (std::size_t c = 0; c < spec.columns.size(); ++c) {
-      NpyField field = element;
-      field.name = std::string(1, spec.columns[c]);
-      field.offset = c * element.size;
-      fields.push_back(field);
-    }
-    record_size = element.size * spec.columns.size();
-    records = shape[0];
+    return structured_npy_records(path, descr, shape);
   }
-  const auto find_field = [&](std::string_view name) -> const NpyField& {
-    for (const NpyField& field : fields) {
+  return plain_npy_records(path, descr, shape, spec);
+}
+
+// The four fields an event needs.
+struct EventFields {
+  NpyField x, y, t, p;
+};
+
+EventFields event_fields(const std::filesystem::path& path, const NpyRecords& records) {
+  const auto find = [&](std::string_view name) -> const NpyField& {
+    for (const NpyField& field : records.fields) {
       if (field.name == name) return field;
     }
     fail(path, "the event array has no field '" + std::string(name) + "' (needs x, y, t, p)");
   };
-  const NpyField& fx = find_field("x");
-  const NpyField& fy = find_field("y");
-  const NpyField& ft = find_field("t");
-  const NpyField& fp = find_field("p");
-  const std::size_t data_start = header_start + header_length;
-  if (records > (bytes.size() - data_start) / std::max<std::size_t>(record_size, 1)) {
-    fail(path, "truncated: the header promises " + std::to_string(records) + " events");
-  }
+  return {find("x"), find("y"), find("t"), find("p")};
+}
+
+// The events of the records from `data` on, their times from the first (earliest) one.
+std::vector<Event> decode_npy_events(const std::filesystem::path& path, const char* data,
+                                     const NpyRecords& records, const EventFields& fields) {
   std::vector<Event> events;
-  events.reserve(records);
+  events.reserve(records.count);
   double first_time = std::numeric_limits<double>::infinity();
-  for (std::size_t r = 0; r < records; ++r) {
-    first_time = std::min(
-        first_time, read_npy_number(bytes.data() + data_start + r * record_size + ft.offset, ft));
+  for (std::size_t r = 0; r < records.count; ++r) {
+    first_time =
+        std::min(first_time, read_npy_number(data + r * records.size + fields.t.offset, fields.t));
   }
-  for (std::size_t r = 0; r < records; ++r) {
-    const char* record = bytes.data() + data_start + r * record_size;
-    const double x = read_npy_number(record + fx.offset, fx);
-    const double y = read_npy_number(record + fy.offset, fy);
-    const double t = read_npy_number(record + ft.offset, ft) - first_time;
-    const double p = read_npy_number(record + fp.offset, fp);
+  for (std::size_t r = 0; r < records.count; ++r) {
+    const char* record = data + r * records.size;
+    const double x = read_npy_number(record + fields.x.offset, fields.x);
+    const double y = read_npy_number(record + fields.y.offset, fields.y);
+    const double t = read_npy_number(record + fields.t.offset, fields.t) - first_time;
+    const double p = read_npy_number(record + fields.p.offset, fields.p);
     if (!(x >= 0.0 && y >= 0.0 && x < 65536.0 && y < 65536.0)) {
       fail(path, "event " + std::to_string(r) + " has coordinates out of range");
     }
@@ -341,6 +374,20 @@ std::vector<Event> read_npy(const std::filesystem::path& path, const EventFileSp
                                  static_cast<std::uint32_t>(t), p > 0.0));
   }
   return events;
+}
+
+std::vector<Event> read_npy(const std::filesystem::path& path, const EventFileSpec& spec) {
+  const std::vector<char> bytes = read_whole_file(path);
+  const NpyHeader header = read_npy_header(path, bytes);
+  if (header.text.find("'fortran_order': True") != std::string::npos) {
+    fail(path, "Fortran-ordered arrays are not supported; save with np.ascontiguousarray");
+  }
+  const NpyRecords records = parse_npy_records(path, header.text, spec);
+  const EventFields fields = event_fields(path, records);
+  if (records.count > (bytes.size() - header.data_start) / std::max<std::size_t>(records.size, 1)) {
+    fail(path, "truncated: the header promises " + std::to_string(records.count) + " events");
+  }
+  return decode_npy_events(path, bytes.data() + header.data_start, records, fields);
 }
 
 std::optional<std::filesystem::path> existing(const std::vector<std::filesystem::path>& paths) {

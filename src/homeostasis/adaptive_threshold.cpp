@@ -47,4 +47,24 @@ void AdaptiveThreshold<Real>::load_state(const nlohmann::json& state, Network<Re
 template class AdaptiveThreshold<float>;
 template class AdaptiveThreshold<double>;
 
+namespace {
+
+AdaptiveThresholdParams read_adaptive_threshold(const KeyReader& s) {
+  constexpr double kInf = KeyReader::kNoMax;
+  AdaptiveThresholdParams p;
+  p.target = s.number("target", p.target, 0.0, 1.0);
+  p.eta = s.number("eta", p.eta, 0.0, kInf);
+  p.min_scale = s.number("min_scale", p.min_scale, 1e-6, kInf);
+  p.max_scale = s.number("max_scale", p.max_scale, p.min_scale, kInf);
+  return p;
+}
+
+}  // namespace
+
+std::vector<RegulatorKind> adaptive_threshold_kinds() {
+  return {regulator_kind<AdaptiveThreshold>(
+      "adaptive_threshold", RegulatorChannel::threshold,
+      "per-neuron threshold follows the rate (intrinsic plasticity)", read_adaptive_threshold)};
+}
+
 }  // namespace homeostat

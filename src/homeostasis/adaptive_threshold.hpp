@@ -5,7 +5,7 @@
 // No gradient flows through s_i; the scales are part of the model (kept in checkpoints).
 #pragma once
 
-#include "homeostasis/regulator.hpp"
+#include "homeostasis/registry.hpp"
 
 namespace homeostat {
 
@@ -39,5 +39,9 @@ class AdaptiveThreshold final : public Regulator<Real> {
   AdaptiveThresholdParams params_;
   std::vector<std::vector<double>> scales_;  // per layer: a copy for checkpoints
 };
+
+// The kinds this file registers (adaptive_threshold) with the readers of their config keys; listed
+// in homeostasis/registry.cpp.
+std::vector<RegulatorKind> adaptive_threshold_kinds();
 
 }  // namespace homeostat

@@ -110,4 +110,35 @@ nlohmann::json Ahsar<Real>::describe() const {
 template class Ahsar<float>;
 template class Ahsar<double>;
 
+namespace {
+
+AhsarParams read_ahsar(const KeyReader& s) {
+  constexpr double kInf = KeyReader::kNoMax;
+  AhsarParams p;
+  p.low = s.number("low", p.low, 0.0, 1.0);
+  p.high = s.number("high", p.high, p.low, 1.0);
+  p.rho = s.number("rho", p.rho, 0.0, 1.0);
+  p.eps = s.number("eps", p.eps, 0.0, kInf);
+  p.max_deviation = s.number("max_deviation", p.max_deviation, 0.0, kInf);
+  p.kappa = s.number("kappa", p.kappa, 0.0, 0.5);
+  p.gain = s.number("gain", p.gain, 0.0, kInf);
+  p.eta = s.number("eta", p.eta, 0.0, kInf);
+  p.max_log_scale = s.number("max_log_scale", p.max_log_scale, 0.0, 20.0);
+  p.eta_energy = s.number("eta_energy", p.eta_energy, 0.0, kInf);
+  p.eta_validation = s.number("eta_validation", p.eta_validation, 0.0, kInf);
+  p.progress_delta = s.number("progress_delta", p.progress_delta, 1e-9, kInf);
+  p.min_global = s.number("min_global", p.min_global, 1e-6, 1.0);
+  p.max_global = s.number("max_global", p.max_global, 1.0, kInf);
+  if (p.high <= 0.0) throw s.error("high", "the band's centre must be above 0");
+  return p;
+}
+
+}  // namespace
+
+std::vector<RegulatorKind> ahsar_kinds() {
+  return {regulator_kind<Ahsar>("ahsar", RegulatorChannel::threshold,
+                                "layer-wise homeostatic threshold controller (seed 004)",
+                                read_ahsar)};
+}
+
 }  // namespace homeostat

@@ -18,7 +18,7 @@
 // itself bounded by exp(+-U), and drives the layer back into its band.
 #pragma once
 
-#include "homeostasis/regulator.hpp"
+#include "homeostasis/registry.hpp"
 
 namespace homeostat {
 
@@ -74,5 +74,9 @@ class Ahsar final : public Regulator<Real> {
   bool have_previous_accuracy_ = false;
   double previous_accuracy_ = 0.0;
 };
+
+// The kinds this file registers (ahsar) with the readers of their config keys; listed
+// in homeostasis/registry.cpp.
+std::vector<RegulatorKind> ahsar_kinds();
 
 }  // namespace homeostat

@@ -66,4 +66,46 @@ nlohmann::json FiringConstraint<Real>::describe() const {
 template class FiringConstraint<float>;
 template class FiringConstraint<double>;
 
+namespace {
+
+FiringConstraintParams read_refractory(const KeyReader& s) {
+  FiringConstraintParams p;
+  p.refractory_steps = read_count(s, "steps", 2, 1);
+  return p;
+}
+
+FiringConstraintParams read_firing_cap(const KeyReader& s) {
+  FiringConstraintParams p;
+  p.cap_spikes = static_cast<std::size_t>(s.required_integer("spikes", 0, 60000));
+  p.cap_window = static_cast<std::size_t>(s.required_integer("window", 1, 60000));
+  return p;
+}
+
+FiringConstraintParams read_kwta(const KeyReader& s) {
+  if (s.has("k") == s.has("fraction")) {
+    throw s.error("k",
+                  "kwta needs exactly one of 'k' (winners per step) or 'fraction' "
+                  "(of the layer's neurons)");
+  }
+  FiringConstraintParams p;
+  p.winners = read_count(s, "k", 0, 1);
+  p.winners_fraction = s.number("fraction", 0.0, 0.0, 1.0);
+  return p;
+}
+
+}  // namespace
+
+std::vector<RegulatorKind> firing_constraint_kinds() {
+  return {
+      regulator_kind<FiringConstraint>("refractory", RegulatorChannel::constraint,
+                                       "absolute refractory period", read_refractory),
+      regulator_kind<FiringConstraint>("firing_cap", RegulatorChannel::constraint,
+                                       "at most k spikes in any window of W steps", read_firing_cap,
+                                       "spikes = 2\nwindow = 5\n"),
+      regulator_kind<FiringConstraint>("kwta", RegulatorChannel::constraint,
+                                       "k winners take all, per layer and step", read_kwta,
+                                       "k = 10\n"),
+  };
+}
+
 }  // namespace homeostat

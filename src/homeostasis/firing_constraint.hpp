@@ -7,7 +7,7 @@
 //                margin v - theta keep their spike
 #pragma once
 
-#include "homeostasis/regulator.hpp"
+#include "homeostasis/registry.hpp"
 
 namespace homeostat {
 
@@ -35,5 +35,9 @@ class FiringConstraint final : public Regulator<Real> {
  private:
   FiringConstraintParams params_;
 };
+
+// The kinds this file registers (refractory, firing_cap, kwta) with the readers of their config
+// keys; listed in homeostasis/registry.cpp.
+std::vector<RegulatorKind> firing_constraint_kinds();
 
 }  // namespace homeostat

@@ -1,6 +1,7 @@
 #include "homeostasis/rate_penalty.hpp"
 
 #include <algorithm>
+#include <memory>
 
 namespace homeostat {
 
@@ -102,5 +103,59 @@ nlohmann::json RatePenalty<Real>::describe() const {
 
 template class RatePenalty<float>;
 template class RatePenalty<double>;
+
+namespace {
+
+constexpr double kInf = KeyReader::kNoMax;
+
+RateSchedule read_schedule(const KeyReader& section, const RateSchedule& fallback) {
+  const std::unique_ptr<KeyReader> table = section.subtable("schedule");
+  const KeyReader& s = *table;
+  RateSchedule schedule = fallback;
+  schedule.start_epoch = s.number("start_epoch", schedule.start_epoch, 1.0, kInf);
+  schedule.ramp_epochs = s.number("ramp_epochs", schedule.ramp_epochs, 0.0, kInf);
+  schedule.shape = s.choice("ramp", "linear", {"linear", "cosine"}) == "cosine" ? RampShape::cosine
+                                                                                : RampShape::linear;
+  if (s.has("initial_target")) schedule.initial_target = s.number("initial_target", 0.0, 0.0, 1.0);
+  schedule.anneal_epochs = s.number("anneal_epochs", schedule.anneal_epochs, 0.0, kInf);
+  if (schedule.initial_target && !s.has("anneal_epochs")) {
+    throw s.error("initial_target",
+                  "give anneal_epochs too: the epochs over which the target "
+                  "moves from initial_target to target");
+  }
+  s.reject_unknown_keys();
+  return schedule;
+}
+
+RatePenaltyParams read_rate_penalty(const KeyReader& s, PenaltyShape shape) {
+  RatePenaltyParams p;
+  p.shape = shape;
+  p.weight = s.number("weight", p.weight, 0.0, kInf);
+  p.per_neuron = s.boolean("per_neuron", p.per_neuron);
+  if (p.shape == PenaltyShape::l2) p.target = s.number("target", p.target, 0.0, 1.0);
+  if (p.shape == PenaltyShape::band) {
+    p.low = s.number("low", p.low, 0.0, 1.0);
+    p.high = s.number("high", p.high, 0.0, 1.0);
+    if (p.low > p.high) throw s.error("low", "must not exceed 'high'");
+  }
+  p.schedule = read_schedule(s, p.schedule);
+  return p;
+}
+
+}  // namespace
+
+std::vector<RegulatorKind> rate_penalty_kinds() {
+  return {
+      regulator_kind<RatePenalty>(
+          "rate_l2", RegulatorChannel::loss, "L2 penalty of the rate toward a target (seed 000)",
+          [](const KeyReader& keys) { return read_rate_penalty(keys, PenaltyShape::l2); }),
+      regulator_kind<RatePenalty>(
+          "rate_l1", RegulatorChannel::loss, "L1 sparsity penalty of the rate",
+          [](const KeyReader& keys) { return read_rate_penalty(keys, PenaltyShape::l1); }),
+      regulator_kind<RatePenalty>(
+          "rate_band", RegulatorChannel::loss, "two-sided penalty outside [low, high] (seed 003)",
+          [](const KeyReader& keys) { return read_rate_penalty(keys, PenaltyShape::band); }),
+  };
+}
 
 }  // namespace homeostat

@@ -11,7 +11,7 @@
 #pragma once
 
 #include "homeostasis/rate_schedule.hpp"
-#include "homeostasis/regulator.hpp"
+#include "homeostasis/registry.hpp"
 
 namespace homeostat {
 
@@ -51,5 +51,9 @@ class RatePenalty final : public Regulator<Real> {
   // Per regulated layer: dL/dz per neuron ([N], or [1] per layer), from the last penalty().
   std::vector<std::vector<Real>> slopes_;
 };
+
+// The kinds this file registers (rate_l2, rate_l1, rate_band) with the readers of their config
+// keys; listed in homeostasis/registry.cpp.
+std::vector<RegulatorKind> rate_penalty_kinds();
 
 }  // namespace homeostat

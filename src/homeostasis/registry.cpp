@@ -1,77 +1,37 @@
 #include "homeostasis/registry.hpp"
 
+#include <array>
+
+#include "homeostasis/adaptive_threshold.hpp"
+#include "homeostasis/ahsar.hpp"
+#include "homeostasis/firing_constraint.hpp"
+#include "homeostasis/rate_penalty.hpp"
+#include "homeostasis/sleep.hpp"
+#include "homeostasis/synaptic_scaling.hpp"
+#include "homeostasis/weight_bounds.hpp"
+
 namespace homeostat {
 namespace {
 
-RatePenaltyParams penalty(PenaltyShape shape) {
-  RatePenaltyParams params;
-  params.shape = shape;
-  return params;
-}
-
-FiringConstraintParams constraint(std::size_t refractory, std::size_t cap, std::size_t winners) {
-  FiringConstraintParams params;
-  params.refractory_steps = refractory;
-  params.cap_window = cap;
-  params.winners = winners;
-  return params;
-}
-
-// Visits the parameter type to pick the class.
-template <typename Real>
-struct Maker {
-  const std::string& kind;
-  std::vector<std::size_t>& layers;
-  RegulatorPtr<Real> operator()(const RatePenaltyParams& p) const {
-    return std::make_unique<RatePenalty<Real>>(kind, std::move(layers), p);
-  }
-  RegulatorPtr<Real> operator()(const FiringConstraintParams& p) const {
-    return std::make_unique<FiringConstraint<Real>>(kind, std::move(layers), p);
-  }
-  RegulatorPtr<Real> operator()(const AdaptiveThresholdParams& p) const {
-    return std::make_unique<AdaptiveThreshold<Real>>(kind, std::move(layers), p);
-  }
-  RegulatorPtr<Real> operator()(const AhsarParams& p) const {
-    return std::make_unique<Ahsar<Real>>(kind, std::move(layers), p);
-  }
-  RegulatorPtr<Real> operator()(const SynapticScalingParams& p) const {
-    return std::make_unique<SynapticScaling<Real>>(kind, std::move(layers), p);
-  }
-  RegulatorPtr<Real> operator()(const WeightBoundsParams& p) const {
-    return std::make_unique<WeightBounds<Real>>(kind, std::move(layers), p);
-  }
-  RegulatorPtr<Real> operator()(const SleepParams& p) const {
-    return std::make_unique<Sleep<Real>>(kind, std::move(layers), p);
-  }
+// The registration functions, one per regulator file, in the order config errors list the kinds.
+// An explicit table rather than self-registering statics: a static library drops the object
+// files nothing references, and with them their registrars.
+constexpr std::array kRegistrations = {
+    &rate_penalty_kinds, &firing_constraint_kinds, &adaptive_threshold_kinds,
+    &ahsar_kinds,        &synaptic_scaling_kinds,  &weight_bounds_kinds,
+    &sleep_kinds,
 };
 
 }  // namespace
 
 const std::vector<RegulatorKind>& regulator_table() {
-  static const std::vector<RegulatorKind> table = {
-      {"rate_l2", RegulatorChannel::loss, "L2 penalty of the rate toward a target (seed 000)",
-       penalty(PenaltyShape::l2)},
-      {"rate_l1", RegulatorChannel::loss, "L1 sparsity penalty of the rate",
-       penalty(PenaltyShape::l1)},
-      {"rate_band", RegulatorChannel::loss, "two-sided penalty outside [low, high] (seed 003)",
-       penalty(PenaltyShape::band)},
-      {"refractory", RegulatorChannel::constraint, "absolute refractory period",
-       constraint(2, 0, 0)},
-      {"firing_cap", RegulatorChannel::constraint, "at most k spikes in any window of W steps",
-       constraint(0, 10, 0)},
-      {"kwta", RegulatorChannel::constraint, "k winners take all, per layer and step",
-       constraint(0, 0, 0)},
-      {"adaptive_threshold", RegulatorChannel::threshold,
-       "per-neuron threshold follows the rate (intrinsic plasticity)", AdaptiveThresholdParams{}},
-      {"ahsar", RegulatorChannel::threshold,
-       "layer-wise homeostatic threshold controller (seed 004)", AhsarParams{}},
-      {"synaptic_scaling", RegulatorChannel::weights,
-       "multiplicative scaling of incoming weights toward a target rate", SynapticScalingParams{}},
-      {"weight_bounds", RegulatorChannel::weights, "clip incoming weights to [min, max]",
-       WeightBoundsParams{}},
-      {"sleep", RegulatorChannel::weights,
-       "sleep phases: weights decay toward a baseline (seed 002)", SleepParams{}},
-  };
+  static const std::vector<RegulatorKind> table = [] {
+    std::vector<RegulatorKind> kinds;
+    for (const auto registration : kRegistrations) {
+      for (RegulatorKind& kind : registration()) kinds.push_back(std::move(kind));
+    }
+    return kinds;
+  }();
   return table;
 }
 
@@ -84,11 +44,19 @@ const RegulatorKind* find_regulator_kind(std::string_view name) {
 
 template <typename Real>
 RegulatorPtr<Real> make_regulator(const RegulatorSpec& spec, std::vector<std::size_t> layers) {
-  return std::visit(Maker<Real>{spec.kind, layers}, spec.params);
+  const RegulatorKind* kind = find_regulator_kind(spec.kind);
+  if (kind == nullptr) throw std::invalid_argument("unknown regulator kind '" + spec.kind + "'");
+  return kind->maker<Real>()(spec, std::move(layers));
 }
 
 template RegulatorPtr<float> make_regulator<float>(const RegulatorSpec&, std::vector<std::size_t>);
 template RegulatorPtr<double> make_regulator<double>(const RegulatorSpec&,
                                                      std::vector<std::size_t>);
+
+std::size_t read_count(const KeyReader& keys, std::string_view key, std::size_t fallback,
+                       std::int64_t min) {
+  return static_cast<std::size_t>(
+      keys.integer(key, static_cast<std::int64_t>(fallback), min, std::int64_t{1} << 31));
+}
 
 }  // namespace homeostat

@@ -1,6 +1,5 @@
 #include "homeostasis/regulator.hpp"
 
-
 namespace homeostat {
 
 std::string_view channel_name(RegulatorChannel channel) {

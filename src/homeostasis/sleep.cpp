@@ -116,4 +116,35 @@ nlohmann::json Sleep<Real>::describe() const {
 template class Sleep<float>;
 template class Sleep<double>;
 
+namespace {
+
+SleepParams read_sleep(const KeyReader& s) {
+  constexpr double kInf = KeyReader::kNoMax;
+  SleepParams p;
+  p.trigger = s.choice("trigger", "schedule", {"schedule", "weight_sum"}) == "weight_sum"
+                  ? SleepTrigger::weight_sum
+                  : SleepTrigger::schedule;
+  p.ratio = s.number("ratio", p.ratio, 0.0, 1.0);
+  p.interval = read_count(s, "interval", p.interval, 1);
+  p.lambda = s.number("lambda", p.lambda, 1e-9, 1.0);
+  p.target = s.number("target", p.target, 0.0, kInf);
+  p.max_factor = s.number("max_factor", p.max_factor, 1.0, kInf);
+  p.baseline_factor = s.number("baseline_factor", p.baseline_factor, 0.0, p.max_factor);
+  if (p.target == 0.0 && p.baseline_factor <= 1.0) {
+    throw s.error("baseline_factor",
+                  "must exceed 1 when 'target' is the initial mean |w| (the decay reaches the "
+                  "initial weight sum only asymptotically)");
+  }
+  p.max_steps = read_count(s, "max_steps", p.max_steps, 1);
+  return p;
+}
+
+}  // namespace
+
+std::vector<RegulatorKind> sleep_kinds() {
+  return {regulator_kind<Sleep>("sleep", RegulatorChannel::weights,
+                                "sleep phases: weights decay toward a baseline (seed 002)",
+                                read_sleep)};
+}
+
 }  // namespace homeostat

@@ -15,7 +15,7 @@
 #include <cmath>
 #include <span>
 
-#include "homeostasis/regulator.hpp"
+#include "homeostasis/registry.hpp"
 
 namespace homeostat {
 
@@ -106,5 +106,9 @@ class Sleep final : public Regulator<Real> {
   std::size_t episodes_ = 0;
   double last_sum_ratio_ = 1.0;  // sum|w| / initial, after the last batch
 };
+
+// The kinds this file registers (sleep) with the readers of their config keys; listed
+// in homeostasis/registry.cpp.
+std::vector<RegulatorKind> sleep_kinds();
 
 }  // namespace homeostat

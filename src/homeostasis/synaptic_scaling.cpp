@@ -40,4 +40,23 @@ void SynapticScaling<Real>::after_update(Network<Real>& network, const BatchActi
 template class SynapticScaling<float>;
 template class SynapticScaling<double>;
 
+namespace {
+
+SynapticScalingParams read_synaptic_scaling(const KeyReader& s) {
+  SynapticScalingParams p;
+  p.target = s.number("target", p.target, 1e-9, 1.0);
+  p.eta = s.number("eta", p.eta, 0.0, KeyReader::kNoMax);
+  p.max_step = s.number("max_step", p.max_step, 0.0, 0.99);
+  p.every = read_count(s, "every", p.every, 1);
+  return p;
+}
+
+}  // namespace
+
+std::vector<RegulatorKind> synaptic_scaling_kinds() {
+  return {regulator_kind<SynapticScaling>(
+      "synaptic_scaling", RegulatorChannel::weights,
+      "multiplicative scaling of incoming weights toward a target rate", read_synaptic_scaling)};
+}
+
 }  // namespace homeostat

@@ -6,7 +6,7 @@
 // positions). Relative weights onto a unit are kept; only their common scale changes.
 #pragma once
 
-#include "homeostasis/regulator.hpp"
+#include "homeostasis/registry.hpp"
 
 namespace homeostat {
 
@@ -37,5 +37,9 @@ class SynapticScaling final : public Regulator<Real> {
   SynapticScalingParams params_;
   std::size_t batches_seen_ = 0;
 };
+
+// The kinds this file registers (synaptic_scaling) with the readers of their config keys; listed
+// in homeostasis/registry.cpp.
+std::vector<RegulatorKind> synaptic_scaling_kinds();
 
 }  // namespace homeostat

@@ -46,4 +46,21 @@ nlohmann::json WeightBounds<Real>::describe() const {
 template class WeightBounds<float>;
 template class WeightBounds<double>;
 
+namespace {
+
+WeightBoundsParams read_weight_bounds(const KeyReader& s) {
+  WeightBoundsParams p;
+  p.min = s.number("min", p.min);
+  p.max = s.number("max", p.max);
+  if (p.min > p.max) throw s.error("min", "must not exceed 'max'");
+  return p;
+}
+
+}  // namespace
+
+std::vector<RegulatorKind> weight_bounds_kinds() {
+  return {regulator_kind<WeightBounds>("weight_bounds", RegulatorChannel::weights,
+                                       "clip incoming weights to [min, max]", read_weight_bounds)};
+}
+
 }  // namespace homeostat

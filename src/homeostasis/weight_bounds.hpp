@@ -2,7 +2,7 @@
 // layers are clipped to [min, max].
 #pragma once
 
-#include "homeostasis/regulator.hpp"
+#include "homeostasis/registry.hpp"
 
 namespace homeostat {
 
@@ -30,5 +30,9 @@ class WeightBounds final : public Regulator<Real> {
   WeightBoundsParams params_;
   double at_bounds_ = 0.0;
 };
+
+// The kinds this file registers (weight_bounds) with the readers of their config keys; listed
+// in homeostasis/registry.cpp.
+std::vector<RegulatorKind> weight_bounds_kinds();
 
 }  // namespace homeostat

@@ -286,7 +286,7 @@ void Conv2dLayer<Real>::prepare(std::size_t chunks) {
     }
   }
   if constexpr (std::is_same_v<Real, float>) {
-    if (gemm_precision() == GemmPrecision::bf16) {
+    if (this->gemm_precision() == GemmPrecision::bf16) {
       weight_taps_bf16_.resize(weight_taps_.size());
       to_bf16(weight_taps_.data(), weight_taps_bf16_.data(), weight_taps_.size());
     }
@@ -486,18 +486,21 @@ const Real* Conv2dLayer<Real>::forward_rows(const Real* images, std::size_t coun
   // [count*pixels, C_out] = columns^T [count*pixels, patch] * W^T [patch, C_out]: the column
   // matrix is the row-split operand, so homeostat::gemm packs it once.
   gemm(Transpose::yes, Transpose::yes, stride, out_channels_, patch_, Real{1}, w.columns.data(),
-       stride, weight_.value.data(), patch_, Real{0}, w.channel_rows.data(), out_channels_);
+       stride, weight_.value.data(), patch_, Real{0}, w.channel_rows.data(), out_channels_,
+       this->gemm_precision());
   return w.channel_rows.data();
 }
 
 template <typename Real>
 bool Conv2dLayer<Real>::bf16_forward(std::size_t count) const {
-  return std::is_same_v<Real, float> && gemm_runs_bf16(count * pixels_, out_channels_, patch_);
+  return std::is_same_v<Real, float> &&
+         gemm_runs_bf16(this->gemm_precision(), count * pixels_, out_channels_, patch_);
 }
 
 template <typename Real>
 bool Conv2dLayer<Real>::bf16_weight_gradient(std::size_t count) const {
-  return std::is_same_v<Real, float> && gemm_runs_bf16(patch_, out_channels_, count * pixels_);
+  return std::is_same_v<Real, float> &&
+         gemm_runs_bf16(this->gemm_precision(), patch_, out_channels_, count * pixels_);
 }
 
 template <typename Real>
@@ -561,7 +564,7 @@ void Conv2dLayer<Real>::backward_rows(const Real* images, std::size_t count, std
       // larger operand, is row-split and packed once); db_chunk = row sums of dY.
       gemm(Transpose::no, Transpose::yes, patch_, out_channels_, stride, Real{1}, w.columns.data(),
            stride, w.channel_rows.data(), stride, first_in_group ? Real{0} : Real{1}, partial,
-           out_channels_);
+           out_channels_, this->gemm_precision());
     }
     for (std::size_t o = 0; o < out_channels_; ++o) {
       const Real* row = w.channel_rows.data() + o * stride;
@@ -577,7 +580,8 @@ void Conv2dLayer<Real>::backward_rows(const Real* images, std::size_t count, std
   // (bf16 GEMM 290-315 -> 200-210 us per chunk, 1 thread). Strips depend on `count` only; a
   // bf16 chunk runs them on oneDNN, as the whole chunk's GEMM would.
   bool bf16 = false;
-  if constexpr (std::is_same_v<Real, float>) bf16 = gemm_runs_bf16(patch_, stride, out_channels_);
+  if constexpr (std::is_same_v<Real, float>)
+    bf16 = gemm_runs_bf16(this->gemm_precision(), patch_, stride, out_channels_);
   const std::size_t strips = (count + strip_images() - 1) / strip_images();
   const std::size_t per_strip = (count + strips - 1) / strips;
   const std::size_t image_size = in_channels_ * height_ * width_;
@@ -596,7 +600,8 @@ void Conv2dLayer<Real>::backward_rows(const Real* images, std::size_t count, std
       }
     }
     gemm(Transpose::yes, Transpose::no, patch_, columns, out_channels_, Real{1},
-         weight_.value.data(), patch_, grad, stride, Real{0}, w.columns.data(), columns);
+         weight_.value.data(), patch_, grad, stride, Real{0}, w.columns.data(), columns,
+         this->gemm_precision());
     col2im(w.columns.data(), strip, grad_images + first * image_size);
   }
 }

@@ -14,7 +14,8 @@
 // in order on one thread accumulating one weight-gradient partial; the partials are summed in
 // group order, and chunk and group boundaries depend only on the shapes, so results do not
 // depend on the thread count.
-// With bf16 GEMMs (float layers, shapes where gemm_runs_bf16), the forward and weight-gradient
+// With bf16 GEMMs (float layers set to GemmPrecision::bf16, shapes where gemm_runs_bf16), the
+// forward and weight-gradient
 // GEMMs take columns written directly in bf16 (gemm_bf16_prepared): the forward as pixel-major
 // rows [images*H_out*W_out, C_in*k*k] (im2row), the weight gradient as the column matrix above;
 // no fp32 columns, no conversion pass. The input gradient stays fp32 (W^T dY, then col2im),

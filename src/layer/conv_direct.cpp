@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "common/error.hpp"
+#include "layer/pool_winner.hpp"
 
 namespace homeostat {
 namespace {
@@ -34,6 +35,24 @@ void store(Real* to, const V& v) {
 // Forward tile: one 64-byte vector of output columns.
 template <typename Real>
 constexpr std::size_t kLanes = 64 / sizeof(Real);
+
+// Calls body(std::integral_constant<std::size_t, K>{}) for the kernel size K of the direct path
+// (1 to 5; the constructor admits no other), so that every kernel loop is compiled for its K.
+template <typename Body>
+void with_kernel_size(std::size_t kernel, const Body& body) {
+  switch (kernel) {
+    case 1:
+      return body(std::integral_constant<std::size_t, 1>{});
+    case 2:
+      return body(std::integral_constant<std::size_t, 2>{});
+    case 3:
+      return body(std::integral_constant<std::size_t, 3>{});
+    case 4:
+      return body(std::integral_constant<std::size_t, 4>{});
+    default:
+      return body(std::integral_constant<std::size_t, 5>{});
+  }
+}
 
 }  // namespace
 
@@ -112,18 +131,7 @@ void DirectConv<Real>::forward_kernel(const Real* padded, Real* planes) const {
 
 template <typename Real>
 void DirectConv<Real>::forward(const Real* padded, Real* planes) const {
-  switch (kernel_) {
-    case 1:
-      return forward_kernel<1>(padded, planes);
-    case 2:
-      return forward_kernel<2>(padded, planes);
-    case 3:
-      return forward_kernel<3>(padded, planes);
-    case 4:
-      return forward_kernel<4>(padded, planes);
-    default:
-      return forward_kernel<5>(padded, planes);
-  }
+  with_kernel_size(kernel_, [&](auto k) { forward_kernel<decltype(k)::value>(padded, planes); });
 }
 
 template <typename Real>
@@ -204,10 +212,7 @@ void DirectConv<Real>::pool2_kernel(const Real* columns, const Real* bias, Real*
           V best = acc[0][b] + shift;
           Mask index{};
           for (std::size_t k = 1; k < 4; ++k) {
-            const V value = acc[k][b] + shift;
-            const Mask larger = value > best;
-            best = larger ? value : best;
-            index = larger ? Mask{} + static_cast<Lane>(k) : index;
+            keep_larger(best, index, V(acc[k][b] + shift), Mask{} + static_cast<Lane>(k));
           }
           const std::size_t at = (o0 + b) * pooled_plane + ph * pooled_width + m0;
           if (whole) {
@@ -228,18 +233,8 @@ void DirectConv<Real>::pool2_kernel(const Real* columns, const Real* bias, Real*
 template <typename Real>
 void DirectConv<Real>::forward_pool2(const Real* columns, const Real* bias, Real* y,
                                      std::uint8_t* winners) const {
-  switch (kernel_) {
-    case 1:
-      return pool2_kernel<1>(columns, bias, y, winners);
-    case 2:
-      return pool2_kernel<2>(columns, bias, y, winners);
-    case 3:
-      return pool2_kernel<3>(columns, bias, y, winners);
-    case 4:
-      return pool2_kernel<4>(columns, bias, y, winners);
-    default:
-      return pool2_kernel<5>(columns, bias, y, winners);
-  }
+  with_kernel_size(kernel_,
+                   [&](auto k) { pool2_kernel<decltype(k)::value>(columns, bias, y, winners); });
 }
 
 template <typename Real>
@@ -300,18 +295,9 @@ void DirectConv<Real>::dense_kernel(const Real* padded, const Real* grad,
 template <typename Real>
 void DirectConv<Real>::accumulate_dense(const Real* padded, const Real* grad,
                                         std::size_t channel_stride, Real* accumulators) const {
-  switch (kernel_) {
-    case 1:
-      return dense_kernel<1>(padded, grad, channel_stride, accumulators);
-    case 2:
-      return dense_kernel<2>(padded, grad, channel_stride, accumulators);
-    case 3:
-      return dense_kernel<3>(padded, grad, channel_stride, accumulators);
-    case 4:
-      return dense_kernel<4>(padded, grad, channel_stride, accumulators);
-    default:
-      return dense_kernel<5>(padded, grad, channel_stride, accumulators);
-  }
+  with_kernel_size(kernel_, [&](auto k) {
+    dense_kernel<decltype(k)::value>(padded, grad, channel_stride, accumulators);
+  });
 }
 
 template <typename Real>
@@ -379,18 +365,9 @@ void DirectConv<Real>::pooled_kernel(const Real* padded, const Real* pooled_grad
 template <typename Real>
 void DirectConv<Real>::accumulate_pooled(const Real* padded, const Real* pooled_grad,
                                          const std::uint8_t* winners, Real* accumulators) const {
-  switch (kernel_) {
-    case 1:
-      return pooled_kernel<1>(padded, pooled_grad, winners, accumulators);
-    case 2:
-      return pooled_kernel<2>(padded, pooled_grad, winners, accumulators);
-    case 3:
-      return pooled_kernel<3>(padded, pooled_grad, winners, accumulators);
-    case 4:
-      return pooled_kernel<4>(padded, pooled_grad, winners, accumulators);
-    default:
-      return pooled_kernel<5>(padded, pooled_grad, winners, accumulators);
-  }
+  with_kernel_size(kernel_, [&](auto k) {
+    pooled_kernel<decltype(k)::value>(padded, pooled_grad, winners, accumulators);
+  });
 }
 
 template <typename Real>

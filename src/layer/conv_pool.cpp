@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/error.hpp"
+#include "layer/pool_winner.hpp"
 
 namespace homeostat {
 
@@ -35,23 +36,14 @@ void ConvPoolLayer<Real>::pool_channel_major(const Real* image_rows, const Real*
     const Real shift = bias ? bias[o] : Real{0};
     for (std::size_t oh = 0; oh < out_height_; ++oh) {
       for (std::size_t ow = 0; ow < out_width_; ++ow) {
-        // As Pool2dLayer on the biased output: strict comparison, first maximum wins; a running
-        // maximum in a register, selects rather than branches.
+        // As Pool2dLayer on the biased output.
         const std::size_t corner = oh * stride_ * width_ + ow * stride_;
-        Real best = image_rows[corner * channels_ + o] + shift;
-        std::size_t best_window = 0;
-        for (std::size_t u = 0; u < size_; ++u) {
-          const Real* row = image_rows + (corner + u * width_) * channels_ + o;
-          for (std::size_t v = 0; v < size_; ++v) {
-            const Real value = row[v * channels_] + shift;
-            const bool larger = value > best;
-            best = larger ? value : best;
-            best_window = larger ? u * size_ + v : best_window;
-          }
-        }
+        const PoolWinner<Real> winner =
+            max_pool_winner(image_rows + corner * channels_ + o, width_ * channels_, channels_,
+                            size_, [shift](Real value) { return value + shift; });
         const std::size_t out_index = o * out_plane + oh * out_width_ + ow;
-        y[out_index] = best;
-        winners[out_index] = static_cast<std::uint8_t>(best_window);
+        y[out_index] = winner.value;
+        winners[out_index] = winner.window;
       }
     }
   }
@@ -67,19 +59,11 @@ void ConvPoolLayer<Real>::pool_planes(const Real* planes, std::size_t row_stride
     for (std::size_t oh = 0; oh < out_height_; ++oh) {
       for (std::size_t ow = 0; ow < out_width_; ++ow) {
         const Real* corner = plane + oh * stride_ * row_stride + ow * stride_;
-        Real best = corner[0] + shift;
-        std::size_t best_window = 0;
-        for (std::size_t u = 0; u < size_; ++u) {
-          for (std::size_t v = 0; v < size_; ++v) {
-            const Real value = corner[u * row_stride + v] + shift;
-            const bool larger = value > best;
-            best = larger ? value : best;
-            best_window = larger ? u * size_ + v : best_window;
-          }
-        }
+        const PoolWinner<Real> winner = max_pool_winner(
+            corner, row_stride, 1, size_, [shift](Real value) { return value + shift; });
         const std::size_t out_index = o * out_plane + oh * out_width_ + ow;
-        y[out_index] = best;
-        winners[out_index] = static_cast<std::uint8_t>(best_window);
+        y[out_index] = winner.value;
+        winners[out_index] = winner.window;
       }
     }
   }
@@ -155,10 +139,8 @@ void ConvPoolLayer<Real>::forward(const Tensor<Real>& input, Tensor<Real>& outpu
                 const auto window = static_cast<std::uint8_t>(u * size_ + v);
 #pragma omp simd
                 for (std::size_t o = 0; o < block; ++o) {
-                  const Real value = entry[o] + (shift ? shift[o] : Real{0});
-                  const bool larger = value > best[o];
-                  best[o] = larger ? value : best[o];
-                  best_window[o] = larger ? window : best_window[o];
+                  keep_larger(best[o], best_window[o], entry[o] + (shift ? shift[o] : Real{0}),
+                              window);
                 }
               }
             }

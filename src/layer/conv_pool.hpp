@@ -45,6 +45,11 @@ class ConvPoolLayer final : public Layer<Real> {
   [[nodiscard]] std::size_t fan_out_per_input() const override {
     return conv_->fan_out_per_input();
   }
+  // The convolution runs the GEMMs.
+  void set_gemm_precision(GemmPrecision precision) override {
+    Layer<Real>::set_gemm_precision(precision);
+    conv_->set_gemm_precision(precision);
+  }
 
   Conv2dLayer<Real>& conv() { return *conv_; }
 

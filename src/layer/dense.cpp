@@ -23,7 +23,8 @@ void DenseLayer<Real>::forward(const Tensor<Real>& input, Tensor<Real>& output, 
   const std::size_t rows = input.dim(0) * input.dim(1);
   output.resize(this->time_major(input, {units_}));
   gemm(Transpose::no, Transpose::yes, rows, units_, in_features_, Real{1}, input.data(),
-       in_features_, weight_.value.data(), in_features_, Real{0}, output.data(), units_);
+       in_features_, weight_.value.data(), in_features_, Real{0}, output.data(), units_,
+       this->gemm_precision());
   if (bias_) add_row_vector(output.data(), bias_->value.data(), rows, units_);
 }
 
@@ -33,12 +34,14 @@ void DenseLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real>&,
   const std::size_t rows = input.dim(0) * input.dim(1);
   // dW += dY^T X over all steps at once; db += column sums of dY.
   gemm(Transpose::yes, Transpose::no, units_, in_features_, rows, Real{1}, grad_output.data(),
-       units_, input.data(), in_features_, Real{1}, weight_.grad.data(), in_features_);
+       units_, input.data(), in_features_, Real{1}, weight_.grad.data(), in_features_,
+       this->gemm_precision());
   if (bias_) accumulate_column_sums(grad_output.data(), rows, units_, bias_->grad.data());
   if (grad_input) {
     grad_input->resize(input.shape());
     gemm(Transpose::no, Transpose::no, rows, in_features_, units_, Real{1}, grad_output.data(),
-         units_, weight_.value.data(), in_features_, Real{0}, grad_input->data(), in_features_);
+         units_, weight_.value.data(), in_features_, Real{0}, grad_input->data(), in_features_,
+         this->gemm_precision());
   }
 }
 

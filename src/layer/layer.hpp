@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "neuron/population.hpp"
+#include "tensor/blas.hpp"
 #include "tensor/parameter.hpp"
 #include "tensor/tensor.hpp"
 
@@ -90,6 +91,15 @@ class Layer {
   // Empty for layers without synapses (lif, pooling, dropout, tebn).
   virtual IncomingSynapses<Real> incoming_synapses() { return {}; }
 
+  // Operand precision of the layer's float GEMMs (tensor/blas.hpp): fp32 until set, normally by
+  // Network::set_gemm_precision. Layers without GEMMs ignore it; a layer that wraps another
+  // passes it on. std::runtime_error for bf16 on a CPU without AVX512-BF16.
+  virtual void set_gemm_precision(GemmPrecision precision) {
+    require_gemm_precision(precision);
+    gemm_precision_ = precision;
+  }
+  [[nodiscard]] GemmPrecision gemm_precision() const { return gemm_precision_; }
+
  protected:
   // Output shape [T, B, output_shape...] for an input of T steps and B samples.
   [[nodiscard]] Shape time_major(const Tensor<Real>& input, const Shape& features) const {
@@ -102,6 +112,7 @@ class Layer {
   std::string name_;
   Shape input_shape_;
   Shape output_shape_;
+  GemmPrecision gemm_precision_ = GemmPrecision::fp32;
 };
 
 template <typename Real>

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/error.hpp"
+#include "layer/pool_winner.hpp"
 
 namespace homeostat {
 namespace {
@@ -67,19 +68,9 @@ void Pool2dLayer<Real>::forward(const Tensor<Real>& input, Tensor<Real>& output,
         const std::size_t corner = oh * stride_ * width_ + ow * stride_;
         const std::size_t out_index = oh * out_width_ + ow;
         if (is_max) {
-          // Running maximum in a register; selects rather than branches on random data.
-          Real best = x[corner];
-          std::size_t best_window = 0;
-          for (std::size_t u = 0; u < size_; ++u) {
-            const Real* row = x + corner + u * width_;
-            for (std::size_t v = 0; v < size_; ++v) {
-              const bool larger = row[v] > best;  // strict: ties keep the first maximum
-              best = larger ? row[v] : best;
-              best_window = larger ? u * size_ + v : best_window;
-            }
-          }
-          y[out_index] = best;
-          winners[out_index] = static_cast<std::uint8_t>(best_window);
+          const PoolWinner<Real> winner = max_pool_winner(x + corner, width_, 1, size_);
+          y[out_index] = winner.value;
+          winners[out_index] = winner.window;
         } else {
           Real sum{0};
           for (std::size_t u = 0; u < size_; ++u) {

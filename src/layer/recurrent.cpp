@@ -45,14 +45,15 @@ void RecurrentLayer<Real>::forward(const Tensor<Real>& input, Tensor<Real>& outp
   // Enforced here, not only at init, so nothing (optimizer, user edits) can revive self-loops.
   if (zero_diagonal_) clear_diagonal(recurrent_weight_.value);
   gemm(Transpose::no, Transpose::yes, steps * batch, units_, in_features_, Real{1}, input.data(),
-       in_features_, input_weight_.value.data(), in_features_, Real{0}, current_.data(), units_);
+       in_features_, input_weight_.value.data(), in_features_, Real{0}, current_.data(), units_,
+       this->gemm_precision());
   add_row_vector(current_.data(), bias_.value.data(), steps * batch, units_);
   population_->begin_forward(steps, batch);
   for (std::size_t t = 0; t < steps; ++t) {
     if (t > 0) {
       gemm(Transpose::no, Transpose::yes, batch, units_, units_, Real{1},
            output.data() + (t - 1) * slice, units_, recurrent_weight_.value.data(), units_, Real{1},
-           current_.data() + t * slice, units_);
+           current_.data() + t * slice, units_, this->gemm_precision());
     }
     population_->forward_steps(current_, output, t, t + 1);
   }
@@ -72,7 +73,7 @@ void RecurrentLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real
       // z_t drives I_{t+1} through W_rec: dL/dz_t += dL/dI_{t+1} W_rec.
       gemm(Transpose::no, Transpose::no, batch, units_, units_, Real{1},
            grad_current_.data() + (t + 1) * slice, units_, recurrent_weight_.value.data(), units_,
-           Real{1}, grad_spikes_.data() + t * slice, units_);
+           Real{1}, grad_spikes_.data() + t * slice, units_, this->gemm_precision());
     }
     population_->backward_steps(output, grad_spikes_, grad_current_, t, t + 1);
   }
@@ -80,18 +81,18 @@ void RecurrentLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real
   if (steps > 1) {
     gemm(Transpose::yes, Transpose::no, units_, units_, (steps - 1) * batch, Real{1},
          grad_current_.data() + slice, units_, output.data(), units_, Real{1},
-         recurrent_weight_.grad.data(), units_);
+         recurrent_weight_.grad.data(), units_, this->gemm_precision());
     if (zero_diagonal_) clear_diagonal(recurrent_weight_.grad);
   }
   gemm(Transpose::yes, Transpose::no, units_, in_features_, steps * batch, Real{1},
        grad_current_.data(), units_, input.data(), in_features_, Real{1}, input_weight_.grad.data(),
-       in_features_);
+       in_features_, this->gemm_precision());
   accumulate_column_sums(grad_current_.data(), steps * batch, units_, bias_.grad.data());
   if (grad_input) {
     grad_input->resize(input.shape());
     gemm(Transpose::no, Transpose::no, steps * batch, in_features_, units_, Real{1},
          grad_current_.data(), units_, input_weight_.value.data(), in_features_, Real{0},
-         grad_input->data(), in_features_);
+         grad_input->data(), in_features_, this->gemm_precision());
   }
 }
 

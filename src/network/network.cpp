@@ -148,6 +148,12 @@ void Network<Real>::zero_grad() {
   for (Parameter<Real>* p : parameters()) p->grad.zero();
 }
 
+template <typename Real>
+void Network<Real>::set_gemm_precision(GemmPrecision precision) {
+  require_gemm_precision(precision);
+  for (const LayerPtr<Real>& layer : layers_) layer->set_gemm_precision(precision);
+}
+
 template class Network<float>;
 template class Network<double>;
 

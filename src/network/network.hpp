@@ -43,6 +43,10 @@ class Network {
   std::vector<Parameter<Real>*> parameters();
   std::vector<StateBuffer<Real>> state_buffers();
   void zero_grad();
+  // Sets the operand precision of every layer's float GEMMs (Layer::set_gemm_precision): the
+  // config's gemm_precision, given once the layers are added. std::runtime_error for bf16 on a
+  // CPU without AVX512-BF16.
+  void set_gemm_precision(GemmPrecision precision);
   // Indices of the layers with spiking neurons (activity monitor, regulators).
   [[nodiscard]] std::vector<std::size_t> spiking_layers() const;
 

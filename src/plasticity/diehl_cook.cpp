@@ -3,17 +3,12 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
+#include <string>
 
-#include "common/error.hpp"
-#include "common/flush_denormals.hpp"
 #include "common/checkpoint.hpp"
-#include "metrics/progress.hpp"
-#include "plasticity/label_assignment.hpp"
+#include "common/error.hpp"
 
 namespace homeostat {
 
@@ -67,6 +62,11 @@ DiehlCookNetwork::DiehlCookNetwork(const SimulationConfig& config, std::size_t i
 void DiehlCookNetwork::set_learning(bool on) {
   sim_.plastic = on;
   sim_.adapt_threshold = on;
+}
+
+void DiehlCookNetwork::freeze() {
+  set_learning(false);
+  sim_.projection(input_projection_).normalize();
 }
 
 void DiehlCookNetwork::restart_from(const DiehlCookNetwork& trained, std::uint64_t step) {
@@ -148,253 +148,189 @@ std::size_t DiehlCookNetwork::present(std::span<const float> pixels,
   return attempt + 1;
 }
 
-namespace {
-
-std::vector<std::size_t> image_order(std::size_t n, const SimulationConfig& config,
-                                     std::size_t epoch) {
-  if (config.shuffle) return epoch_order(n, config.seed, epoch);
-  std::vector<std::size_t> order(n);
-  for (std::size_t i = 0; i < n; ++i) order[i] = i;
-  return order;
+std::optional<bool> RunningAccuracy::next(std::span<const std::uint32_t> counts,
+                                          std::size_t label) {
+  std::optional<bool> correct;
+  if (images_ >= kWarmup) {
+    correct = labels_.predict(counts) == label;
+    correct_ += *correct;
+    ++tested_;
+  }
+  labels_.decay(kDecay);
+  labels_.observe(counts, label);
+  ++images_;
+  if (images_ % kReassignEvery == 0) labels_.assign();
+  return correct;
 }
 
-// One response record: uint32 spike count per neuron, then the uint32 label.
-void write_response(std::ofstream& out, std::span<const std::uint32_t> counts, std::size_t label) {
-  out.write(reinterpret_cast<const char*>(counts.data()),
-            static_cast<std::streamsize>(counts.size() * sizeof(std::uint32_t)));
-  const auto l = static_cast<std::uint32_t>(label);
-  out.write(reinterpret_cast<const char*>(&l), sizeof l);
+double RunningAccuracy::accuracy() const {
+  return tested_ ? static_cast<double>(correct_) / static_cast<double>(tested_) : 0.0;
+}
+
+DiehlCookTraining train_diehl_cook(DiehlCookNetwork& net, const SimulationConfig& config,
+                                   const Dataset& train,
+                                   const std::function<void(const DiehlCookImage&)>& on_image) {
+  const std::size_t n_in = train.sample_size();
+  const std::size_t classes = std::max<std::size_t>(train.num_classes, 2);
+  const std::size_t train_n = std::min(config.train_images, train.size());
+  RunningAccuracy running(classes, net.excitatory_count());
+  std::vector<std::uint32_t> counts(net.excitatory_count());
+  DiehlCookTraining training;
+  net.set_learning(true);
+  for (std::size_t epoch = 0; epoch < config.epochs; ++epoch) {
+    for (const std::size_t index : image_order(train_n, config, epoch)) {
+      DiehlCookImage image;
+      image.epoch = epoch;
+      image.presentations =
+          net.present(std::span<const float>(train.samples.data() + index * n_in, n_in), counts);
+      image.label = static_cast<std::size_t>(train.labels[index]);
+      image.counts = counts;
+      image.correct = running.next(counts, image.label);
+      training.presentations += image.presentations;
+      image.done = ++training.images;
+      on_image(image);
+    }
+  }
+  training.running_accuracy = running.accuracy();
+  return training;
+}
+
+namespace {
+
+// Runs the frozen passes on one trained network: visits each image's response in image order.
+class FrozenPasses {
+ public:
+  using Visit = std::function<void(std::size_t index, std::span<const std::uint32_t> counts)>;
+
+  // `net` frozen (DiehlCookNetwork::freeze) and trained: the state every image starts from.
+  FrozenPasses(DiehlCookNetwork& net, const SimulationConfig& config);
+  // Shows images [0, n) of `data`.
+  void run(const Dataset& data, std::size_t n, const Visit& visit);
+
+ private:
+  static constexpr std::size_t kChunk = 1024;  // images per parallel chunk
+
+  // Brian2's passes: each image goes on from the last one.
+  void run_sequential(const Dataset& data, std::size_t n, const Visit& visit);
+  // Each image from the trained state at its own steps, kChunk images at a time in parallel.
+  void run_parallel(const Dataset& data, std::size_t n, const Visit& visit);
+  [[nodiscard]] std::span<const float> pixels(const Dataset& data, std::size_t index) const;
+  std::span<std::uint32_t> chunk_counts(std::size_t k);
+
+  DiehlCookNetwork& net_;
+  const SimulationConfig& config_;
+  std::size_t inputs_;
+  std::size_t excitatory_;
+  std::uint64_t first_step_;
+  std::uint64_t stride_;  // steps per image
+  std::vector<DiehlCookNetwork> workers_;
+  std::vector<std::uint32_t> chunk_counts_;
+  std::uint64_t frozen_image_ = 0;  // across both passes: each image its own steps
+};
+
+FrozenPasses::FrozenPasses(DiehlCookNetwork& net, const SimulationConfig& config)
+    : net_(net),
+      config_(config),
+      inputs_(net.input_size()),
+      excitatory_(net.excitatory_count()),
+      first_step_(net.simulator().current_step()),
+      stride_(net.steps_per_image()),
+      workers_(static_cast<std::size_t>(std::max(omp_get_max_threads(), 1)), net),
+      chunk_counts_(kChunk * excitatory_) {}
+
+std::span<const float> FrozenPasses::pixels(const Dataset& data, std::size_t index) const {
+  return {data.samples.data() + index * inputs_, inputs_};
+}
+
+std::span<std::uint32_t> FrozenPasses::chunk_counts(std::size_t k) {
+  return {chunk_counts_.data() + k * excitatory_, excitatory_};
+}
+
+void FrozenPasses::run(const Dataset& data, std::size_t n, const Visit& visit) {
+  if (config_.frozen_sequential) {
+    run_sequential(data, n, visit);
+    return;
+  }
+  run_parallel(data, n, visit);
+  frozen_image_ += n;
+}
+
+void FrozenPasses::run_sequential(const Dataset& data, std::size_t n, const Visit& visit) {
+  for (std::size_t index = 0; index < n; ++index) {
+    const std::span<std::uint32_t> counts = chunk_counts(0);
+    net_.present(pixels(data, index), counts);
+    visit(index, counts);
+  }
+}
+
+void FrozenPasses::run_parallel(const Dataset& data, std::size_t n, const Visit& visit) {
+  for (std::size_t c0 = 0; c0 < n; c0 += kChunk) {
+    const std::size_t c1 = std::min(n, c0 + kChunk);
+    const auto chunk = static_cast<std::ptrdiff_t>(c1 - c0);
+#pragma omp parallel for schedule(dynamic, 8)
+    for (std::ptrdiff_t k = 0; k < chunk; ++k) {
+      const auto index = c0 + static_cast<std::size_t>(k);
+      DiehlCookNetwork& worker = workers_[static_cast<std::size_t>(omp_get_thread_num())];
+      worker.restart_from(net_, first_step_ + (frozen_image_ + index) * stride_);
+      worker.present(pixels(data, index), chunk_counts(static_cast<std::size_t>(k)));
+    }
+    for (std::size_t index = c0; index < c1; ++index) visit(index, chunk_counts(index - c0));
+  }
+}
+
+// The label pass: every neuron's class from its responses to the first label_images images.
+LabelAssignment assign_labels(FrozenPasses& frozen, const SimulationConfig& config,
+                              const Dataset& train, std::size_t neurons,
+                              const ResponseSink& responses) {
+  LabelAssignment labels(std::max<std::size_t>(train.num_classes, 2), neurons);
+  const std::size_t label_n = std::min(config.label_images, train.size());
+  frozen.run(train, label_n, [&](std::size_t k, std::span<const std::uint32_t> response) {
+    const auto label = static_cast<std::size_t>(train.labels[k]);
+    if (config.label_fraction) {
+      labels.observe_fraction(response, label);
+    } else {
+      labels.observe(response, label);
+    }
+    if (responses) responses(response, label);
+  });
+  labels.assign();
+  return labels;
 }
 
 }  // namespace
 
-SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& train,
-                                const Dataset& test, const SimulationOptions& options) {
-  const ScopedFlushDenormals flush_denormals;  // common/flush_denormals.hpp
-  SimulationResult result;
-  const std::size_t n_in = train.sample_size();
-  const std::size_t n_exc = config.excitatory_count;
-  const std::size_t classes = std::max<std::size_t>(train.num_classes, 2);
-  DiehlCookNetwork net(config, n_in);
-  if (!config.initial_state.empty()) net.load_state(config.initial_state);
-  std::vector<std::uint32_t> counts(n_exc);
-  std::ofstream metrics;
-  if (options.write_run) {
-    result.run_directory = config.output_directory / config.name;
-    std::filesystem::create_directories(result.run_directory);
-    std::ofstream(result.run_directory / "config.toml", std::ios::trunc) << config.resolved_toml;
-    metrics.open(result.run_directory / "metrics.jsonl", std::ios::trunc);
-  }
-  ProgressLine progress(options.progress, config.progress_seconds);
-  const std::size_t train_n = std::min(config.train_images, train.size());
-  const std::size_t total_images = train_n * config.epochs;
-  const double presentation_s = config.presentation_ms * 1e-3;
-
-  // Running training accuracy: labels from the responses of earlier images (forgetting window of
-  // ~2000 images), re-assigned every 250 images, tested on each image before it is learned from.
-  LabelAssignment running(classes, n_exc);
-  std::size_t running_correct = 0;
-  std::size_t running_seen = 0;
-  std::size_t window_correct = 0;
-  std::size_t window_seen = 0;
-  std::size_t window_spikes = 0;
-  std::size_t window_presentations = 0;
-  std::size_t window_images = 0;
-  std::vector<std::uint8_t> window_active(n_exc, 0);
-  std::ofstream train_responses;
-  if (options.write_run && config.save_responses) {
-    train_responses.open(result.run_directory / "train_responses.bin",
-                         std::ios::binary | std::ios::trunc);
-  }
-  net.set_learning(true);
-  const auto start = std::chrono::steady_clock::now();
-  auto window_start = start;
-  std::size_t done = 0;
-  for (std::size_t epoch = 0; epoch < config.epochs; ++epoch) {
-    const std::vector<std::size_t> order = image_order(train_n, config, epoch);
-    for (const std::size_t index : order) {
-      const std::span<const float> pixels(train.samples.data() + index * n_in, n_in);
-      const std::size_t used = net.present(pixels, counts);
-      result.presentations += used;
-      window_presentations += used;
-      const auto label = static_cast<std::size_t>(train.labels[index]);
-      if (train_responses.is_open()) write_response(train_responses, counts, label);
-      if (done >= 500) {
-        const bool correct = running.predict(counts) == label;
-        running_correct += correct;
-        window_correct += correct;
-        ++running_seen;
-        ++window_seen;
-      }
-      running.decay(0.9995);
-      running.observe(counts, label);
-      for (std::size_t j = 0; j < n_exc; ++j) {
-        window_spikes += counts[j];
-        window_active[j] |= counts[j] > 0;
-      }
-      ++done;
-      ++window_images;
-      if (done % 250 == 0) running.assign();
-      const bool report = done % 1000 == 0 || done == total_images;
-      if (report || options.progress) {
-        const double elapsed =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        const double per_image = elapsed / static_cast<double>(done);
-        const double acc =
-            running_seen ? static_cast<double>(running_correct) / static_cast<double>(running_seen)
-                         : 0;
-        LayerActivity a;
-        a.name = "exc";
-        a.rate = static_cast<double>(window_spikes) /
-                 (static_cast<double>(n_exc) *
-                  static_cast<double>(std::max<std::size_t>(window_presentations, 1)) *
-                  static_cast<double>(config.presentation_ms / config.dt));
-        progress.update(epoch + 1, config.epochs, done, total_images, 0.0, acc, {a},
-                        1e3 * per_image, per_image * static_cast<double>(total_images - done),
-                        report);
-        if (report) {
-          const double window_s =
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start)
-                  .count();
-          const Population& e = net.simulator().population(net.excitatory());
-          double theta = 0.0;
-          for (const double t : e.theta) theta += t;
-          nlohmann::json record;
-          record["kind"] = "batch";
-          record["phase"] = "train";
-          record["epoch"] = epoch + 1;
-          record["images"] = done;
-          record["images_per_s"] = static_cast<double>(window_images) / window_s;
-          record["running_accuracy"] =
-              window_seen ? static_cast<double>(window_correct) / static_cast<double>(window_seen)
-                          : 0.0;
-          record["exc_rate_hz"] = static_cast<double>(window_spikes) /
-                                  (static_cast<double>(n_exc) *
-                                   static_cast<double>(window_presentations) * presentation_s);
-          record["retries"] = window_presentations - window_images;
-          record["mean_theta_mv"] = theta / static_cast<double>(n_exc);
-          std::size_t active = 0;
-          for (std::uint8_t& flag : window_active) {
-            active += flag;
-            flag = 0;
-          }
-          record["dead"] = 1.0 - static_cast<double>(active) / static_cast<double>(n_exc);
-          record["input_weight_sum"] =
-              net.simulator().projection(net.input_projection()).weight_sum();
-          if (metrics.is_open()) metrics << record.dump() << '\n' << std::flush;
-          window_correct = window_seen = window_spikes = window_presentations = window_images = 0;
-          window_start = std::chrono::steady_clock::now();
-        }
-      }
-    }
-  }
-  progress.finish_line();
-  result.train_images = done;
-  result.train_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  result.train_images_per_second =
-      done ? static_cast<double>(done) / result.train_seconds : 0.0;  // 0 when evaluating only
-  result.running_train_accuracy =
-      running_seen ? static_cast<double>(running_correct) / static_cast<double>(running_seen) : 0.0;
-
-  if (options.write_run && config.save_state) net.save_state(result.run_directory / "network.ckpt");
-
-  // Frozen passes: assign labels, then test. Weights are normalized once (as before every
-  // training presentation) and then fixed; every image starts from the trained state at its own
-  // step (Poisson draws are keyed by step), so images are independent and run one per thread,
-  // with results that do not depend on the thread count.
-  net.set_learning(false);
-  net.simulator().projection(net.input_projection()).normalize();
-  const std::uint64_t first_step = net.simulator().current_step();
-  const std::uint64_t stride = net.steps_per_image();
-  const auto workers_n = static_cast<std::size_t>(std::max(omp_get_max_threads(), 1));
-  std::vector<DiehlCookNetwork> workers(workers_n, net);
-  constexpr std::size_t kChunk = 1024;  // images per parallel chunk
-  std::vector<std::uint32_t> chunk_counts(kChunk * n_exc);
-  std::uint64_t frozen_image = 0;  // across both passes: each image its own steps
-  const auto frozen_pass = [&](const Dataset& data, std::size_t n, const auto& consume) {
-    if (config.frozen_sequential) {  // Brian2's passes: each image goes on from the last one
-      for (std::size_t index = 0; index < n; ++index) {
-        const std::span<std::uint32_t> counts_k(chunk_counts.data(), n_exc);
-        net.present(std::span<const float>(data.samples.data() + index * n_in, n_in), counts_k);
-        consume(index, std::span<const std::uint32_t>(counts_k));
-      }
-      return;
-    }
-    for (std::size_t c0 = 0; c0 < n; c0 += kChunk) {
-      const std::size_t c1 = std::min(n, c0 + kChunk);
-      const auto chunk = static_cast<std::ptrdiff_t>(c1 - c0);
-#pragma omp parallel for schedule(dynamic, 8)
-      for (std::ptrdiff_t k = 0; k < chunk; ++k) {
-        const auto index = c0 + static_cast<std::size_t>(k);
-        DiehlCookNetwork& worker = workers[static_cast<std::size_t>(omp_get_thread_num())];
-        worker.restart_from(net, first_step + (frozen_image + index) * stride);
-        worker.present(std::span<const float>(data.samples.data() + index * n_in, n_in),
-                       std::span<std::uint32_t>(
-                           chunk_counts.data() + static_cast<std::size_t>(k) * n_exc, n_exc));
-      }
-      for (std::size_t index = c0; index < c1; ++index)
-        consume(index,
-                std::span<const std::uint32_t>(chunk_counts.data() + (index - c0) * n_exc, n_exc));
-    }
-    frozen_image += n;
-  };
-  LabelAssignment labels(classes, n_exc);
-  const std::size_t label_n = std::min(config.label_images, train.size());
-  std::ofstream label_responses;
-  if (options.write_run && config.save_responses) {
-    label_responses.open(result.run_directory / "label_responses.bin",
-                         std::ios::binary | std::ios::trunc);
-  }
-  frozen_pass(train, label_n, [&](std::size_t k, std::span<const std::uint32_t> response) {
-    if (config.label_fraction) {
-      labels.observe_fraction(response, static_cast<std::size_t>(train.labels[k]));
-    } else {
-      labels.observe(response, static_cast<std::size_t>(train.labels[k]));
-    }
-    if (label_responses.is_open())
-      write_response(label_responses, response, static_cast<std::size_t>(train.labels[k]));
-  });
-  labels.assign();
-  const std::size_t test_n = std::min(config.test_images, test.size());
+DiehlCookEvaluation evaluate_diehl_cook(DiehlCookNetwork& net, const SimulationConfig& config,
+                                        const Dataset& train, const Dataset& test,
+                                        const ResponseSink& label_responses,
+                                        const ResponseSink& test_responses) {
+  net.freeze();
+  FrozenPasses frozen(net, config);
+  const LabelAssignment labels =
+      assign_labels(frozen, config, train, net.excitatory_count(), label_responses);
+  DiehlCookEvaluation evaluation;
+  evaluation.label_images = std::min(config.label_images, train.size());
+  evaluation.test_images = std::min(config.test_images, test.size());
   std::size_t correct = 0;
   std::size_t correct_proportion = 0;
-  std::ofstream responses;
-  if (options.write_run) {
-    // Test responses (uint32 counts per image, then the label), for other readouts offline.
-    responses.open(result.run_directory / "test_responses.bin", std::ios::binary | std::ios::trunc);
-  }
-  frozen_pass(test, test_n, [&](std::size_t k, std::span<const std::uint32_t> response) {
-    const std::size_t predicted = labels.predict(response);
-    result.test_predictions.push_back(predicted);
-    const auto label = static_cast<std::size_t>(test.labels[k]);
-    correct += predicted == label;
-    correct_proportion += labels.predict_proportion(response) == label;
-    if (responses.is_open()) write_response(responses, response, label);
-  });
-  result.test_accuracy_proportion =
-      test_n ? static_cast<double>(correct_proportion) / static_cast<double>(test_n) : 0.0;
-  result.test_accuracy = test_n ? static_cast<double>(correct) / static_cast<double>(test_n) : 0.0;
-  result.neurons_per_class = labels.neurons_per_class();
-  result.final_weights = net.simulator().projection(net.input_projection()).weights;
-  if (metrics.is_open()) {
-    nlohmann::json record;
-    record["kind"] = "result";
-    record["train_images"] = result.train_images;
-    record["train_presentations"] = result.presentations;
-    record["train_seconds"] = result.train_seconds;
-    record["train_images_per_s"] = result.train_images_per_second;
-    record["running_train_accuracy"] = result.running_train_accuracy;
-    record["label_images"] = label_n;
-    record["test_images"] = test_n;
-    record["test_accuracy"] = result.test_accuracy;
-    record["test_accuracy_proportion"] = result.test_accuracy_proportion;
-    record["neurons_per_class"] = result.neurons_per_class;
-    record["label_silent_neurons"] = labels.silent_neurons();
-    record["label_silent_neurons"] = labels.silent_neurons();
-    metrics << record.dump() << '\n';
-  }
-  return result;
+  frozen.run(test, evaluation.test_images,
+             [&](std::size_t k, std::span<const std::uint32_t> response) {
+               const std::size_t predicted = labels.predict(response);
+               evaluation.test_predictions.push_back(predicted);
+               const auto label = static_cast<std::size_t>(test.labels[k]);
+               correct += predicted == label;
+               correct_proportion += labels.predict_proportion(response) == label;
+               if (test_responses) test_responses(response, label);
+             });
+  const auto share = [&](std::size_t count) {
+    return evaluation.test_images
+               ? static_cast<double>(count) / static_cast<double>(evaluation.test_images)
+               : 0.0;
+  };
+  evaluation.test_accuracy = share(correct);
+  evaluation.test_accuracy_proportion = share(correct_proportion);
+  evaluation.neurons_per_class = labels.neurons_per_class();
+  evaluation.label_silent_neurons = labels.silent_neurons();
+  return evaluation;
 }
 
 }  // namespace homeostat

@@ -1,15 +1,8 @@
 #include "plasticity/ncg.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <fstream>
-#include <nlohmann/json.hpp>
 
-#include "common/flush_denormals.hpp"
-#include "config/simulation_config.hpp"
-#include "plasticity/diehl_cook.hpp"
 #include "random/counter_rng.hpp"
 
 namespace homeostat {
@@ -165,59 +158,6 @@ void NcgClassifier::train_epoch(const Dataset& data, std::span<const std::size_t
     forward(std::span<const float>(data.samples.data() + s * d, d), thresholds_now_);
     learn(label, rate);
   }
-}
-
-SimulationResult run_ncg(const SimulationConfig& config, const Dataset& train, const Dataset& test,
-                         const SimulationOptions& options) {
-  const ScopedFlushDenormals flush_denormals;  // common/flush_denormals.hpp
-  SimulationResult result;
-  std::ofstream metrics;
-  if (options.write_run) {
-    result.run_directory = config.output_directory / config.name;
-    std::filesystem::create_directories(result.run_directory);
-    std::ofstream(result.run_directory / "config.toml", std::ios::trunc) << config.resolved_toml;
-    metrics.open(result.run_directory / "metrics.jsonl", std::ios::trunc);
-  }
-  const std::size_t classes = std::max<std::size_t>(train.num_classes, 2);
-  NcgClassifier ncg(train.sample_size(), classes, config.ncg);
-  const std::size_t n = std::min(config.train_images, train.size());
-  const auto start = std::chrono::steady_clock::now();
-  for (std::size_t epoch = 0; epoch < config.epochs; ++epoch) {
-    std::vector<std::size_t> order;
-    if (config.shuffle) {
-      order = epoch_order(n, config.seed, epoch);
-    } else {
-      for (std::size_t i = 0; i < n; ++i) order.push_back(i);
-    }
-    ncg.train_epoch(train, order, epoch);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double train_acc = ncg.accuracy(train, std::min<std::size_t>(n, 5000));
-    result.test_accuracy = ncg.accuracy(test, config.test_images);
-    if (options.progress) {
-      std::fprintf(stderr,
-                   "epoch %zu/%zu: train accuracy %.2f%% (first %zu) test %.2f%% (%.0f s)\n",
-                   epoch + 1, config.epochs, 100.0 * train_acc, std::min<std::size_t>(n, 5000),
-                   100.0 * result.test_accuracy, seconds);
-    }
-    if (metrics.is_open()) {
-      nlohmann::json r;
-      r["kind"] = "epoch";
-      r["epoch"] = epoch + 1;
-      r["train_accuracy"] = train_acc;
-      r["test_accuracy"] = result.test_accuracy;
-      r["seconds"] = seconds;
-      metrics << r.dump() << '\n' << std::flush;
-    }
-    result.running_train_accuracy = train_acc;
-  }
-  result.train_images = n * config.epochs;
-  result.presentations = result.train_images;
-  result.train_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  result.train_images_per_second = static_cast<double>(result.train_images) / result.train_seconds;
-  result.final_weights = ncg.weights;
-  return result;
 }
 
 }  // namespace homeostat

@@ -78,13 +78,4 @@ class NcgClassifier {
   std::vector<double> thresholds_now_;
 };
 
-struct SimulationConfig;
-struct SimulationOptions;
-struct SimulationResult;
-
-// `homeostat simulate` with protocol "ncg": trains for config.epochs over config.train_images
-// (per-epoch shuffled order), reports the test accuracy after each epoch.
-SimulationResult run_ncg(const SimulationConfig& config, const Dataset& train, const Dataset& test,
-                         const SimulationOptions& options);
-
 }  // namespace homeostat

@@ -114,30 +114,42 @@ void Population::schedule(std::uint32_t i) {
 std::size_t Population::step(std::uint64_t step, double dt, bool adapt_threshold,
                              std::uint64_t seed, std::size_t population_index,
                              std::uint32_t* spikes) {
+  if (input_) return emit_poisson(step, seed, population_index, spikes);
+  integrate(dt);
+  if (params_.noise_mv > 0.0) add_noise(step, dt, seed, population_index);
+  std::size_t count = cross_thresholds(dt, adapt_threshold, spikes);
+  if (params_.k_wta > 0 && count > params_.k_wta) count = keep_most_depolarized(count, spikes);
+  reset_fired(dt, adapt_threshold, count, spikes);
+  return count;
+}
+
+std::size_t Population::emit_poisson(std::uint64_t step, std::uint64_t seed,
+                                     std::size_t population_index, std::uint32_t* spikes) {
   std::size_t count = 0;
-  if (input_) {
-    const CounterRng rng(seed, RngPurpose::encode, {population_index, 1});
-    std::vector<std::uint32_t>& bucket = buckets_[step % kBuckets];
-    due_.swap(bucket);
-    bucket.clear();
-    for (const std::uint32_t i : due_) {
-      if (next_spike[i] == step) {
-        spikes[count++] = i;
-      } else {
-        schedule(i);  // a gap longer than the calendar: not yet
-      }
+  const CounterRng rng(seed, RngPurpose::encode, {population_index, 1});
+  std::vector<std::uint32_t>& bucket = buckets_[step % kBuckets];
+  due_.swap(bucket);
+  bucket.clear();
+  for (const std::uint32_t i : due_) {
+    if (next_spike[i] == step) {
+      spikes[count++] = i;
+    } else {
+      schedule(i);  // a gap longer than the calendar: not yet
     }
-    due_.clear();
-    std::sort(spikes, spikes + count);
-    for (std::size_t s = 0; s < count; ++s) {
-      const std::uint32_t i = spikes[s];
-      const std::uint64_t gap =
-          geometric_gap(probability_[i], log_q_[i], rng.uniform(step * size_ + i));
-      next_spike[i] = gap == kNever ? kNever : step + 1 + gap;
-      schedule(i);
-    }
-    return count;
   }
+  due_.clear();
+  std::sort(spikes, spikes + count);
+  for (std::size_t s = 0; s < count; ++s) {
+    const std::uint32_t i = spikes[s];
+    const std::uint64_t gap =
+        geometric_gap(probability_[i], log_q_[i], rng.uniform(step * size_ + i));
+    next_spike[i] = gap == kNever ? kNever : step + 1 + gap;
+    schedule(i);
+  }
+  return count;
+}
+
+void Population::integrate(double dt) {
   const LifParams& p = params_;
   const auto rest = static_cast<float>(p.v_rest);
   const auto e_exc = static_cast<float>(p.e_exc);
@@ -146,7 +158,6 @@ std::size_t Population::step(std::uint64_t step, double dt, bool adapt_threshold
   const auto decay_exc = static_cast<float>(std::exp(-dt / p.tau_exc));
   const auto decay_inh = static_cast<float>(std::exp(-dt / p.tau_inh));
   const auto decay_adapt = static_cast<float>(std::exp(-dt / p.tau_adapt));
-  const double decay_theta = adapt_threshold ? std::exp(-dt / p.tau_theta) : 1.0;
   const auto v_min = static_cast<float>(std::max(p.v_min, -1e30));
   const auto v_max = static_cast<float>(std::min(p.v_max, 1e30));
   const bool conductance = p.synapses == SynapseModel::conductance;
@@ -169,20 +180,25 @@ std::size_t Population::step(std::uint64_t step, double dt, bool adapt_threshold
     giv[i] = g_i * decay_inh;
     av[i] *= decay_adapt;
   }
-  if (p.noise_mv > 0.0) {
-    const CounterRng rng(seed, RngPurpose::noise, {population_index, step});
-    const double sd = p.noise_mv * std::sqrt(1.0 - std::exp(-2.0 * dt / p.tau_m));
-    for (std::size_t i = 0; i < size_; ++i) {
-      if (ref[i] == 0)
-        vv[i] = std::clamp(vv[i] + static_cast<float>(sd * rng.normal(i)), v_min, v_max);
-    }
+}
+
+void Population::add_noise(std::uint64_t step, double dt, std::uint64_t seed,
+                           std::size_t population_index) {
+  const LifParams& p = params_;
+  const auto v_min = static_cast<float>(std::max(p.v_min, -1e30));
+  const auto v_max = static_cast<float>(std::min(p.v_max, 1e30));
+  float* __restrict vv = v.data();
+  const std::uint32_t* __restrict ref = refractory.data();
+  const CounterRng rng(seed, RngPurpose::noise, {population_index, step});
+  const double sd = p.noise_mv * std::sqrt(1.0 - std::exp(-2.0 * dt / p.tau_m));
+  for (std::size_t i = 0; i < size_; ++i) {
+    if (ref[i] == 0)
+      vv[i] = std::clamp(vv[i] + static_cast<float>(sd * rng.normal(i)), v_min, v_max);
   }
-  const auto reset = static_cast<float>(p.v_reset);
-  const double theta_plus = adapt_threshold ? p.theta_plus : 0.0;
-  const auto adapt_delta = static_cast<float>(p.adapt_delta);
-  const auto full_steps = static_cast<std::uint32_t>(std::lround(p.refractory_ms / dt));
-  const std::uint32_t refractory_steps =
-      p.refractory_includes_spike_step && full_steps > 0 ? full_steps - 1 : full_steps;
+}
+
+std::size_t Population::cross_thresholds(double dt, bool adapt_threshold, std::uint32_t* spikes) {
+  const double decay_theta = adapt_threshold ? std::exp(-dt / params_.tau_theta) : 1.0;
   double* th = theta.data();
   if (decay_theta != 1.0) {
     for (std::size_t i = 0; i < size_; ++i) th[i] *= decay_theta;
@@ -191,7 +207,7 @@ std::size_t Population::step(std::uint64_t step, double dt, bool adapt_threshold
   std::uint8_t* __restrict fired = fired_.data();
   const float* __restrict vr = v.data();
   const double* __restrict thr = theta.data();
-  const double threshold_mv = p.v_th;
+  const double threshold_mv = params_.v_th;
   const std::size_t n = size_;
   std::uint32_t any = 0;
   for (std::size_t i = 0; i < n; ++i) {  // vectorized; most steps have no spike
@@ -201,35 +217,49 @@ std::size_t Population::step(std::uint64_t step, double dt, bool adapt_threshold
     any |= f;
     refv[i] = r - (r > 0);
   }
+  std::size_t count = 0;
   if (any) {
     for (std::size_t i = 0; i < size_; ++i) {  // branch-free compaction
       spikes[count] = static_cast<std::uint32_t>(i);
       count += fired[i];
     }
   }
-  if (p.k_wta > 0 && count > p.k_wta) {
-    // Keep the k most depolarized (ties: lower index), in index order.
-    candidates_.resize(count);
-    for (std::size_t s = 0; s < count; ++s)
-      candidates_[s] = {
-          static_cast<float>(-(static_cast<double>(vv[spikes[s]]) - threshold_mv - th[spikes[s]])),
-          spikes[s]};
-    std::nth_element(candidates_.begin(),
-                     candidates_.begin() + static_cast<std::ptrdiff_t>(p.k_wta - 1),
-                     candidates_.end());
-    std::sort(candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(p.k_wta),
-              [](const auto& a, const auto& b) { return a.second < b.second; });
-    count = p.k_wta;
-    for (std::size_t s = 0; s < count; ++s) spikes[s] = candidates_[s].second;
-  }
+  return count;
+}
+
+std::size_t Population::keep_most_depolarized(std::size_t count, std::uint32_t* spikes) {
+  // Keep the k most depolarized (ties: lower index), in index order.
+  const std::size_t k = params_.k_wta;
+  const double threshold_mv = params_.v_th;
+  candidates_.resize(count);
+  for (std::size_t s = 0; s < count; ++s)
+    candidates_[s] = {
+        static_cast<float>(-(static_cast<double>(v[spikes[s]]) - threshold_mv - theta[spikes[s]])),
+        spikes[s]};
+  std::nth_element(candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(k - 1),
+                   candidates_.end());
+  std::sort(candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(k),
+            [](const auto& a, const auto& b) { return a.second < b.second; });
+  for (std::size_t s = 0; s < k; ++s) spikes[s] = candidates_[s].second;
+  return k;
+}
+
+void Population::reset_fired(double dt, bool adapt_threshold, std::size_t count,
+                             const std::uint32_t* spikes) {
+  const LifParams& p = params_;
+  const auto reset = static_cast<float>(p.v_reset);
+  const double theta_plus = adapt_threshold ? p.theta_plus : 0.0;
+  const auto adapt_delta = static_cast<float>(p.adapt_delta);
+  const auto full_steps = static_cast<std::uint32_t>(std::lround(p.refractory_ms / dt));
+  const std::uint32_t refractory_steps =
+      p.refractory_includes_spike_step && full_steps > 0 ? full_steps - 1 : full_steps;
   for (std::size_t s = 0; s < count; ++s) {
     const std::uint32_t i = spikes[s];
-    vv[i] = reset;
-    th[i] += theta_plus;
-    av[i] += adapt_delta;
+    v[i] = reset;
+    theta[i] += theta_plus;
+    adapt[i] += adapt_delta;
     refractory[i] = refractory_steps;
   }
-  return count;
 }
 
 bool Population::quiescent(double epsilon) const {

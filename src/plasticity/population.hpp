@@ -98,6 +98,21 @@ class Population {
 
  private:
   Population(std::string name, std::size_t size, bool input, const LifParams& params);
+  // The steps of step(). Poisson: the spikes due now, each drawing its next one.
+  std::size_t emit_poisson(std::uint64_t step, std::uint64_t seed, std::size_t population_index,
+                           std::uint32_t* spikes);
+  // LIF: the membranes move toward their steady state (v outside the refractory period), the
+  // synaptic conductances and the adaptation decay.
+  void integrate(double dt);
+  // LIF: membrane noise of noise_mv (outside the refractory period).
+  void add_noise(std::uint64_t step, double dt, std::uint64_t seed, std::size_t population_index);
+  // LIF: theta decays; the neurons above v_th + theta and not refractory go to `spikes` (in index
+  // order); the refractory counters count down. Returns how many fired.
+  std::size_t cross_thresholds(double dt, bool adapt_threshold, std::uint32_t* spikes);
+  // k-WTA: of `count` spikes keeps the k_wta most depolarized, in index order; returns k_wta.
+  std::size_t keep_most_depolarized(std::size_t count, std::uint32_t* spikes);
+  // The fired neurons: reset, theta and adaptation raised, refractory.
+  void reset_fired(double dt, bool adapt_threshold, std::size_t count, const std::uint32_t* spikes);
   std::string name_;
   std::size_t size_;
   bool input_;

@@ -32,6 +32,12 @@ class Simulator {
   [[nodiscard]] std::uint64_t current_step() const { return step_; }
   Population& population(std::size_t index) { return populations_[index]; }
   Projection& projection(std::size_t index) { return projections_[index]; }
+  [[nodiscard]] const Population& population(std::size_t index) const {
+    return populations_[index];
+  }
+  [[nodiscard]] const Projection& projection(std::size_t index) const {
+    return projections_[index];
+  }
   [[nodiscard]] std::size_t population_count() const { return populations_.size(); }
   [[nodiscard]] std::size_t projection_count() const { return projections_.size(); }
 

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "common/error.hpp"
+#include "homeostat/version.hpp"
 
 namespace homeostat {
 namespace {
@@ -426,6 +427,136 @@ std::string no_data_card(const ChartSpec& spec) {
   return card_open(spec) + "<div class=\"nodata\">no data</div>\n</section>\n";
 }
 
+// Where a line chart's plot lies in its SVG, and how values map into it.
+struct LinePlot {
+  static constexpr double kWidth = 640.0;
+  static constexpr double kHeight = 300.0;
+  static constexpr double kRight = 18.0;
+  static constexpr double kTop = 12.0;
+  static constexpr double kBottom = 46.0;
+
+  Axis x;
+  Axis y;
+  double left;  // room for the longest tick label
+  double plot_width = kWidth - left - kRight;
+  double plot_height = kHeight - kTop - kBottom;
+
+  [[nodiscard]] double sx(double v) const {
+    return left + (v - x.low) / (x.high - x.low) * plot_width;
+  }
+  [[nodiscard]] double sy(double v) const {
+    return kTop + (1.0 - (v - y.low) / (y.high - y.low)) * plot_height;
+  }
+  [[nodiscard]] std::string bottom() const { return coord(kTop + plot_height); }
+};
+
+std::string line_chart_legend(const std::vector<Series>& series, const std::vector<Band>& bands) {
+  std::string out = "<div class=\"legend\">";
+  for (const Series& s : series) {
+    if (!s.points.empty()) out += legend_key(s.name, s.colour, s.dash, s.width);
+  }
+  if (!bands.empty())
+    out += "<span class=\"key\"><span class=\"bandkey\"></span>target band</span>";
+  return out + "</div>\n";
+}
+
+std::string line_chart_grid(const LinePlot& plot, const std::vector<double>& y_ticks,
+                            const std::vector<double>& x_ticks) {
+  std::string out = "<g class=\"grid\">";
+  for (const double t : y_ticks) {
+    out += "<line x1=\"" + coord(plot.left) + "\" x2=\"" + coord(plot.left + plot.plot_width) +
+           "\" y1=\"" + coord(plot.sy(t)) + "\" y2=\"" + coord(plot.sy(t)) + "\"/>";
+  }
+  for (const double t : x_ticks) {
+    out += "<line x1=\"" + coord(plot.sx(t)) + "\" x2=\"" + coord(plot.sx(t)) + "\" y1=\"" +
+           coord(LinePlot::kTop) + "\" y2=\"" + plot.bottom() + "\"/>";
+  }
+  return out + "</g>\n";
+}
+
+// The shaded target bands with their edges, and the dashed reference line.
+std::string line_chart_bands(const LinePlot& plot, const std::vector<Band>& bands,
+                             const std::optional<double>& reference) {
+  std::string out;
+  for (const Band& band : bands) {
+    const double band_low = std::clamp(band.low, plot.y.low, plot.y.high);
+    const double band_top = std::clamp(band.high, plot.y.low, plot.y.high);
+    const std::string name = escape_html(band.name);
+    out += "<rect class=\"band\" data-series=\"" + name + "\" x=\"" + coord(plot.left) + "\" y=\"" +
+           coord(plot.sy(band_top)) + "\" width=\"" + coord(plot.plot_width) + "\" height=\"" +
+           coord(plot.sy(band_low) - plot.sy(band_top)) + "\" fill=\"" + band.colour +
+           "\" fill-opacity=\"0.08\"><title>" + name + " target band " + significant(band.low, 3) +
+           " to " + significant(band.high, 3) + "</title></rect>";
+    for (const double edge : {band_low, band_top}) {
+      out += "<line class=\"band-edge\" x1=\"" + coord(plot.left) + "\" x2=\"" +
+             coord(plot.left + plot.plot_width) + "\" y1=\"" + coord(plot.sy(edge)) + "\" y2=\"" +
+             coord(plot.sy(edge)) + "\" stroke=\"" + band.colour + "\"/>";
+    }
+    out += "\n";
+  }
+  if (reference) {
+    out += "<line class=\"reference\" x1=\"" + coord(plot.left) + "\" x2=\"" +
+           coord(plot.left + plot.plot_width) + "\" y1=\"" + coord(plot.sy(*reference)) +
+           "\" y2=\"" + coord(plot.sy(*reference)) + "\"/>\n";
+  }
+  return out;
+}
+
+std::string line_chart_axes(const LinePlot& plot, const ChartSpec& spec,
+                            const std::vector<double>& y_ticks,
+                            const std::vector<double>& x_ticks) {
+  constexpr double kTop = LinePlot::kTop;
+  const std::string bottom = plot.bottom();
+  std::string out = "<g class=\"axes\"><line x1=\"" + coord(plot.left) + "\" x2=\"" +
+                    coord(plot.left) + "\" y1=\"" + coord(kTop) + "\" y2=\"" + bottom +
+                    "\"/><line x1=\"" + coord(plot.left) + "\" x2=\"" +
+                    coord(plot.left + plot.plot_width) + "\" y1=\"" + bottom + "\" y2=\"" + bottom +
+                    "\"/></g>\n";
+  out += "<g class=\"ticks\">";
+  for (const double t : y_ticks) {
+    out += "<text x=\"" + coord(plot.left - 7.0) + "\" y=\"" + coord(plot.sy(t)) +
+           "\" dy=\"0.32em\" text-anchor=\"end\">" + tick_label(t, plot.y, spec.unit) + "</text>";
+  }
+  for (const double t : x_ticks) {
+    out += "<text x=\"" + coord(plot.sx(t)) + "\" y=\"" + coord(kTop + plot.plot_height + 17.0) +
+           "\" text-anchor=\"middle\">" + fixed(t, 0) + "</text>";
+  }
+  out += "</g>\n";
+  out += "<text class=\"axis-title\" x=\"" + coord(plot.left + 0.5 * plot.plot_width) + "\" y=\"" +
+         coord(LinePlot::kHeight - 8.0) + "\" text-anchor=\"middle\">" + escape_html(spec.x_title) +
+         "</text>\n";
+  out += "<text class=\"axis-title\" transform=\"translate(14 " +
+         coord(kTop + 0.5 * plot.plot_height) + ") rotate(-90)\" text-anchor=\"middle\">" +
+         escape_html(spec.y_title) + "</text>\n";
+  return out;
+}
+
+// One series: its polyline, and its markers (with each point's value as a tooltip).
+std::string line_chart_series(const LinePlot& plot, const ChartSpec& spec, const Series& s) {
+  const std::string name = escape_html(s.name);
+  std::string out = "<polyline class=\"line\" data-series=\"" + name +
+                    "\" fill=\"none\" stroke=\"" + s.colour + "\" stroke-width=\"" +
+                    fixed(s.width, 1) + "\"";
+  if (s.opacity < 1.0) out += " stroke-opacity=\"" + fixed(s.opacity, 2) + "\"";
+  if (!s.dash.empty()) out += " stroke-dasharray=\"" + s.dash + "\"";
+  out += " points=\"";
+  for (std::size_t i = 0; i < s.points.size(); ++i) {
+    if (i > 0) out += ' ';
+    out += coord(plot.sx(s.points[i].x)) + "," + coord(plot.sy(s.points[i].y));
+  }
+  out += "\"/>\n";
+  if (s.markers || s.points.size() == 1) {
+    out += "<g class=\"markers\" fill=\"" + s.colour + "\">";
+    for (const Point& p : s.points) {
+      out += "<circle cx=\"" + coord(plot.sx(p.x)) + "\" cy=\"" + coord(plot.sy(p.y)) +
+             "\" r=\"3.2\"><title>" + name + ", epoch " + significant(p.x, 4) + ": " +
+             value_text(p.y, spec.unit) + "</title></circle>";
+    }
+    out += "</g>\n";
+  }
+  return out;
+}
+
 // A line chart card: one polyline per series over a shared epoch axis, optional shaded bands.
 std::string line_chart(const ChartSpec& spec, const std::vector<Series>& series,
                        const std::vector<Band>& bands) {
@@ -446,109 +577,20 @@ std::string line_chart(const ChartSpec& spec, const std::vector<Series>& series,
                std::max(1.0, nice_step(spec.x_high - spec.x_low, 8.0))};  // whole epochs
   const std::vector<double> y_ticks = ticks(y);
   const std::vector<double> x_ticks = ticks(x);
-
   std::size_t label_chars = 1;
   for (const double t : y_ticks)
     label_chars = std::max(label_chars, tick_label(t, y, spec.unit).size());
-  constexpr double kWidth = 640.0;
-  constexpr double kHeight = 300.0;
-  const double left = 34.0 + 6.6 * static_cast<double>(label_chars);
-  constexpr double kRight = 18.0;
-  constexpr double kTop = 12.0;
-  constexpr double kBottom = 46.0;
-  const double plot_width = kWidth - left - kRight;
-  const double plot_height = kHeight - kTop - kBottom;
-  const auto sx = [&](double v) { return left + (v - x.low) / (x.high - x.low) * plot_width; };
-  const auto sy = [&](double v) {
-    return kTop + (1.0 - (v - y.low) / (y.high - y.low)) * plot_height;
-  };
-  const std::string bottom = coord(kTop + plot_height);
+  const LinePlot plot{x, y, 34.0 + 6.6 * static_cast<double>(label_chars)};
 
-  std::string out = card_open(spec);
-  out += "<div class=\"legend\">";
+  std::string out = card_open(spec) + line_chart_legend(series, bands);
+  out += "<svg class=\"chart\" viewBox=\"0 0 " + coord(LinePlot::kWidth) + " " +
+         coord(LinePlot::kHeight) + "\" role=\"img\" aria-label=\"" + escape_html(spec.title) +
+         "\">\n";
+  out += line_chart_grid(plot, y_ticks, x_ticks);
+  out += line_chart_bands(plot, bands, spec.reference);
+  out += line_chart_axes(plot, spec, y_ticks, x_ticks);
   for (const Series& s : series) {
-    if (!s.points.empty()) out += legend_key(s.name, s.colour, s.dash, s.width);
-  }
-  if (!bands.empty())
-    out += "<span class=\"key\"><span class=\"bandkey\"></span>target band</span>";
-  out += "</div>\n";
-  out += "<svg class=\"chart\" viewBox=\"0 0 " + coord(kWidth) + " " + coord(kHeight) +
-         "\" role=\"img\" aria-label=\"" + escape_html(spec.title) + "\">\n";
-
-  out += "<g class=\"grid\">";
-  for (const double t : y_ticks) {
-    out += "<line x1=\"" + coord(left) + "\" x2=\"" + coord(left + plot_width) + "\" y1=\"" +
-           coord(sy(t)) + "\" y2=\"" + coord(sy(t)) + "\"/>";
-  }
-  for (const double t : x_ticks) {
-    out += "<line x1=\"" + coord(sx(t)) + "\" x2=\"" + coord(sx(t)) + "\" y1=\"" + coord(kTop) +
-           "\" y2=\"" + bottom + "\"/>";
-  }
-  out += "</g>\n";
-
-  for (const Band& band : bands) {
-    const double band_low = std::clamp(band.low, y.low, y.high);
-    const double band_top = std::clamp(band.high, y.low, y.high);
-    const std::string name = escape_html(band.name);
-    out += "<rect class=\"band\" data-series=\"" + name + "\" x=\"" + coord(left) + "\" y=\"" +
-           coord(sy(band_top)) + "\" width=\"" + coord(plot_width) + "\" height=\"" +
-           coord(sy(band_low) - sy(band_top)) + "\" fill=\"" + band.colour +
-           "\" fill-opacity=\"0.08\"><title>" + name + " target band " + significant(band.low, 3) +
-           " to " + significant(band.high, 3) + "</title></rect>";
-    for (const double edge : {band_low, band_top}) {
-      out += "<line class=\"band-edge\" x1=\"" + coord(left) + "\" x2=\"" +
-             coord(left + plot_width) + "\" y1=\"" + coord(sy(edge)) + "\" y2=\"" +
-             coord(sy(edge)) + "\" stroke=\"" + band.colour + "\"/>";
-    }
-    out += "\n";
-  }
-  if (spec.reference) {
-    out += "<line class=\"reference\" x1=\"" + coord(left) + "\" x2=\"" + coord(left + plot_width) +
-           "\" y1=\"" + coord(sy(*spec.reference)) + "\" y2=\"" + coord(sy(*spec.reference)) +
-           "\"/>\n";
-  }
-
-  out += "<g class=\"axes\"><line x1=\"" + coord(left) + "\" x2=\"" + coord(left) + "\" y1=\"" +
-         coord(kTop) + "\" y2=\"" + bottom + "\"/><line x1=\"" + coord(left) + "\" x2=\"" +
-         coord(left + plot_width) + "\" y1=\"" + bottom + "\" y2=\"" + bottom + "\"/></g>\n";
-  out += "<g class=\"ticks\">";
-  for (const double t : y_ticks) {
-    out += "<text x=\"" + coord(left - 7.0) + "\" y=\"" + coord(sy(t)) +
-           "\" dy=\"0.32em\" text-anchor=\"end\">" + tick_label(t, y, spec.unit) + "</text>";
-  }
-  for (const double t : x_ticks) {
-    out += "<text x=\"" + coord(sx(t)) + "\" y=\"" + coord(kTop + plot_height + 17.0) +
-           "\" text-anchor=\"middle\">" + fixed(t, 0) + "</text>";
-  }
-  out += "</g>\n";
-  out += "<text class=\"axis-title\" x=\"" + coord(left + 0.5 * plot_width) + "\" y=\"" +
-         coord(kHeight - 8.0) + "\" text-anchor=\"middle\">" + escape_html(spec.x_title) +
-         "</text>\n";
-  out += "<text class=\"axis-title\" transform=\"translate(14 " + coord(kTop + 0.5 * plot_height) +
-         ") rotate(-90)\" text-anchor=\"middle\">" + escape_html(spec.y_title) + "</text>\n";
-
-  for (const Series& s : series) {
-    if (s.points.empty()) continue;
-    const std::string name = escape_html(s.name);
-    out += "<polyline class=\"line\" data-series=\"" + name + "\" fill=\"none\" stroke=\"" +
-           s.colour + "\" stroke-width=\"" + fixed(s.width, 1) + "\"";
-    if (s.opacity < 1.0) out += " stroke-opacity=\"" + fixed(s.opacity, 2) + "\"";
-    if (!s.dash.empty()) out += " stroke-dasharray=\"" + s.dash + "\"";
-    out += " points=\"";
-    for (std::size_t i = 0; i < s.points.size(); ++i) {
-      if (i > 0) out += ' ';
-      out += coord(sx(s.points[i].x)) + "," + coord(sy(s.points[i].y));
-    }
-    out += "\"/>\n";
-    if (s.markers || s.points.size() == 1) {
-      out += "<g class=\"markers\" fill=\"" + s.colour + "\">";
-      for (const Point& p : s.points) {
-        out += "<circle cx=\"" + coord(sx(p.x)) + "\" cy=\"" + coord(sy(p.y)) +
-               "\" r=\"3.2\"><title>" + name + ", epoch " + significant(p.x, 4) + ": " +
-               value_text(p.y, spec.unit) + "</title></circle>";
-      }
-      out += "</g>\n";
-    }
+    if (!s.points.empty()) out += line_chart_series(plot, spec, s);
   }
   out += "</svg>\n</section>\n";
   return out;
@@ -641,72 +683,88 @@ std::vector<Band> layer_bands(const Run& run) {
 // ---------------------------------------------------------------------------------------------
 // Raster
 
-std::string raster_panel(const json& layer, const std::string& colour, double fallback_steps) {
-  const std::string name =
-      layer.contains("name") ? json_text(layer["name"]) : std::string("(unnamed layer)");
+// A layer's spikes from raster.json: (step, neuron) pairs, floored; malformed entries counted.
+struct RasterSpikes {
   std::vector<std::pair<double, double>> spikes;  // (t, i)
   std::size_t malformed = 0;
   double max_t = -1.0;
   double max_i = -1.0;
-  if (layer.contains("spikes") && layer["spikes"].is_array()) {
-    for (const json& spike : layer["spikes"]) {
-      const bool pair = spike.is_array() && spike.size() >= 2;
-      const double t = pair ? finite(spike[0]).value_or(-1.0) : -1.0;
-      const double i = pair ? finite(spike[1]).value_or(-1.0) : -1.0;
-      if (t < 0.0 || i < 0.0) {
-        ++malformed;
-        continue;
-      }
-      spikes.emplace_back(std::floor(t), std::floor(i));
-      max_t = std::max(max_t, std::floor(t));
-      max_i = std::max(max_i, std::floor(i));
+};
+
+RasterSpikes raster_spikes(const json& layer) {
+  RasterSpikes raster;
+  if (!layer.contains("spikes") || !layer["spikes"].is_array()) return raster;
+  for (const json& spike : layer["spikes"]) {
+    const bool pair = spike.is_array() && spike.size() >= 2;
+    const double t = pair ? finite(spike[0]).value_or(-1.0) : -1.0;
+    const double i = pair ? finite(spike[1]).value_or(-1.0) : -1.0;
+    if (t < 0.0 || i < 0.0) {
+      ++raster.malformed;
+      continue;
     }
+    raster.spikes.emplace_back(std::floor(t), std::floor(i));
+    raster.max_t = std::max(raster.max_t, std::floor(t));
+    raster.max_i = std::max(raster.max_i, std::floor(i));
   }
-  double neurons = layer.contains("neurons") ? finite(layer["neurons"]).value_or(0.0) : 0.0;
-  neurons = std::max({std::floor(neurons), max_i + 1.0, 1.0});
-  const double steps = std::max({std::floor(fallback_steps), max_t + 1.0, 1.0});
+  return raster;
+}
 
+// At most kMaxRasterSpikes of the spikes, evenly subsampled.
+std::vector<std::pair<double, double>> shown_spikes(std::vector<std::pair<double, double>> spikes) {
   const std::size_t total = spikes.size();
-  const bool capped = total > kMaxRasterSpikes;
+  if (total <= kMaxRasterSpikes) return spikes;
   std::vector<std::pair<double, double>> shown;
-  if (capped) {
-    shown.reserve(kMaxRasterSpikes);
-    for (std::size_t k = 0; k < kMaxRasterSpikes; ++k)
-      shown.push_back(spikes[k * total / kMaxRasterSpikes]);
-  } else {
-    shown = std::move(spikes);
-  }
+  shown.reserve(kMaxRasterSpikes);
+  for (std::size_t k = 0; k < kMaxRasterSpikes; ++k)
+    shown.push_back(spikes[k * total / kMaxRasterSpikes]);
+  return shown;
+}
 
+// Where a raster's plot lies in its SVG: one row per neuron (neuron 0 at the bottom), one bin
+// per time step.
+struct RasterPlot {
+  static constexpr double kWidth = 640.0;
+  static constexpr double kRight = 18.0;
+  static constexpr double kTop = 8.0;
+  static constexpr double kBottom = 42.0;
+
+  Axis x;
+  Axis y;
+  double left;
+  double plot_height;
+  double height = kTop + plot_height + kBottom;
+  double plot_width = kWidth - left - kRight;
+  double bin = plot_width / x.high;   // x.high: the steps
+  double row = plot_height / y.high;  // y.high: the neurons
+
+  [[nodiscard]] double sx(double t) const { return left + t * bin; }
+  [[nodiscard]] double sy(double i) const { return kTop + plot_height - i * row; }
+};
+
+RasterPlot raster_plot(double neurons, double steps) {
   const double plot_height = std::clamp(neurons * 6.0, 100.0, 340.0);
   const Axis y{0.0, neurons,
                std::max(1.0, nice_step(neurons, std::clamp(plot_height / 50.0, 2.0, 6.0)))};
   const Axis x{0.0, steps, std::max(1.0, nice_step(steps, 8.0))};
   std::size_t label_chars = 1;
   for (const double t : ticks(y)) label_chars = std::max(label_chars, fixed(t, 0).size());
-  constexpr double kWidth = 640.0;
-  const double left = 34.0 + 6.6 * static_cast<double>(label_chars);
-  constexpr double kRight = 18.0;
-  constexpr double kTop = 8.0;
-  constexpr double kBottom = 42.0;
-  const double height = kTop + plot_height + kBottom;
-  const double plot_width = kWidth - left - kRight;
-  const double bin = plot_width / steps;
-  const double row = plot_height / neurons;
-  const auto sx = [&](double t) { return left + t * bin; };
-  const auto sy = [&](double i) { return kTop + plot_height - i * row; };  // neuron 0 at bottom
+  return RasterPlot{x, y, 34.0 + 6.6 * static_cast<double>(label_chars), plot_height};
+}
 
-  const std::string escaped = escape_html(name);
+std::string raster_caption(const json& layer, const std::string& escaped_name,
+                           const std::string& colour, const RasterSpikes& raster, std::size_t total,
+                           double neurons, double steps) {
   std::string out =
-      "<figure class=\"raster\">\n<figcaption><span class=\"swatch\" style=\"border-top:3px "
+      "<figcaption><span class=\"swatch\" style=\"border-top:3px "
       "solid " +
-      colour + "\"></span><b>" + escaped + "</b> · " +
+      colour + "\"></span><b>" + escaped_name + "</b> · " +
       with_thousands(static_cast<std::size_t>(neurons)) + " neurons · " + with_thousands(total) +
       " spikes";
   if (total > 0) {
     out += " (" + significant(static_cast<double>(total) / (neurons * steps), 2) +
            " per neuron per step)";
   }
-  if (capped) {
+  if (total > kMaxRasterSpikes) {
     out += "<br><span class=\"capped\">showing " + with_thousands(kMaxRasterSpikes) + " of " +
            with_thousands(total) + " spikes, evenly subsampled</span>";
   }
@@ -715,47 +773,82 @@ std::string raster_panel(const json& layer, const std::string& colour, double fa
         "<br><span class=\"capped\">raster.json holds only the first events of this "
         "layer</span>";
   }
-  if (malformed > 0) {
-    out += "<br><span class=\"capped\">" + with_thousands(malformed) +
+  if (raster.malformed > 0) {
+    out += "<br><span class=\"capped\">" + with_thousands(raster.malformed) +
            " malformed spike entries skipped</span>";
   }
-  out += "</figcaption>\n<svg class=\"chart\" viewBox=\"0 0 " + coord(kWidth) + " " +
-         coord(height) + "\" role=\"img\" aria-label=\"spike raster of " + escaped + "\">\n";
-  out += "<rect class=\"plotbg\" x=\"" + coord(left) + "\" y=\"" + coord(kTop) + "\" width=\"" +
-         coord(plot_width) + "\" height=\"" + coord(plot_height) + "\"/>\n";
-  out += "<g class=\"grid\">";
-  for (const double t : ticks(x)) {
-    out += "<line x1=\"" + coord(sx(t)) + "\" x2=\"" + coord(sx(t)) + "\" y1=\"" + coord(kTop) +
-           "\" y2=\"" + coord(kTop + plot_height) + "\"/>";
-  }
-  out += "</g>\n";
-  // One horizontal dash per spike, spanning most of its time bin and one neuron row (at least 1).
-  const double dash = std::max(1.0, 0.8 * bin);
-  out += "<path class=\"spikes\" data-layer=\"" + escaped + "\" data-count=\"" +
-         std::to_string(shown.size()) + "\" stroke=\"" + colour + "\" stroke-width=\"" +
-         fixed(std::max(row * 0.9, 1.0), 2) + "\" d=\"";
+  return out + "</figcaption>\n";
+}
+
+// One horizontal dash per spike, spanning most of its time bin and one neuron row (at least 1).
+std::string raster_dashes(const RasterPlot& plot, const std::string& escaped_name,
+                          const std::string& colour,
+                          const std::vector<std::pair<double, double>>& shown) {
+  const double dash = std::max(1.0, 0.8 * plot.bin);
+  std::string out = "<path class=\"spikes\" data-layer=\"" + escaped_name + "\" data-count=\"" +
+                    std::to_string(shown.size()) + "\" stroke=\"" + colour + "\" stroke-width=\"" +
+                    fixed(std::max(plot.row * 0.9, 1.0), 2) + "\" d=\"";
   for (const auto& [t, i] : shown) {
-    out += "M" + coord(sx(t) + 0.5 * (bin - dash)) + " " + coord(sy(i + 0.5)) + "h" + coord(dash);
+    out += 'M';  // (not "M" + std::string: GCC 12 warns of an impossible overlap, -Wrestrict)
+    out += coord(plot.sx(t) + 0.5 * (plot.bin - dash)) + " " + coord(plot.sy(i + 0.5)) + "h" +
+           coord(dash);
   }
-  out += "\"/>\n";
-  const std::string bottom = coord(kTop + plot_height);
-  out += "<g class=\"axes\"><line x1=\"" + coord(left) + "\" x2=\"" + coord(left) + "\" y1=\"" +
-         coord(kTop) + "\" y2=\"" + bottom + "\"/><line x1=\"" + coord(left) + "\" x2=\"" +
-         coord(left + plot_width) + "\" y1=\"" + bottom + "\" y2=\"" + bottom + "\"/></g>\n";
+  return out + "\"/>\n";
+}
+
+std::string raster_axes(const RasterPlot& plot) {
+  constexpr double kTop = RasterPlot::kTop;
+  const std::string bottom = coord(kTop + plot.plot_height);
+  std::string out = "<g class=\"axes\"><line x1=\"" + coord(plot.left) + "\" x2=\"" +
+                    coord(plot.left) + "\" y1=\"" + coord(kTop) + "\" y2=\"" + bottom +
+                    "\"/><line x1=\"" + coord(plot.left) + "\" x2=\"" +
+                    coord(plot.left + plot.plot_width) + "\" y1=\"" + bottom + "\" y2=\"" + bottom +
+                    "\"/></g>\n";
   out += "<g class=\"ticks\">";
-  for (const double t : ticks(y)) {
-    out += "<text x=\"" + coord(left - 7.0) + "\" y=\"" + coord(sy(t)) +
+  for (const double t : ticks(plot.y)) {
+    out += "<text x=\"" + coord(plot.left - 7.0) + "\" y=\"" + coord(plot.sy(t)) +
            "\" dy=\"0.32em\" text-anchor=\"end\">" + fixed(t, 0) + "</text>";
   }
-  for (const double t : ticks(x)) {
-    out += "<text x=\"" + coord(sx(t)) + "\" y=\"" + coord(kTop + plot_height + 17.0) +
+  for (const double t : ticks(plot.x)) {
+    out += "<text x=\"" + coord(plot.sx(t)) + "\" y=\"" + coord(kTop + plot.plot_height + 17.0) +
            "\" text-anchor=\"middle\">" + fixed(t, 0) + "</text>";
   }
   out += "</g>\n";
-  out += "<text class=\"axis-title\" x=\"" + coord(left + 0.5 * plot_width) + "\" y=\"" +
-         coord(height - 6.0) + "\" text-anchor=\"middle\">time step</text>\n";
-  out += "<text class=\"axis-title\" transform=\"translate(14 " + coord(kTop + 0.5 * plot_height) +
+  out += "<text class=\"axis-title\" x=\"" + coord(plot.left + 0.5 * plot.plot_width) + "\" y=\"" +
+         coord(plot.height - 6.0) + "\" text-anchor=\"middle\">time step</text>\n";
+  out += "<text class=\"axis-title\" transform=\"translate(14 " +
+         coord(kTop + 0.5 * plot.plot_height) +
          ") rotate(-90)\" text-anchor=\"middle\">neuron</text>\n";
+  return out;
+}
+
+std::string raster_panel(const json& layer, const std::string& colour, double fallback_steps) {
+  const std::string name =
+      layer.contains("name") ? json_text(layer["name"]) : std::string("(unnamed layer)");
+  RasterSpikes raster = raster_spikes(layer);
+  double neurons = layer.contains("neurons") ? finite(layer["neurons"]).value_or(0.0) : 0.0;
+  neurons = std::max({std::floor(neurons), raster.max_i + 1.0, 1.0});
+  const double steps = std::max({std::floor(fallback_steps), raster.max_t + 1.0, 1.0});
+  const std::size_t total = raster.spikes.size();
+  const std::vector<std::pair<double, double>> shown = shown_spikes(std::move(raster.spikes));
+  const RasterPlot plot = raster_plot(neurons, steps);
+  const std::string escaped = escape_html(name);
+  std::string out = "<figure class=\"raster\">\n" +
+                    raster_caption(layer, escaped, colour, raster, total, neurons, steps);
+  out += "<svg class=\"chart\" viewBox=\"0 0 " + coord(RasterPlot::kWidth) + " " +
+         coord(plot.height) + "\" role=\"img\" aria-label=\"spike raster of " + escaped + "\">\n";
+  out += "<rect class=\"plotbg\" x=\"" + coord(plot.left) + "\" y=\"" + coord(RasterPlot::kTop) +
+         "\" width=\"" + coord(plot.plot_width) + "\" height=\"" + coord(plot.plot_height) +
+         "\"/>\n";
+  out += "<g class=\"grid\">";
+  for (const double t : ticks(plot.x)) {
+    out += "<line x1=\"" + coord(plot.sx(t)) + "\" x2=\"" + coord(plot.sx(t)) + "\" y1=\"" +
+           coord(RasterPlot::kTop) + "\" y2=\"" + coord(RasterPlot::kTop + plot.plot_height) +
+           "\"/>";
+  }
+  out += "</g>\n";
+  out += raster_dashes(plot, escaped, colour, shown);
+  out += raster_axes(plot);
   out += "</svg>\n</figure>\n";
   return out;
 }
@@ -1025,7 +1118,9 @@ std::string alarms_section(const std::vector<Alarm>& alarms) {
   return out + "</section>\n";
 }
 
-std::string charts(const Run& run) {
+// The epoch axis shared by every chart: all epoch and batch records (from 0 with batches), with
+// room for end markers and a single epoch.
+std::pair<double, double> epoch_range(const Run& run) {
   const bool have_batches = !run.batches.empty();
   double x_low = kInfinity;
   double x_high = -kInfinity;
@@ -1040,13 +1135,21 @@ std::string charts(const Run& run) {
     x_low = 0.0;
     x_high = 1.0;
   }
-  if (!have_batches || x_high - x_low < 1.0) {  // room for end markers and a single epoch
+  if (!have_batches || x_high - x_low < 1.0) {
     x_low = std::max(have_batches ? 0.0 : -kInfinity, x_low - 0.5);
     x_high += 0.5;
   }
   if (x_high - x_low < 1.0) x_high = x_low + 1.0;
-  const auto spec = [&](std::string id, std::string title, std::string subtitle,
-                        std::string y_title) {
+  return {x_low, x_high};
+}
+
+// Makes the chart specs of one report, on its shared epoch axis.
+struct ChartSpecs {
+  double x_low;
+  double x_high;
+
+  [[nodiscard]] ChartSpec operator()(std::string id, std::string title, std::string subtitle,
+                                     std::string y_title) const {
     ChartSpec s;
     s.id = std::move(id);
     s.title = std::move(title);
@@ -1055,47 +1158,57 @@ std::string charts(const Run& run) {
     s.x_low = x_low;
     s.x_high = x_high;
     return s;
-  };
+  }
+};
 
-  const std::string batch_note = have_batches ? "; thin line: training batches" : "";
-  std::string out = "<div class=\"grid\">\n";
-  {
-    ChartSpec s = spec("chart-loss", "Loss", "Per epoch" + batch_note, "loss");
-    std::vector<Series> series;
-    if (have_batches) series.push_back(batch_series("train (batch)", run.batches, "loss"));
-    series.push_back(scalar_series("train", kTrainColour, run.epochs, "train_loss"));
-    series.push_back(scalar_series("test", kTestColour, run.epochs, "test_loss"));
-    series.push_back(scalar_series("validation", kValidationColour, run.epochs, "validation_loss"));
-    out += line_chart(s, series, {});
-  }
-  {
-    ChartSpec s = spec("chart-accuracy", "Accuracy", "Per epoch" + batch_note, "accuracy (%)");
-    s.unit = Unit::kPercent;
-    s.from_zero = false;
-    s.min_span = 0.02;
-    s.lower_limit = 0.0;
-    s.upper_limit = 1.0;
-    std::vector<Series> series;
-    if (have_batches) series.push_back(batch_series("train (batch)", run.batches, "accuracy"));
-    series.push_back(scalar_series("train", kTrainColour, run.epochs, "train_accuracy"));
-    series.push_back(scalar_series("test", kTestColour, run.epochs, "test_accuracy"));
-    series.push_back(
-        scalar_series("validation", kValidationColour, run.epochs, "validation_accuracy"));
-    out += line_chart(s, series, {});
-  }
-  {
-    const bool batch_rates = any_has(run.batches, "rate");
-    const std::vector<Band> bands = layer_bands(run);
-    ChartSpec s =
-        spec("chart-rate", "Firing rate",
-             std::string("Training rate per layer, ") + (batch_rates ? "per batch" : "per epoch") +
-                 (bands.empty() ? "" : "; shaded: target band"),
-             "spikes / neuron / step");
-    s.headroom = 1.1;
-    s.min_span = 1e-3;
-    out += line_chart(
-        s, layer_series(run, batch_rates ? run.batches : run.epochs, "rate", batch_rates), bands);
-  }
+std::string batch_note(const Run& run) {
+  return run.batches.empty() ? "" : "; thin line: training batches";
+}
+
+std::string loss_chart(const Run& run, const ChartSpecs& spec) {
+  ChartSpec s = spec("chart-loss", "Loss", "Per epoch" + batch_note(run), "loss");
+  std::vector<Series> series;
+  if (!run.batches.empty()) series.push_back(batch_series("train (batch)", run.batches, "loss"));
+  series.push_back(scalar_series("train", kTrainColour, run.epochs, "train_loss"));
+  series.push_back(scalar_series("test", kTestColour, run.epochs, "test_loss"));
+  series.push_back(scalar_series("validation", kValidationColour, run.epochs, "validation_loss"));
+  return line_chart(s, series, {});
+}
+
+std::string accuracy_chart(const Run& run, const ChartSpecs& spec) {
+  ChartSpec s = spec("chart-accuracy", "Accuracy", "Per epoch" + batch_note(run), "accuracy (%)");
+  s.unit = Unit::kPercent;
+  s.from_zero = false;
+  s.min_span = 0.02;
+  s.lower_limit = 0.0;
+  s.upper_limit = 1.0;
+  std::vector<Series> series;
+  if (!run.batches.empty())
+    series.push_back(batch_series("train (batch)", run.batches, "accuracy"));
+  series.push_back(scalar_series("train", kTrainColour, run.epochs, "train_accuracy"));
+  series.push_back(scalar_series("test", kTestColour, run.epochs, "test_accuracy"));
+  series.push_back(
+      scalar_series("validation", kValidationColour, run.epochs, "validation_accuracy"));
+  return line_chart(s, series, {});
+}
+
+std::string rate_chart(const Run& run, const ChartSpecs& spec) {
+  const bool batch_rates = any_has(run.batches, "rate");
+  const std::vector<Band> bands = layer_bands(run);
+  ChartSpec s =
+      spec("chart-rate", "Firing rate",
+           std::string("Training rate per layer, ") + (batch_rates ? "per batch" : "per epoch") +
+               (bands.empty() ? "" : "; shaded: target band"),
+           "spikes / neuron / step");
+  s.headroom = 1.1;
+  s.min_span = 1e-3;
+  return line_chart(
+      s, layer_series(run, batch_rates ? run.batches : run.epochs, "rate", batch_rates), bands);
+}
+
+// Dead and saturated neurons per layer.
+std::string neuron_fraction_charts(const Run& run, const ChartSpecs& spec) {
+  std::string out;
   for (const auto& [key, title] : {std::pair<const char*, const char*>{"dead", "Dead neurons"},
                                    {"saturated", "Saturated neurons"}}) {
     ChartSpec s =
@@ -1109,22 +1222,28 @@ std::string charts(const Run& run) {
     s.upper_limit = 1.0;
     out += line_chart(s, layer_series(run, run.epochs, key, false), {});
   }
-  {
-    const bool batch_scales = any_has(run.batches, "threshold_scale");
-    if (batch_scales || any_has(run.epochs, "threshold_scale")) {
-      ChartSpec s = spec("chart-threshold", "Threshold scale",
-                         std::string("Homeostatic threshold multiplier per layer, ") +
-                             (batch_scales ? "per batch" : "per epoch") + "; dashed: 1.0",
-                         "scale");
-      s.from_zero = false;
-      s.min_span = 0.05;
-      s.reference = 1.0;
-      out += line_chart(s,
-                        layer_series(run, batch_scales ? run.batches : run.epochs,
-                                     "threshold_scale", batch_scales),
-                        {});
-    }
-  }
+  return out;
+}
+
+// Only when a regulator scales the thresholds.
+std::string threshold_chart(const Run& run, const ChartSpecs& spec) {
+  const bool batch_scales = any_has(run.batches, "threshold_scale");
+  if (!batch_scales && !any_has(run.epochs, "threshold_scale")) return "";
+  ChartSpec s = spec("chart-threshold", "Threshold scale",
+                     std::string("Homeostatic threshold multiplier per layer, ") +
+                         (batch_scales ? "per batch" : "per epoch") + "; dashed: 1.0",
+                     "scale");
+  s.from_zero = false;
+  s.min_span = 0.05;
+  s.reference = 1.0;
+  return line_chart(
+      s,
+      layer_series(run, batch_scales ? run.batches : run.epochs, "threshold_scale", batch_scales),
+      {});
+}
+
+std::string synops_charts(const Run& run, const ChartSpecs& spec) {
+  std::string out;
   if (any_has(run.epochs, "synops")) {
     ChartSpec s = spec("chart-synops", "Synaptic operations", "SynOps per test sample, per epoch",
                        "SynOps / sample");
@@ -1135,8 +1254,15 @@ std::string charts(const Run& run) {
     out += line_chart(
         s, {scalar_series("efficiency", kValidationColour, run.epochs, "synaptic_efficiency")}, {});
   }
-  out += "</div>\n";
   return out;
+}
+
+std::string charts(const Run& run) {
+  const auto [x_low, x_high] = epoch_range(run);
+  const ChartSpecs spec{x_low, x_high};
+  return "<div class=\"grid\">\n" + loss_chart(run, spec) + accuracy_chart(run, spec) +
+         rate_chart(run, spec) + neuron_fraction_charts(run, spec) + threshold_chart(run, spec) +
+         synops_charts(run, spec) + "</div>\n";
 }
 
 std::string render(const std::vector<json>& records, const json* raster, const std::string& title,

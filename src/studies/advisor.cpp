@@ -399,228 +399,294 @@ InputStatistics spike_input_statistics(const std::string& from_layer) {
 
 // ---- Advice ----
 
+namespace {
+
+bool is_spiking(const LayerSpec& spec) {
+  return spec.kind == LayerKind::lif || spec.kind == LayerKind::recurrent;
+}
+
+// Per-sample input shape of every layer.
+std::vector<Shape> layer_input_shapes(const ExperimentConfig& config) {
+  std::vector<Shape> input_shapes;
+  Shape shape = network_input_shape(config);
+  for (std::size_t i = 0; i < config.layers.size(); ++i) {
+    input_shapes.push_back(shape);
+    shape = make_layer<float>(config.layers[i], shape, config.data.time_steps, config.seed, i)
+                ->output_shape();
+  }
+  return input_shapes;
+}
+
+// Why spiking layer i gets no advice; empty when it gets one.
+std::string skip_reason(const std::vector<LayerSpec>& layers, std::size_t i) {
+  const LayerSpec& spec = layers[i];
+  const bool recurrent = spec.kind == LayerKind::recurrent;
+  if (!neuron_model(spec.neuron.model).leaky_integrator(spec.neuron)) {
+    return "'" + spec.name + "' (" + spec.neuron.model +
+           " neurons): the conditions are derived for LIF/ALIF membranes; not advised";
+  }
+  if (!recurrent && (i == 0 || layers[i - 1].kind != LayerKind::dense)) {
+    return "'" + spec.name + "' (" + spec.neuron.model +
+           "): not fed by a dense layer, so there is no input weight to set; not advised";
+  }
+  if (recurrent && connections(spec) == 0) {
+    return "'" + spec.name + "' (recurrent): one unit, no synapses";
+  }
+  return {};
+}
+
+// What the advice for layer i starts from: which layer holds its input weights, its sizes, its
+// neuron, its effective threshold.
+LayerAdvice describe_layer(const ExperimentConfig& config, std::size_t i,
+                           const std::vector<Shape>& input_shapes) {
+  const LayerSpec& spec = config.layers[i];
+  const bool recurrent = spec.kind == LayerKind::recurrent;
+  // The neuron as a leaky integrator (its model's view; skip_reason checked there is one). The
+  // threshold the conditions use is ALIF's theta0 + beta_a / 2.
+  const LeakyIntegratorView neuron =
+      neuron_model(spec.neuron.model).leaky_integrator(spec.neuron).value();
+  LayerAdvice a;
+  a.layer = i;
+  a.weight_layer = recurrent ? i : i - 1;
+  a.name = spec.name;
+  a.kind = spec.kind;
+  a.adaptive = neuron.adaptive;
+  a.reset = neuron.reset;
+  a.n_in = shape_size(input_shapes[a.weight_layer]);
+  a.n_rec = recurrent ? spec.units : 0;
+  a.n_conn = recurrent ? connections(spec) : 0;
+  a.alpha = neuron.decay;
+  a.theta = neuron.threshold;
+  if (a.adaptive) {
+    a.notes.push_back("ALIF: effective threshold theta0 + beta_a / 2 = " + format_number(a.theta) +
+                      " (adaptation a = 1/2 at 50% firing)");
+  }
+  return a;
+}
+
+// Input statistics: the data's for weights fed by the encoder, the paper's 1/2, 1/4 deeper.
+void set_input_statistics(LayerAdvice& a, const InputStatistics& data_input,
+                          const std::optional<SpikingSource>& source) {
+  if (a.weight_layer == 0) {
+    a.input = data_input;
+    return;
+  }
+  a.input = spike_input_statistics(source ? source->name : "");
+  if (source && !source->advised) {
+    a.input.source =
+        "spikes of '" + source->name + "' (not advised): mean 1/2, variance 1/4 assumed (paper)";
+  }
+  if (!source) {
+    a.notes.push_back(
+        "the input is neither the encoder's nor spikes: the paper's deeper-layer "
+        "statistics are assumed");
+  }
+}
+
+// Condition I's mean for layer a.layer: the calibrated one where `means` has it.
+double calibrated_mean(LayerAdvice& a, const std::map<std::size_t, double>& means) {
+  const auto calibrated = means.find(a.layer);
+  a.calibrated = calibrated != means.end();
+  return a.calibrated ? calibrated->second : a.mu_paper;
+}
+
+// A recurrent layer: I (the input keeps its init; its mean current counts toward the drive), II,
+// and the extremes of the realized advised recurrent matrix (drawn as the builder draws it) for
+// III.
+void advise_recurrent_weights(LayerAdvice& a, const ExperimentConfig& config, const LayerSpec& spec,
+                              const InitSpec& input_init, double bias_mean,
+                              const std::map<std::size_t, double>& means) {
+  a.input_current_mean = static_cast<double>(a.n_in) * input_init.mean * a.input.mean + bias_mean;
+  a.mu_in = input_init.mean;
+  a.mu_paper =
+      condition_i_recurrent_mean(a.reset, a.alpha, a.theta, a.n_conn, a.input_current_mean);
+  a.mu_rec = calibrated_mean(a, means);
+  a.var_rec =
+      condition_ii_recurrent_variance(a.input.second_moment, a.var_in, a.n_in, a.n_conn, a.mu_rec);
+  a.gain_rec = std::sqrt(a.var_rec * static_cast<double>(a.n_rec));
+  if (a.var_rec == 0.0) {
+    a.notes.push_back(
+        "condition II gives a negative variance (input too weak for the "
+        "recurrent mean): clamped to 0");
+  }
+  InitSpec rec_init;
+  rec_init.kind = InitSpec::Kind::normal;
+  rec_init.gain = rounded(a.gain_rec);
+  rec_init.mean = rounded(a.mu_rec);
+  Tensor<double> w_rec({a.n_rec, a.n_rec});
+  init_weights(rec_init, a.n_rec, config.seed, a.layer + (1ull << 32), w_rec,
+               static_cast<Tensor<double>*>(nullptr));
+  std::tie(a.w_rec_min, a.w_rec_max) = weight_extremes(w_rec, spec.zero_diagonal, a.n_rec);
+}
+
+// A lif layer: I, the dense layer's weight mean supplies the whole drive. Returns that layer's
+// advised init.
+InitSpec advise_lif_input_mean(LayerAdvice& a, const InitSpec& input_init, double bias_mean,
+                               const std::map<std::size_t, double>& means) {
+  const double scale = static_cast<double>(a.n_in) * a.input.mean;
+  if (scale > 0.0) {
+    a.mu_paper = (a.drive - bias_mean) / scale;
+  } else {
+    a.mu_paper = input_init.mean;
+    a.notes.push_back("the input has mean 0: condition I cannot be met with the weight mean");
+  }
+  a.mu_in = calibrated_mean(a, means);
+  a.input_current_mean = scale * a.mu_in + bias_mean;
+  InitSpec advised = input_init;
+  advised.mean = rounded(a.mu_in);
+  return advised;
+}
+
+// III on the realized advised input matrix; keeps the configured dampening when infeasible.
+void advise_dampening(LayerAdvice& a, const ExperimentConfig& config, const LayerSpec& spec,
+                      const InitSpec& advised_input_init, double gamma_in) {
+  const bool recurrent = spec.kind == LayerKind::recurrent;
+  Tensor<double> w_in({recurrent ? spec.units : config.layers[a.weight_layer].units, a.n_in});
+  init_weights(advised_input_init, a.n_in, config.seed, a.weight_layer, w_in,
+               static_cast<Tensor<double>*>(nullptr));
+  a.w_in_max = weight_extremes(w_in, false, 1).second;
+  a.dampening = condition_iii_dampening(a.w_rec_min, a.w_rec_max, a.n_conn, a.theta, a.alpha,
+                                        a.n_in, gamma_in, a.w_in_max);
+  a.dampening_feasible = std::isfinite(a.dampening);
+  if (!a.dampening_feasible) {
+    a.dampening = spec.neuron.surrogate.dampening;
+    a.notes.push_back(
+        "condition III has no positive solution here (1 - alpha - n_in gamma_in "
+        "max W_in <= 0, or the recurrent extremes do not allow it): the configured "
+        "dampening is kept");
+  }
+}
+
+// What condition IV needs beyond the layer's geometry: the weights' second moments and the
+// voltage range [y_min, y_max] (also stored in `a`).
+ConditionIvInputs condition_iv_inputs(LayerAdvice& a, const std::optional<SpikingSource>& source,
+                                      const InitSpec& input_init, double w_in_mean,
+                                      double horizon) {
+  ConditionIvInputs iv;
+  iv.reset = a.reset;
+  iv.alpha = a.alpha;
+  iv.theta = a.theta;
+  iv.n_conn = a.n_conn;
+  iv.n_in = a.n_in;
+  iv.spiking_input = source.has_value();
+  if (source) iv.input_surrogate = source->surrogate;
+  iv.w_in_second_moment = a.var_in + w_in_mean * w_in_mean;
+  const double in_pos = static_cast<double>(a.n_in) * a.input.max *
+                        expected_positive_part(input_init.kind, w_in_mean, a.var_in);
+  const double in_neg = static_cast<double>(a.n_in) * a.input.max *
+                        (expected_positive_part(input_init.kind, w_in_mean, a.var_in) - w_in_mean);
+  double rec_pos = 0.0, rec_neg = 0.0;
+  if (a.kind == LayerKind::recurrent) {
+    iv.w_rec_second_moment = a.var_rec + a.mu_rec * a.mu_rec;
+    const double positive = expected_positive_part(InitSpec::Kind::normal, a.mu_rec, a.var_rec);
+    rec_pos = static_cast<double>(a.n_conn) * positive;
+    rec_neg = static_cast<double>(a.n_conn) * (positive - a.mu_rec);
+  }
+  const double theta_reset = a.reset == ResetMode::subtract ? a.theta : 0.0;
+  a.y_max = horizon * (rec_pos + in_pos);
+  a.y_min = horizon * (-rec_neg - in_neg - theta_reset);
+  iv.y_min = a.y_min;
+  iv.y_max = a.y_max;
+  return iv;
+}
+
+// The dampening that IV alone would need at the configured sharpness (NaN when none does).
+double condition_iv_dampening(const ConditionIvInputs& iv, const SurrogateSpec& surrogate) {
+  SurrogateSpec unit = surrogate;
+  unit.dampening = 1.0;
+  const double rest = condition_iv_residual(iv, unit);  // -1 + A + input + C E|gamma=1
+  unit.dampening = 0.0;
+  const double base = condition_iv_residual(iv, unit);  // -1 + A + input
+  const double squared = rest - base > 0.0 ? -base / (rest - base) : kNaN;
+  return squared > 0.0 ? std::sqrt(squared) : kNaN;
+}
+
+// IV: the advised surrogate (III's dampening, IV's sharpness or tail), with a note when IV has no
+// root in the searched range.
+void advise_surrogate(LayerAdvice& a, const LayerSpec& spec, const ConditionIvInputs& iv) {
+  a.surrogate = spec.neuron.surrogate;
+  a.surrogate.smooth_forward = false;
+  a.iv_dampening = condition_iv_dampening(iv, a.surrogate);
+  a.surrogate.dampening = rounded(a.dampening);
+  a.iv = solve_condition_iv(iv, a.surrogate);
+  const bool tail = a.surrogate.kind == SurrogateKind::q_tail;
+  (tail ? a.surrogate.tail : a.surrogate.sharpness) = rounded(a.iv.value);
+  if (a.iv.root) return;
+  const std::string j2 = format_number(1.0 + a.iv.residual);
+  if (tail) {
+    a.notes.push_back("condition IV has no root for q in [1.01, 16.85]: q set to " +
+                      format_number(a.iv.value) + ", the closest (E[(dv_t/dv_{t-1})^2] = " + j2 +
+                      ")");
+  } else if (a.iv.residual < 0.0) {
+    a.notes.push_back(
+        "condition IV has no root for sharpness in [0.05, 20]: even the widest "
+        "surrogate leaves E[(dv_t/dv_{t-1})^2] = " +
+        j2 + " < 1 with this dampening; sharpness set to 0.05");
+  } else {
+    a.notes.push_back(
+        "condition IV has no root for sharpness in [0.05, 20]: even the sharpest "
+        "surrogate leaves E[(dv_t/dv_{t-1})^2] = " +
+        j2 + " > 1; sharpness set to 20");
+  }
+}
+
+// The advice for advisable spiking layer i, fed by `source` (the nearest spiking layer before it).
+LayerAdvice advise_layer(const ExperimentConfig& config, std::size_t i,
+                         const std::vector<Shape>& input_shapes, const InputStatistics& data_input,
+                         const std::optional<SpikingSource>& source,
+                         const std::map<std::size_t, double>& means) {
+  const LayerSpec& spec = config.layers[i];
+  LayerAdvice a = describe_layer(config, i, input_shapes);
+  set_input_statistics(a, data_input, source);
+  const LayerSpec& weight_spec = config.layers[a.weight_layer];
+  const InitSpec& input_init = weight_spec.init;
+  const double bias_mean = weight_spec.kind == LayerKind::dense && !weight_spec.bias
+                               ? 0.0
+                               : input_init.bias;  // random uniform biases have mean 0
+  a.var_in = init_variance(input_init, a.n_in);
+  a.drive = half_rate_drive(a.reset, a.alpha, a.theta);
+  const double horizon = accumulation(a.alpha, config.data.time_steps);
+  const double gamma_in = source ? source->surrogate.dampening : 0.0;
+  InitSpec advised_input_init = input_init;
+  if (spec.kind == LayerKind::recurrent) {
+    advise_recurrent_weights(a, config, spec, input_init, bias_mean, means);
+  } else {
+    advised_input_init = advise_lif_input_mean(a, input_init, bias_mean, means);
+  }
+  advise_dampening(a, config, spec, advised_input_init, gamma_in);
+  advise_surrogate(a, spec,
+                   condition_iv_inputs(a, source, input_init, advised_input_init.mean, horizon));
+  a.configured_rate = kNaN;
+  a.advised_rate = kNaN;
+  a.paper_rate = kNaN;
+  return a;
+}
+
+}  // namespace
+
 std::vector<LayerAdvice> compute_advice(const ExperimentConfig& config,
                                         const InputStatistics& data_input,
                                         std::vector<std::string>* skipped,
                                         const std::map<std::size_t, double>& means) {
   const std::vector<LayerSpec>& layers = config.layers;
-  const bool any_spiking = std::any_of(layers.begin(), layers.end(), [](const LayerSpec& s) {
-    return s.kind == LayerKind::lif || s.kind == LayerKind::recurrent;
-  });
-  if (!any_spiking) {
+  if (std::none_of(layers.begin(), layers.end(), is_spiking)) {
     throw ConfigError("config '" + config.name +
                       "' has no LIF/ALIF layers (kind \"recurrent\" or \"lif\"): the stability "
                       "advisor has nothing to advise");
   }
-  // Per-sample input shape of every layer.
-  std::vector<Shape> input_shapes;
-  Shape shape = network_input_shape(config);
-  for (std::size_t i = 0; i < layers.size(); ++i) {
-    input_shapes.push_back(shape);
-    shape =
-        make_layer<float>(layers[i], shape, config.data.time_steps, config.seed, i)->output_shape();
-  }
-
+  const std::vector<Shape> input_shapes = layer_input_shapes(config);
   std::vector<LayerAdvice> advice;
   std::optional<SpikingSource> source;  // nearest spiking layer before the current one
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const LayerSpec& spec = layers[i];
-    if (spec.kind != LayerKind::lif && spec.kind != LayerKind::recurrent) continue;
-    const bool recurrent = spec.kind == LayerKind::recurrent;
-    // The neuron as a leaky integrator (its model's view; the threshold the conditions use is
-    // ALIF's theta0 + beta_a / 2).
-    const std::optional<LeakyIntegratorView> neuron =
-        neuron_model(spec.neuron.model).leaky_integrator(spec.neuron);
-    if (!neuron) {
-      if (skipped) {
-        skipped->push_back("'" + spec.name + "' (" + spec.neuron.model +
-                           " neurons): the conditions are derived for LIF/ALIF membranes; not "
-                           "advised");
-      }
+    if (!is_spiking(spec)) continue;
+    if (const std::string reason = skip_reason(layers, i); !reason.empty()) {
+      if (skipped) skipped->push_back(reason);
       source = SpikingSource{spec.name, spec.neuron.surrogate, false};
       continue;
     }
-    if (!recurrent && (i == 0 || layers[i - 1].kind != LayerKind::dense)) {
-      if (skipped) {
-        skipped->push_back("'" + spec.name + "' (" + spec.neuron.model +
-                           "): not fed by a dense layer, so there is no input weight to set; not "
-                           "advised");
-      }
-      source = SpikingSource{spec.name, spec.neuron.surrogate, false};
-      continue;
-    }
-    if (recurrent && connections(spec) == 0) {
-      if (skipped) skipped->push_back("'" + spec.name + "' (recurrent): one unit, no synapses");
-      source = SpikingSource{spec.name, spec.neuron.surrogate, false};
-      continue;
-    }
-    LayerAdvice a;
-    a.layer = i;
-    a.weight_layer = recurrent ? i : i - 1;
-    a.name = spec.name;
-    a.kind = spec.kind;
-    a.adaptive = neuron->adaptive;
-    a.reset = neuron->reset;
-    const LayerSpec& weight_spec = layers[a.weight_layer];
-    const InitSpec& input_init = weight_spec.init;
-    a.n_in = shape_size(input_shapes[a.weight_layer]);
-    a.n_rec = recurrent ? spec.units : 0;
-    a.n_conn = recurrent ? connections(spec) : 0;
-    a.alpha = neuron->decay;
-    a.theta = neuron->threshold;
-    if (a.adaptive) {
-      a.notes.push_back("ALIF: effective threshold theta0 + beta_a / 2 = " +
-                        format_number(a.theta) + " (adaptation a = 1/2 at 50% firing)");
-    }
-    // Input statistics: data for weights fed by the encoder, the paper's 1/2, 1/4 deeper.
-    const bool spiking_input = source.has_value();
-    if (a.weight_layer == 0) {
-      a.input = data_input;
-    } else {
-      a.input = spike_input_statistics(spiking_input ? source->name : "");
-      if (spiking_input && !source->advised) {
-        a.input.source = "spikes of '" + source->name +
-                         "' (not advised): mean 1/2, variance 1/4 assumed (paper)";
-      }
-      if (!spiking_input) {
-        a.notes.push_back(
-            "the input is neither the encoder's nor spikes: the paper's deeper-layer "
-            "statistics are assumed");
-      }
-    }
-    const double bias_mean = weight_spec.kind == LayerKind::dense && !weight_spec.bias
-                                 ? 0.0
-                                 : input_init.bias;  // random uniform biases have mean 0
-    a.var_in = init_variance(input_init, a.n_in);
-    a.drive = half_rate_drive(a.reset, a.alpha, a.theta);
-    const double horizon = accumulation(a.alpha, config.data.time_steps);
-    const double theta_reset = a.reset == ResetMode::subtract ? a.theta : 0.0;
-    const double gamma_in = spiking_input ? source->surrogate.dampening : 0.0;
-
-    ConditionIvInputs iv;
-    iv.reset = a.reset;
-    iv.alpha = a.alpha;
-    iv.theta = a.theta;
-    iv.n_conn = a.n_conn;
-    iv.n_in = a.n_in;
-    iv.spiking_input = spiking_input;
-    if (spiking_input) iv.input_surrogate = source->surrogate;
-
-    InitSpec advised_input_init = input_init;
-    if (recurrent) {
-      // I: the input keeps its init; its mean current counts toward the drive.
-      a.input_current_mean =
-          static_cast<double>(a.n_in) * input_init.mean * a.input.mean + bias_mean;
-      a.mu_in = input_init.mean;
-      a.mu_paper =
-          condition_i_recurrent_mean(a.reset, a.alpha, a.theta, a.n_conn, a.input_current_mean);
-      const auto calibrated = means.find(i);
-      a.calibrated = calibrated != means.end();
-      a.mu_rec = a.calibrated ? calibrated->second : a.mu_paper;
-      // II.
-      a.var_rec = condition_ii_recurrent_variance(a.input.second_moment, a.var_in, a.n_in, a.n_conn,
-                                                  a.mu_rec);
-      a.gain_rec = std::sqrt(a.var_rec * static_cast<double>(a.n_rec));
-      if (a.var_rec == 0.0) {
-        a.notes.push_back(
-            "condition II gives a negative variance (input too weak for the "
-            "recurrent mean): clamped to 0");
-      }
-      // III on the realized advised matrix, drawn as the builder draws it.
-      InitSpec rec_init;
-      rec_init.kind = InitSpec::Kind::normal;
-      rec_init.gain = rounded(a.gain_rec);
-      rec_init.mean = rounded(a.mu_rec);
-      Tensor<double> w_rec({a.n_rec, a.n_rec});
-      init_weights(rec_init, a.n_rec, config.seed, i + (1ull << 32), w_rec,
-                   static_cast<Tensor<double>*>(nullptr));
-      std::tie(a.w_rec_min, a.w_rec_max) = weight_extremes(w_rec, spec.zero_diagonal, a.n_rec);
-    } else {
-      // I for a lif layer: the dense layer's weight mean supplies the whole drive.
-      const double scale = static_cast<double>(a.n_in) * a.input.mean;
-      if (scale > 0.0) {
-        a.mu_paper = (a.drive - bias_mean) / scale;
-      } else {
-        a.mu_paper = input_init.mean;
-        a.notes.push_back("the input has mean 0: condition I cannot be met with the weight mean");
-      }
-      const auto calibrated = means.find(i);
-      a.calibrated = calibrated != means.end();
-      a.mu_in = a.calibrated ? calibrated->second : a.mu_paper;
-      a.input_current_mean = scale * a.mu_in + bias_mean;
-      advised_input_init.mean = rounded(a.mu_in);
-    }
-    Tensor<double> w_in({recurrent ? spec.units : weight_spec.units, a.n_in});
-    init_weights(advised_input_init, a.n_in, config.seed, a.weight_layer, w_in,
-                 static_cast<Tensor<double>*>(nullptr));
-    a.w_in_max = weight_extremes(w_in, false, 1).second;
-    a.dampening = condition_iii_dampening(a.w_rec_min, a.w_rec_max, a.n_conn, a.theta, a.alpha,
-                                          a.n_in, gamma_in, a.w_in_max);
-    a.dampening_feasible = std::isfinite(a.dampening);
-    if (!a.dampening_feasible) {
-      a.dampening = spec.neuron.surrogate.dampening;
-      a.notes.push_back(
-          "condition III has no positive solution here (1 - alpha - n_in gamma_in "
-          "max W_in <= 0, or the recurrent extremes do not allow it): the configured "
-          "dampening is kept");
-    }
-    // IV.
-    const double w_in_mean = advised_input_init.mean;
-    iv.w_in_second_moment = a.var_in + w_in_mean * w_in_mean;
-    const double in_pos = static_cast<double>(a.n_in) * a.input.max *
-                          expected_positive_part(input_init.kind, w_in_mean, a.var_in);
-    const double in_neg =
-        static_cast<double>(a.n_in) * a.input.max *
-        (expected_positive_part(input_init.kind, w_in_mean, a.var_in) - w_in_mean);
-    double rec_pos = 0.0, rec_neg = 0.0;
-    if (recurrent) {
-      iv.w_rec_second_moment = a.var_rec + a.mu_rec * a.mu_rec;
-      const double positive = expected_positive_part(InitSpec::Kind::normal, a.mu_rec, a.var_rec);
-      rec_pos = static_cast<double>(a.n_conn) * positive;
-      rec_neg = static_cast<double>(a.n_conn) * (positive - a.mu_rec);
-    }
-    a.y_max = horizon * (rec_pos + in_pos);
-    a.y_min = horizon * (-rec_neg - in_neg - theta_reset);
-    iv.y_min = a.y_min;
-    iv.y_max = a.y_max;
-    a.surrogate = spec.neuron.surrogate;
-    a.surrogate.smooth_forward = false;
-    {
-      SurrogateSpec unit = a.surrogate;
-      unit.dampening = 1.0;
-      const double rest = condition_iv_residual(iv, unit);  // -1 + A + input + C E|gamma=1
-      unit.dampening = 0.0;
-      const double base = condition_iv_residual(iv, unit);  // -1 + A + input
-      const double squared = rest - base > 0.0 ? -base / (rest - base) : kNaN;
-      a.iv_dampening = squared > 0.0 ? std::sqrt(squared) : kNaN;
-    }
-    a.surrogate.dampening = rounded(a.dampening);
-    a.iv = solve_condition_iv(iv, a.surrogate);
-    const bool tail = a.surrogate.kind == SurrogateKind::q_tail;
-    (tail ? a.surrogate.tail : a.surrogate.sharpness) = rounded(a.iv.value);
-    if (!a.iv.root) {
-      const std::string j2 = format_number(1.0 + a.iv.residual);
-      if (tail) {
-        a.notes.push_back("condition IV has no root for q in [1.01, 16.85]: q set to " +
-                          format_number(a.iv.value) +
-                          ", the closest (E[(dv_t/dv_{t-1})^2] = " + j2 + ")");
-      } else if (a.iv.residual < 0.0) {
-        a.notes.push_back(
-            "condition IV has no root for sharpness in [0.05, 20]: even the widest "
-            "surrogate leaves E[(dv_t/dv_{t-1})^2] = " +
-            j2 + " < 1 with this dampening; sharpness set to 0.05");
-      } else {
-        a.notes.push_back(
-            "condition IV has no root for sharpness in [0.05, 20]: even the sharpest "
-            "surrogate leaves E[(dv_t/dv_{t-1})^2] = " +
-            j2 + " > 1; sharpness set to 20");
-      }
-    }
-    a.configured_rate = kNaN;
-    a.advised_rate = kNaN;
-    a.paper_rate = kNaN;
-    source = SpikingSource{spec.name, a.surrogate, true};
-    advice.push_back(std::move(a));
+    advice.push_back(advise_layer(config, i, input_shapes, data_input, source, means));
+    source = SpikingSource{spec.name, advice.back().surrogate, true};
   }
   return advice;
 }

@@ -101,7 +101,7 @@
 #include <string>
 #include <vector>
 
-#include "config/experiment_config.hpp"
+#include "config/experiment_reader.hpp"
 #include "data/dataset.hpp"
 #include "neuron/neuron_spec.hpp"
 #include "neuron/surrogate.hpp"

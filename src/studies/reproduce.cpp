@@ -13,13 +13,14 @@
 #include <string>
 #include <vector>
 
-#include "studies/reproduce_sleep.hpp"
 #include "common/error.hpp"
+#include "config/config_reader.hpp"
+#include "config/experiment_reader.hpp"
 #include "data/corruption.hpp"
 #include "studies/advisor.hpp"
-#include "config/config_reader.hpp"
-#include "config/experiment_config.hpp"
+#include "studies/reproduce_sleep.hpp"
 #include "tensor/blas.hpp"
+#include "run/train_run.hpp"
 #include "train/trainer.hpp"
 
 namespace homeostat {
@@ -150,22 +151,17 @@ struct SaturationStart {
   std::vector<std::string> overrides;
 };
 
-int reproduce_saturation(const ReproduceOptions& options) {
-  Study study(options, "saturation");
-  const std::vector<std::uint64_t> seeds =
-      options.quick ? std::vector<std::uint64_t>{1} : std::vector<std::uint64_t>{1, 2, 3};
-  std::vector<std::string> quick;
-  if (options.quick) {
-    quick = {"data.anomaly.train_samples=1024", "data.anomaly.test_samples=512", "train.epochs=2"};
-  }
-  const std::vector<SaturationStart> starts = {
-      {"standard", {}},
-      {"quiet",
-       {"network.layers.0.init_gain=0.3", "network.layers.0.recurrent_init_gain=0.3",
-        "network.layers.0.threshold=2.0"}}};
-  // The soft penalty's weight is chosen so that at the unregulated rate (~0.3) the penalty is
-  // of the order of the task loss at the start (~0.7): 10 x (0.3 - 0.05)^2 = 0.6.
-  const std::vector<Arm> regulators = {
+std::vector<SaturationStart> saturation_starts() {
+  return {{"standard", {}},
+          {"quiet",
+           {"network.layers.0.init_gain=0.3", "network.layers.0.recurrent_init_gain=0.3",
+            "network.layers.0.threshold=2.0"}}};
+}
+
+// The soft penalty's weight is chosen so that at the unregulated rate (~0.3) the penalty is
+// of the order of the task loss at the start (~0.7): 10 x (0.3 - 0.05)^2 = 0.6.
+std::vector<Arm> saturation_regulators() {
+  return {
       {"none", "", {}},
       {"rate_l2", regulator_toml("rate_l2", "hidden", "target = 0.05\nweight = 10.0"), {}},
       {"hard",
@@ -175,70 +171,75 @@ int reproduce_saturation(const ReproduceOptions& options) {
       // Not one of the paper's arms: the population-level hard cap (k-WTA at the same target).
       {"kwta", regulator_toml("kwta", "hidden", "fraction = 0.05"), {}},
   };
-  std::printf(
-      "reproduce saturation (seed 000): W5 anomaly detection, %zu arms x %zu starts x "
-      "%zu seeds\n",
-      regulators.size(), starts.size(), seeds.size());
-  Json json = {{"study", "saturation"}, {"quick", options.quick}, {"arms", Json::array()}};
-  struct Row {
-    std::string regulator, start;
-    Mean accuracy, rate, saturated, synops, efficiency;
-  };
-  std::vector<Row> rows;
-  for (const SaturationStart& start : starts) {
-    for (const Arm& regulator : regulators) {
-      Arm arm = regulator;
-      arm.overrides = quick;
-      arm.overrides.insert(arm.overrides.end(), start.overrides.begin(), start.overrides.end());
-      const std::string label = regulator.label + "_" + start.label;
-      std::vector<double> accuracy, rate, saturated, synops, efficiency;
-      Json runs = Json::array();
-      for (const std::uint64_t seed : seeds) {
-        const ExperimentConfig config =
-            study.config("w5.toml", arm, seed, "w5_" + label + "_s" + std::to_string(seed));
-        const Json last = study.train_run(config);
-        accuracy.push_back(last.value("test_accuracy", 0.0));
-        rate.push_back(layer_value(last, "test_rate", "hidden"));
-        saturated.push_back(layer_value(last, "saturated", "hidden"));
-        synops.push_back(last.value("synops", 0.0));
-        efficiency.push_back(last.value("synaptic_efficiency", 0.0));
-        Json run = last;
-        run.erase("epochs");
-        run.erase("neuron_rates");
-        runs.push_back(run);
-      }
-      rows.push_back({regulator.label, start.label, mean_sd(accuracy), mean_sd(rate),
-                      mean_sd(saturated), mean_sd(synops), mean_sd(efficiency)});
-      json["arms"].push_back({{"arm", regulator.label}, {"start", start.label}, {"runs", runs}});
-    }
+}
+
+struct SaturationRow {
+  std::string regulator, start;
+  Mean accuracy, rate, saturated, synops, efficiency;
+};
+
+// Trains one regulator from one start at every seed: the means, and the runs into `json`.
+SaturationRow run_saturation_arm(Study& study, const Arm& regulator, const SaturationStart& start,
+                                 const std::vector<std::string>& quick,
+                                 const std::vector<std::uint64_t>& seeds, Json& json) {
+  Arm arm = regulator;
+  arm.overrides = quick;
+  arm.overrides.insert(arm.overrides.end(), start.overrides.begin(), start.overrides.end());
+  const std::string label = regulator.label + "_" + start.label;
+  std::vector<double> accuracy, rate, saturated, synops, efficiency;
+  Json runs = Json::array();
+  for (const std::uint64_t seed : seeds) {
+    const ExperimentConfig config =
+        study.config("w5.toml", arm, seed, "w5_" + label + "_s" + std::to_string(seed));
+    const Json last = study.train_run(config);
+    accuracy.push_back(last.value("test_accuracy", 0.0));
+    rate.push_back(layer_value(last, "test_rate", "hidden"));
+    saturated.push_back(layer_value(last, "saturated", "hidden"));
+    synops.push_back(last.value("synops", 0.0));
+    efficiency.push_back(last.value("synaptic_efficiency", 0.0));
+    Json run = last;
+    run.erase("epochs");
+    run.erase("neuron_rates");
+    runs.push_back(run);
   }
-  const auto row = [&](const std::string& regulator, const std::string& start) -> const Row& {
-    return *std::find_if(rows.begin(), rows.end(), [&](const Row& r) {
-      return r.regulator == regulator && r.start == start;
-    });
-  };
+  json["arms"].push_back({{"arm", regulator.label}, {"start", start.label}, {"runs", runs}});
+  return {regulator.label,    start.label,     mean_sd(accuracy),  mean_sd(rate),
+          mean_sd(saturated), mean_sd(synops), mean_sd(efficiency)};
+}
+
+std::string saturation_table(const std::vector<SaturationRow>& rows, std::size_t seeds) {
   std::ostringstream md;
   md << "# reproduce saturation (seed 000)\n\nW5: rate-coded RSNN (128 recurrent LIF) on the "
         "synthetic anomaly task; "
-     << seeds.size()
+     << seeds
      << " seed(s); mean ± sd. Start: standard = experiments/w5.toml (input gain 3, threshold 1); "
         "quiet = input gain 0.3, recurrent gain 0.3, threshold 2. Rate: hidden layer on "
         "the test set; saturated: fraction of hidden neurons firing in > 90% of steps (training, "
         "last epoch); efficiency: bits of I(prediction; label) per million synops.\n\n"
      << "| arm | start | accuracy (%) | hidden rate | saturated | synops / sample | efficiency |\n"
      << "|---|---|---|---|---|---|---|\n";
-  double best = 0.0;
-  for (const Row& r : rows) best = std::max(best, r.accuracy.mean);
-  for (const Row& r : rows) {
+  for (const SaturationRow& r : rows) {
     md << "| " << r.regulator << " | " << r.start << " | " << pm(r.accuracy, "%.2f", 100.0) << " | "
        << pm(r.rate, "%.4f") << " | " << pm(r.saturated, "%.3f") << " | " << pm(r.synops, "%.0f")
        << " | " << pm(r.efficiency, "%.4f") << " |\n";
   }
-  // The paper's setting is the busy start: there the soft penalty is judged. The hard
-  // constraints are judged from the start they need (the quiet one); both hard rows are shown.
-  const Row& soft = row("rate_l2", "standard");
-  const Row& hard = row("hard", "quiet");
-  const Row& hard_busy = row("hard", "standard");
+  return md.str();
+}
+
+// The paper's setting is the busy start: there the soft penalty is judged. The hard
+// constraints are judged from the start they need (the quiet one); both hard rows are shown.
+std::string saturation_verdict(const std::vector<SaturationRow>& rows, Json& json) {
+  const auto row = [&](const std::string& regulator,
+                       const std::string& start) -> const SaturationRow& {
+    return *std::find_if(rows.begin(), rows.end(), [&](const SaturationRow& r) {
+      return r.regulator == regulator && r.start == start;
+    });
+  };
+  double best = 0.0;
+  for (const SaturationRow& r : rows) best = std::max(best, r.accuracy.mean);
+  const SaturationRow& soft = row("rate_l2", "standard");
+  const SaturationRow& hard = row("hard", "quiet");
+  const SaturationRow& hard_busy = row("hard", "standard");
   const bool soft_failed = soft.rate.mean > 0.06;
   const bool hard_ok = hard.rate.mean <= 0.06 && best - hard.accuracy.mean <= 0.03;
   const char* verdict = soft_failed && hard_ok    ? "confirmed"
@@ -253,10 +254,33 @@ int reproduce_saturation(const ReproduceOptions& options) {
                 verdict, soft.rate.mean, 100.0 * soft.accuracy.mean, hard.rate.mean,
                 100.0 * hard.accuracy.mean, hard_busy.rate.mean, 100.0 * hard_busy.accuracy.mean,
                 100.0 * best);
-  md << "\n" << line << "\n";
   json["verdict"] = verdict;
   json["verdict_line"] = line;
-  study.write(md.str(), json);
+  return line;
+}
+
+int reproduce_saturation(const ReproduceOptions& options) {
+  Study study(options, "saturation");
+  const std::vector<std::uint64_t> seeds =
+      options.quick ? std::vector<std::uint64_t>{1} : std::vector<std::uint64_t>{1, 2, 3};
+  std::vector<std::string> quick;
+  if (options.quick) {
+    quick = {"data.anomaly.train_samples=1024", "data.anomaly.test_samples=512", "train.epochs=2"};
+  }
+  const std::vector<SaturationStart> starts = saturation_starts();
+  const std::vector<Arm> regulators = saturation_regulators();
+  std::printf(
+      "reproduce saturation (seed 000): W5 anomaly detection, %zu arms x %zu starts x "
+      "%zu seeds\n",
+      regulators.size(), starts.size(), seeds.size());
+  Json json = {{"study", "saturation"}, {"quick", options.quick}, {"arms", Json::array()}};
+  std::vector<SaturationRow> rows;
+  for (const SaturationStart& start : starts) {
+    for (const Arm& regulator : regulators)
+      rows.push_back(run_saturation_arm(study, regulator, start, quick, seeds, json));
+  }
+  const std::string line = saturation_verdict(rows, json);
+  study.write(saturation_table(rows, seeds.size()) + "\n" + line + "\n", json);
   return 0;
 }
 
@@ -268,8 +292,8 @@ struct SurrogateChoice {
   double q = 0.0;
 };
 
-int reproduce_sg_stability(const ReproduceOptions& options) {
-  Study study(options, "sg_stability");
+// The grid: surrogate shapes x dampenings x sharpnesses on a small W5 (the `base` overrides).
+struct SurrogateGrid {
   std::vector<SurrogateChoice> shapes = {
       {"fast_sigmoid", "fast_sigmoid"}, {"q_tail q=1.26", "q_tail", 1.26},
       {"q_tail q=2", "q_tail", 2.0},    {"q_tail q=4", "q_tail", 4.0},
@@ -280,75 +304,90 @@ int reproduce_sg_stability(const ReproduceOptions& options) {
   std::vector<std::string> base = {"data.anomaly.train_samples=2000",
                                    "data.anomaly.test_samples=1000", "train.epochs=3",
                                    "network.layers.0.units=64"};
-  if (options.quick) {
-    shapes = {shapes[0], shapes[6]};
-    dampenings = {1.0};
-    sharpnesses = {1.0, 6.0};
-    base = {"data.anomaly.train_samples=512", "data.anomaly.test_samples=256", "train.epochs=1",
-            "network.layers.0.units=32"};
+};
+
+SurrogateGrid surrogate_grid(bool quick) {
+  SurrogateGrid grid;
+  if (quick) {
+    grid.shapes = {grid.shapes[0], grid.shapes[6]};
+    grid.dampenings = {1.0};
+    grid.sharpnesses = {1.0, 6.0};
+    grid.base = {"data.anomaly.train_samples=512", "data.anomaly.test_samples=256",
+                 "train.epochs=1", "network.layers.0.units=32"};
   }
-  std::printf(
-      "reproduce sg-stability (seed 003): %zu shapes x %zu dampenings x %zu sharpnesses "
-      "on a small W5 RSNN\n",
-      shapes.size(), dampenings.size(), sharpnesses.size());
-  Json json = {{"study", "sg-stability"}, {"quick", options.quick}, {"grid", Json::array()}};
+  return grid;
+}
+
+std::string surrogate_grid_header(const SurrogateGrid& grid) {
   std::ostringstream md;
-  md << "# reproduce sg-stability (seed 003)\n\nSmall W5 RSNN (" << base.back().substr(23)
+  md << "# reproduce sg-stability (seed 003)\n\nSmall W5 RSNN (" << grid.base.back().substr(23)
      << " recurrent LIF), test accuracy (%) after the listed epochs. Columns: dampening / "
         "sharpness.\n\n| surrogate |";
-  for (const double d : dampenings)
-    for (const double s : sharpnesses)
+  for (const double d : grid.dampenings)
+    for (const double s : grid.sharpnesses)
       md << " " << format("%.2g", d) << " / " << format("%.3g", s) << " |";
   md << " best |\n|---|";
-  for (std::size_t i = 0; i < dampenings.size() * sharpnesses.size() + 1; ++i) md << "---|";
+  for (std::size_t i = 0; i < grid.dampenings.size() * grid.sharpnesses.size() + 1; ++i)
+    md << "---|";
   md << "\n";
-  std::map<std::string, double> best_by_shape;
-  double grid_best = 0.0;
-  std::string grid_best_label;
-  for (const SurrogateChoice& shape : shapes) {
-    md << "| " << shape.label << " |";
-    double best = 0.0;
-    for (const double d : dampenings) {
-      for (const double s : sharpnesses) {
-        Arm arm{shape.label, "", base};
-        arm.overrides.push_back("network.layers.0.surrogate=\"" + shape.shape + "\"");
-        arm.overrides.push_back("network.layers.0.dampening=" + format("%.6g", d));
-        arm.overrides.push_back("network.layers.0.sharpness=" + format("%.6g", s));
-        if (shape.q > 0)
-          arm.overrides.push_back("network.layers.0.tail=" + format("%.6g", shape.q));
-        std::string run = "sg_" + shape.shape + (shape.q > 0 ? format("%.3g", shape.q) : "") +
-                          "_d" + format("%.3g", d) + "_s" + format("%.3g", s);
-        const Json last = study.train_run(study.config("w5.toml", arm, 1, run));
-        const double accuracy = last.value("test_accuracy", 0.0);
-        best = std::max(best, accuracy);
-        if (accuracy > grid_best) {
-          grid_best = accuracy;
-          grid_best_label = shape.label + " d=" + format("%.3g", d) + " s=" + format("%.3g", s);
-        }
-        md << " " << format("%.2f", 100.0 * accuracy) << " |";
-        json["grid"].push_back({{"surrogate", shape.label},
-                                {"dampening", d},
-                                {"sharpness", s},
-                                {"test_accuracy", accuracy},
-                                {"hidden_rate", layer_value(last, "test_rate", "hidden")}});
-      }
-    }
-    best_by_shape[shape.label] = best;
-    md << " **" << format("%.2f", 100.0 * best) << "** |\n";
-  }
+  return md.str();
+}
 
-  // The advisor's choice for the same network, placed in the grid.
+struct GridResults {
+  std::map<std::string, double> best_by_shape;
+  double best = 0.0;
+  std::string best_label;
+};
+
+// One shape's row of the grid: every dampening and sharpness trained once.
+void run_surrogate_row(Study& study, const SurrogateGrid& grid, const SurrogateChoice& shape,
+                       GridResults& results, std::ostringstream& md, Json& json) {
+  md << "| " << shape.label << " |";
+  double best = 0.0;
+  for (const double d : grid.dampenings) {
+    for (const double s : grid.sharpnesses) {
+      Arm arm{shape.label, "", grid.base};
+      arm.overrides.push_back("network.layers.0.surrogate=\"" + shape.shape + "\"");
+      arm.overrides.push_back("network.layers.0.dampening=" + format("%.6g", d));
+      arm.overrides.push_back("network.layers.0.sharpness=" + format("%.6g", s));
+      if (shape.q > 0) arm.overrides.push_back("network.layers.0.tail=" + format("%.6g", shape.q));
+      std::string run = "sg_" + shape.shape + (shape.q > 0 ? format("%.3g", shape.q) : "") + "_d" +
+                        format("%.3g", d) + "_s" + format("%.3g", s);
+      const Json last = study.train_run(study.config("w5.toml", arm, 1, run));
+      const double accuracy = last.value("test_accuracy", 0.0);
+      best = std::max(best, accuracy);
+      if (accuracy > results.best) {
+        results.best = accuracy;
+        results.best_label = shape.label + " d=" + format("%.3g", d) + " s=" + format("%.3g", s);
+      }
+      md << " " << format("%.2f", 100.0 * accuracy) << " |";
+      json["grid"].push_back({{"surrogate", shape.label},
+                              {"dampening", d},
+                              {"sharpness", s},
+                              {"test_accuracy", accuracy},
+                              {"hidden_rate", layer_value(last, "test_rate", "hidden")}});
+    }
+  }
+  results.best_by_shape[shape.label] = best;
+  md << " **" << format("%.2f", 100.0 * best) << "** |\n";
+}
+
+// The advisor's choice for the same network, trained and placed in the grid. Returns the advice
+// (its overrides also set the high-rate init below).
+AdvisorReport run_advised_surrogate(Study& study, const ReproduceOptions& options,
+                                    const SurrogateGrid& grid, const GridResults& results,
+                                    std::ostringstream& md, Json& json) {
   AdvisorOptions advisor_options;
-  std::vector<std::string> advisor_overrides = base;
+  std::vector<std::string> advisor_overrides = grid.base;
   const std::filesystem::path w5 = std::filesystem::path(options.experiments_directory) / "w5.toml";
-  const AdvisorReport advice = run_advisor(w5, advisor_overrides, advisor_options);
+  AdvisorReport advice = run_advisor(w5, advisor_overrides, advisor_options);
   double advised_accuracy = 0.0;
   double advised_rate0 = 0.0;
   std::string advised_text = "(no advice)";
   if (!advice.layers.empty()) {
     const LayerAdvice& a = advice.layers.front();
     Arm arm{"advised", "", advice.overrides};
-    for (const std::string& o : base) arm.overrides.insert(arm.overrides.begin(), o);
+    for (const std::string& o : grid.base) arm.overrides.insert(arm.overrides.begin(), o);
     const Json last = study.train_run(study.config("w5.toml", arm, 1, "sg_advised"));
     advised_accuracy = last.value("test_accuracy", 0.0);
     advised_rate0 = a.advised_rate;
@@ -362,40 +401,56 @@ int reproduce_sg_stability(const ReproduceOptions& options) {
                        {"initial_rate", advised_rate0}};
   }
   std::size_t better = 0;
-  for (const auto& [label, acc] : best_by_shape) better += acc > advised_accuracy;
+  for (const auto& [label, acc] : results.best_by_shape) better += acc > advised_accuracy;
   md << "\nAdvisor (conditions I-IV): " << advised_text << " -> "
      << format("%.2f", 100.0 * advised_accuracy) << "%, better than the best setting of "
-     << (best_by_shape.size() - better) << " of " << best_by_shape.size() << " shapes.\n";
+     << (results.best_by_shape.size() - better) << " of " << results.best_by_shape.size()
+     << " shapes.\n";
+  return advice;
+}
 
-  // Standard init vs high initial rate (advised init) + gradual sparsity (seed 003).
+struct InitComparison {
+  double standard = 0.0;
+  double high_gradual = 0.0;
+};
+
+// Standard init vs high initial rate (advised init) + gradual sparsity (seed 003).
+InitComparison run_init_comparison(Study& study, bool quick, const SurrogateGrid& grid,
+                                   const AdvisorReport& advice, std::ostringstream& md,
+                                   Json& json) {
   const std::string gradual =
       regulator_toml("rate_l2", "hidden",
                      "target = 0.05\nweight = 10.0\nschedule = { initial_target = 0.5, "
                      "anneal_epochs = " +
-                         std::string(options.quick ? "1" : "2") + " }");
-  Arm standard{"standard init", "", base};
-  Arm high{"high initial rate + gradual sparsity", gradual, base};
+                         std::string(quick ? "1" : "2") + " }");
+  Arm standard{"standard init", "", grid.base};
+  Arm high{"high initial rate + gradual sparsity", gradual, grid.base};
   for (const std::string& o : advice.overrides) high.overrides.push_back(o);
   const Json standard_last =
       study.train_run(study.config("w5.toml", standard, 1, "sg_init_standard"));
   const Json high_last = study.train_run(study.config("w5.toml", high, 1, "sg_init_high_gradual"));
-  const double standard_acc = standard_last.value("test_accuracy", 0.0);
-  const double high_acc = high_last.value("test_accuracy", 0.0);
+  InitComparison accuracy;
+  accuracy.standard = standard_last.value("test_accuracy", 0.0);
+  accuracy.high_gradual = high_last.value("test_accuracy", 0.0);
   md << "\n| init | test accuracy (%) | hidden rate |\n|---|---|---|\n| standard | "
-     << format("%.2f", 100.0 * standard_acc) << " | "
+     << format("%.2f", 100.0 * accuracy.standard) << " | "
      << format("%.4f", layer_value(standard_last, "test_rate", "hidden")) << " |\n"
-     << "| high initial rate + gradual sparsity | " << format("%.2f", 100.0 * high_acc) << " | "
-     << format("%.4f", layer_value(high_last, "test_rate", "hidden")) << " |\n";
-  json["init"] = {{"standard", standard_acc}, {"high_gradual", high_acc}};
+     << "| high initial rate + gradual sparsity | " << format("%.2f", 100.0 * accuracy.high_gradual)
+     << " | " << format("%.4f", layer_value(high_last, "test_rate", "hidden")) << " |\n";
+  json["init"] = {{"standard", accuracy.standard}, {"high_gradual", accuracy.high_gradual}};
+  return accuracy;
+}
 
-  // Verdict: fast sigmoid best (or tied within 1 point) and high-rate init + gradual sparsity
-  // at least as good as the standard init.
-  const double fast = best_by_shape["fast_sigmoid"];
+// Verdict: fast sigmoid best (or tied within 1 point) and high-rate init + gradual sparsity
+// at least as good as the standard init.
+std::string surrogate_verdict(const GridResults& results, const InitComparison& init, Json& json) {
+  const auto fast_sigmoid = results.best_by_shape.find("fast_sigmoid");
+  const double fast = fast_sigmoid == results.best_by_shape.end() ? 0.0 : fast_sigmoid->second;
   double others = 0.0;
-  for (const auto& [label, acc] : best_by_shape)
+  for (const auto& [label, acc] : results.best_by_shape)
     if (label != "fast_sigmoid") others = std::max(others, acc);
   const bool fast_best = fast + 0.01 >= others;
-  const bool init_helps = high_acc >= standard_acc;
+  const bool init_helps = init.high_gradual >= init.standard;
   const char* verdict = fast_best && init_helps     ? "confirmed"
                         : !fast_best && !init_helps ? "not confirmed"
                                                     : "mixed";
@@ -405,26 +460,45 @@ int reproduce_sg_stability(const ReproduceOptions& options) {
                 "with gradually introduced sparsity improves generalization. Here: fast sigmoid "
                 "best %.2f%% vs best other shape %.2f%% (grid best: %s); high-rate init + "
                 "gradual sparsity %.2f%% vs standard %.2f%%.",
-                verdict, 100.0 * fast, 100.0 * others, grid_best_label.c_str(), 100.0 * high_acc,
-                100.0 * standard_acc);
-  md << "\n" << line << "\n";
+                verdict, 100.0 * fast, 100.0 * others, results.best_label.c_str(),
+                100.0 * init.high_gradual, 100.0 * init.standard);
   json["verdict"] = verdict;
   json["verdict_line"] = line;
+  return line;
+}
+
+int reproduce_sg_stability(const ReproduceOptions& options) {
+  Study study(options, "sg_stability");
+  const SurrogateGrid grid = surrogate_grid(options.quick);
+  std::printf(
+      "reproduce sg-stability (seed 003): %zu shapes x %zu dampenings x %zu sharpnesses "
+      "on a small W5 RSNN\n",
+      grid.shapes.size(), grid.dampenings.size(), grid.sharpnesses.size());
+  Json json = {{"study", "sg-stability"}, {"quick", options.quick}, {"grid", Json::array()}};
+  std::ostringstream md;
+  md << surrogate_grid_header(grid);
+  GridResults results;
+  for (const SurrogateChoice& shape : grid.shapes)
+    run_surrogate_row(study, grid, shape, results, md, json);
+  const AdvisorReport advice = run_advised_surrogate(study, options, grid, results, md, json);
+  const InitComparison init = run_init_comparison(study, options.quick, grid, advice, md, json);
+  md << "\n" << surrogate_verdict(results, init, json) << "\n";
   study.write(md.str(), json);
   return 0;
 }
 
 // ---- ahsar (seed 004) ------------------------------------------------------------------
 
-int reproduce_ahsar(const ReproduceOptions& options) {
-  Study study(options, "ahsar");
-  struct Net {
-    std::string label, base;
-    std::vector<std::string> lif_layers;  // indices (as strings) of every spiking layer
-    std::vector<std::string> overrides;
-    double set_accuracy;
-  };
-  std::vector<Net> nets = {
+struct AhsarNet {
+  std::string label, base;
+  std::vector<std::string> lif_layers;  // indices (as strings) of every spiking layer
+  std::vector<std::string> overrides;
+  double set_accuracy;
+};
+
+// The networks x threshold scales, each trained with AHSAR off and on, tested on corruptions.
+struct AhsarGrid {
+  std::vector<AhsarNet> nets = {
       {"W1",
        "w1.toml",
        {"1", "3"},
@@ -441,17 +515,21 @@ int reproduce_ahsar(const ReproduceOptions& options) {
                                          {CorruptionKind::gaussian, 0.2},
                                          {CorruptionKind::gaussian, 0.4},
                                          {CorruptionKind::salt_pepper, 0.1}};
-  if (options.quick) {
-    nets.resize(1);
-    nets[0].overrides = {"data.train_limit=1280", "data.test_limit=500", "train.epochs=1",
-                         "data.time_steps=10"};
-    scales = {1.0, 4.0};
-    corruptions = {{CorruptionKind::gaussian, 0.2}};
+};
+
+AhsarGrid ahsar_grid(bool quick) {
+  AhsarGrid grid;
+  if (quick) {
+    grid.nets.resize(1);
+    grid.nets[0].overrides = {"data.train_limit=1280", "data.test_limit=500", "train.epochs=1",
+                              "data.time_steps=10"};
+    grid.scales = {1.0, 4.0};
+    grid.corruptions = {{CorruptionKind::gaussian, 0.2}};
   }
-  const std::string ahsar = "\n[[homeostasis]]\nkind = \"ahsar\"\nlow = 0.02\nhigh = 0.2\n";
-  std::printf("reproduce ahsar (seed 004): %zu networks x %zu threshold scales x {off, on}\n",
-              nets.size(), scales.size());
-  Json json = {{"study", "ahsar"}, {"quick", options.quick}, {"runs", Json::array()}};
+  return grid;
+}
+
+std::string ahsar_table_header(const std::vector<Corruption>& corruptions) {
   std::ostringstream md;
   md << "# reproduce ahsar (seed 004)\n\nThresholds of every LIF layer multiplied by the scale; "
         "AHSAR with band [0.02, 0.2] (homeostasis/ahsar.hpp). Epochs to reach: first epoch whose "
@@ -462,66 +540,73 @@ int reproduce_ahsar(const ReproduceOptions& options) {
   md << "\n|---|---|---|---|---|---|---|";
   for (std::size_t i = 0; i < corruptions.size(); ++i) md << "---|";
   md << "\n";
-  double sum_on = 0, sum_off = 0, ood_on = 0, ood_off = 0, epochs_on = 0, epochs_off = 0;
-  for (const Net& net : nets) {
-    for (const double scale : scales) {
-      for (const bool on : {false, true}) {
-        Arm arm{on ? "ahsar" : "off", on ? ahsar : "", net.overrides};
-        for (const std::string& layer : net.lif_layers) {
-          arm.overrides.push_back("network.layers." + layer +
-                                  ".threshold=" + format("%.6g", scale));
-        }
-        const std::string run =
-            "ahsar_" + net.label + "_x" + format("%.3g", scale) + (on ? "_on" : "_off");
-        const ExperimentConfig config = study.config(net.base, arm, 1, run);
-        const Json last = study.train_run(config);
-        const double accuracy = last.value("test_accuracy", 0.0);
-        std::size_t reached = 0;
-        for (const Json& e : last.at("epochs")) {
-          if (e.value("test_accuracy", 0.0) >= net.set_accuracy) {
-            reached = e.value("epoch", std::size_t{0});
-            break;
-          }
-        }
-        const std::string hidden = config.layers.at(std::stoul(net.lif_layers.front())).name;
-        // Corruption accuracy: the trained model (regulator state included) on corrupted tests.
-        LoadedModel model = load_model(
-            std::filesystem::path(last.at("run_directory").get<std::string>()) / "checkpoint.bin");
-        const Dataset test = load_data_split(config, "test", config.data.test_limit);
-        std::vector<double> corrupted;
-        for (const Corruption& c : corruptions) {
-          corrupted.push_back(
-              evaluate(model.network, config, corrupt(test, c, config.seed)).accuracy);
-        }
-        md << "| " << net.label << " | " << format("%.3g", scale) << " | " << (on ? "on" : "off")
-           << " | " << (reached ? std::to_string(reached) : "-") << " | "
-           << format("%.2f", 100.0 * accuracy) << " | "
-           << format("%.4f", layer_value(last, "test_rate", hidden)) << " | "
-           << format("%.3f", layer_value(last, "threshold_scale", hidden)) << " |";
-        double ood = 0.0;
-        for (const double c : corrupted) {
-          md << " " << format("%.2f", 100.0 * c) << " |";
-          ood += c / static_cast<double>(corrupted.size());
-        }
-        md << "\n";
-        (on ? sum_on : sum_off) += accuracy;
-        (on ? ood_on : ood_off) += ood;
-        (on ? epochs_on : epochs_off) +=
-            reached ? static_cast<double>(reached) : static_cast<double>(config.train.epochs + 1);
-        json["runs"].push_back({{"net", net.label},
-                                {"scale", scale},
-                                {"ahsar", on},
-                                {"final_accuracy", accuracy},
-                                {"epochs_to_set_accuracy", reached},
-                                {"hidden_rate", layer_value(last, "test_rate", hidden)},
-                                {"corrupted_accuracy", corrupted}});
-      }
-    }
+  return md.str();
+}
+
+// The first epoch whose test accuracy reaches `set_accuracy`; 0 when none does.
+std::size_t epochs_to_reach(const Json& last, double set_accuracy) {
+  for (const Json& e : last.at("epochs")) {
+    if (e.value("test_accuracy", 0.0) >= set_accuracy) return e.value("epoch", std::size_t{0});
   }
-  const double runs = static_cast<double>(nets.size() * scales.size());
-  const double gain = (sum_on - sum_off) / runs;
-  const double ood_gain = (ood_on - ood_off) / runs;
-  const double epoch_gain = (epochs_off - epochs_on) / runs;
+  return 0;
+}
+
+// The sums over the runs with AHSAR off and on that the verdict compares.
+struct AhsarSums {
+  double accuracy_on = 0, accuracy_off = 0, ood_on = 0, ood_off = 0, epochs_on = 0, epochs_off = 0;
+};
+
+// One net at one threshold scale, AHSAR on or off: trained, then tested on the corruptions (the
+// trained model, regulator state included); a table row, a JSON run, the verdict's sums.
+void run_ahsar_arm(Study& study, const AhsarNet& net, double scale, bool on,
+                   const std::vector<Corruption>& corruptions, AhsarSums& sums,
+                   std::ostringstream& md, Json& json) {
+  const std::string ahsar = "\n[[homeostasis]]\nkind = \"ahsar\"\nlow = 0.02\nhigh = 0.2\n";
+  Arm arm{on ? "ahsar" : "off", on ? ahsar : "", net.overrides};
+  for (const std::string& layer : net.lif_layers) {
+    arm.overrides.push_back("network.layers." + layer + ".threshold=" + format("%.6g", scale));
+  }
+  const std::string run =
+      "ahsar_" + net.label + "_x" + format("%.3g", scale) + (on ? "_on" : "_off");
+  const ExperimentConfig config = study.config(net.base, arm, 1, run);
+  const Json last = study.train_run(config);
+  const double accuracy = last.value("test_accuracy", 0.0);
+  const std::size_t reached = epochs_to_reach(last, net.set_accuracy);
+  const std::string hidden = config.layers.at(std::stoul(net.lif_layers.front())).name;
+  LoadedModel model = load_model(
+      std::filesystem::path(last.at("run_directory").get<std::string>()) / "checkpoint.bin");
+  const Dataset test = load_data_split(config, "test", config.data.test_limit);
+  std::vector<double> corrupted;
+  for (const Corruption& c : corruptions) {
+    corrupted.push_back(evaluate(model.network, config, corrupt(test, c, config.seed)).accuracy);
+  }
+  md << "| " << net.label << " | " << format("%.3g", scale) << " | " << (on ? "on" : "off") << " | "
+     << (reached ? std::to_string(reached) : "-") << " | " << format("%.2f", 100.0 * accuracy)
+     << " | " << format("%.4f", layer_value(last, "test_rate", hidden)) << " | "
+     << format("%.3f", layer_value(last, "threshold_scale", hidden)) << " |";
+  double ood = 0.0;
+  for (const double c : corrupted) {
+    md << " " << format("%.2f", 100.0 * c) << " |";
+    ood += c / static_cast<double>(corrupted.size());
+  }
+  md << "\n";
+  (on ? sums.accuracy_on : sums.accuracy_off) += accuracy;
+  (on ? sums.ood_on : sums.ood_off) += ood;
+  (on ? sums.epochs_on : sums.epochs_off) +=
+      reached ? static_cast<double>(reached) : static_cast<double>(config.train.epochs + 1);
+  json["runs"].push_back({{"net", net.label},
+                          {"scale", scale},
+                          {"ahsar", on},
+                          {"final_accuracy", accuracy},
+                          {"epochs_to_set_accuracy", reached},
+                          {"hidden_rate", layer_value(last, "test_rate", hidden)},
+                          {"corrupted_accuracy", corrupted}});
+}
+
+std::string ahsar_verdict(const AhsarSums& sums, double runs, Json& json) {
+  const double gain = (sums.accuracy_on - sums.accuracy_off) / runs;
+  const double ood_gain = (sums.ood_on - sums.ood_off) / runs;
+  const double epoch_gain = (sums.epochs_off - sums.epochs_on) / runs;
   const int positives = (gain > 0.005) + (ood_gain > 0.005) + (epoch_gain > 0.0);
   const char* verdict = positives == 3 ? "confirmed" : positives == 0 ? "not confirmed" : "mixed";
   char line[600];
@@ -531,9 +616,28 @@ int reproduce_ahsar(const ReproduceOptions& options) {
                 "final accuracy %+.2f points, corrupted-test accuracy %+.2f points, %+.2f epochs "
                 "sooner to the set accuracy.",
                 verdict, 100.0 * gain, 100.0 * ood_gain, epoch_gain);
-  md << "\n" << line << "\n";
   json["verdict"] = verdict;
   json["verdict_line"] = line;
+  return line;
+}
+
+int reproduce_ahsar(const ReproduceOptions& options) {
+  Study study(options, "ahsar");
+  const AhsarGrid grid = ahsar_grid(options.quick);
+  std::printf("reproduce ahsar (seed 004): %zu networks x %zu threshold scales x {off, on}\n",
+              grid.nets.size(), grid.scales.size());
+  Json json = {{"study", "ahsar"}, {"quick", options.quick}, {"runs", Json::array()}};
+  std::ostringstream md;
+  md << ahsar_table_header(grid.corruptions);
+  AhsarSums sums;
+  for (const AhsarNet& net : grid.nets) {
+    for (const double scale : grid.scales) {
+      for (const bool on : {false, true})
+        run_ahsar_arm(study, net, scale, on, grid.corruptions, sums, md, json);
+    }
+  }
+  const double runs = static_cast<double>(grid.nets.size() * grid.scales.size());
+  md << "\n" << ahsar_verdict(sums, runs, json) << "\n";
   study.write(md.str(), json);
   return 0;
 }

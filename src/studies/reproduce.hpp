@@ -8,13 +8,15 @@
 
 #include <string>
 
+#include "run/resources.hpp"
+
 namespace homeostat {
 
 struct ReproduceOptions {
   std::string name;
   bool quick = false;
   int threads = 0;
-  std::string experiments_directory = HOMEOSTAT_SOURCE_DIR "/experiments";
+  std::string experiments_directory = default_experiments_directory().string();
   std::string output_directory = "runs";
 };
 

@@ -11,11 +11,12 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "data/dataset.hpp"
 #include "config/config_reader.hpp"
-#include "config/experiment_config.hpp"
-#include "config/simulation_config.hpp"
-#include "plasticity/recurrent_network.hpp"
+#include "config/experiment_reader.hpp"
+#include "config/simulation_reader.hpp"
+#include "data/dataset.hpp"
+#include "run/simulate_run.hpp"
+#include "run/train_run.hpp"
 #include "train/trainer.hpp"
 
 namespace homeostat {

@@ -4,7 +4,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <atomic>
 #include <stdexcept>
 
 #include "tensor/gemm_bf16.hpp"
@@ -47,14 +46,14 @@ void blocked_gemm(BlasGemm blas_gemm, Transpose trans_a, Transpose trans_b, std:
 
 }  // namespace
 
-bool gemm_runs_bf16(std::size_t m, std::size_t n, std::size_t k) {
-  return gemm_precision() == GemmPrecision::bf16 && bf16_pays(m, n, k);
+bool gemm_runs_bf16(GemmPrecision precision, std::size_t m, std::size_t n, std::size_t k) {
+  return precision == GemmPrecision::bf16 && bf16_pays(m, n, k);
 }
 
 void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, std::size_t k,
           float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta,
-          float* c, std::size_t ldc) {
-  if (gemm_runs_bf16(m, n, k)) {
+          float* c, std::size_t ldc, GemmPrecision precision) {
+  if (gemm_runs_bf16(precision, m, n, k)) {
     gemm_bf16(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
@@ -63,24 +62,17 @@ void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, st
 
 void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, std::size_t k,
           double alpha, const double* a, std::size_t lda, const double* b, std::size_t ldb,
-          double beta, double* c, std::size_t ldc) {
+          double beta, double* c, std::size_t ldc, GemmPrecision /*precision*/) {
   blocked_gemm(cblas_dgemm, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-namespace {
-std::atomic<GemmPrecision> current_precision{GemmPrecision::fp32};
-}  // namespace
-
 bool bf16_gemm_supported() { return __builtin_cpu_supports("avx512bf16"); }
 
-void set_gemm_precision(GemmPrecision precision) {
+void require_gemm_precision(GemmPrecision precision) {
   if (precision == GemmPrecision::bf16 && !bf16_gemm_supported()) {
     throw std::runtime_error("bf16 GEMMs need a CPU with AVX512-BF16, and this one has none");
   }
-  current_precision.store(precision);
 }
-
-GemmPrecision gemm_precision() { return current_precision.load(); }
 
 const char* gemm_precision_name(GemmPrecision precision) {
   return precision == GemmPrecision::bf16 ? "bf16" : "fp32";

@@ -7,44 +7,33 @@ namespace homeostat {
 
 enum class Transpose { no, yes };
 
+// Operand precision of a float GEMM, a value each caller passes (a layer holds the one its
+// network was set to; Network::set_gemm_precision, from the config's gemm_precision). fp32 (the
+// default) runs OpenBLAS's SGEMM. bf16 rounds both operands to bfloat16 (8-bit significand,
+// round to nearest even) and accumulates in fp32 through oneDNN's AVX512-BF16 kernels, at about
+// twice SGEMM's speed; spikes (0 and 1) are exact in bf16, weights and gradients are rounded.
+// C stays fp32 either way, and double GEMMs are never rounded. Results stay independent of the
+// thread count. Only GEMMs where bf16 pays take that path (every dimension >= 64 and >= 2^24
+// multiply-adds); smaller ones, such as a 10-class readout, stay fp32.
+enum class GemmPrecision { fp32, bf16 };
+
 void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, std::size_t k,
           float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta,
-          float* c, std::size_t ldc);
+          float* c, std::size_t ldc, GemmPrecision precision = GemmPrecision::fp32);
+// `precision` is ignored (double GEMMs are never rounded); it lets Real-generic callers pass it.
 void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, std::size_t k,
           double alpha, const double* a, std::size_t lda, const double* b, std::size_t ldb,
-          double beta, double* c, std::size_t ldc);
+          double beta, double* c, std::size_t ldc, GemmPrecision precision = GemmPrecision::fp32);
 
-// Operand precision of float GEMMs, process-wide. fp32 (the default) runs OpenBLAS's SGEMM.
-// bf16 rounds both operands to bfloat16 (8-bit significand, round to nearest even) and
-// accumulates in fp32 through oneDNN's AVX512-BF16 kernels, at about twice SGEMM's speed; spikes
-// (0 and 1) are exact in bf16, weights and gradients are rounded. C stays fp32 either way, and
-// double GEMMs are never rounded. Results stay independent of the thread count. Only GEMMs
-// where bf16 pays take that path (every dimension >= 64 and >= 2^24 multiply-adds); smaller
-// ones, such as a 10-class readout, stay fp32.
-enum class GemmPrecision { fp32, bf16 };
 // True when this CPU has AVX512-BF16 instructions (bf16 would otherwise run emulated, slowly).
 bool bf16_gemm_supported();
-// Throws std::runtime_error when bf16 is asked for on a CPU without AVX512-BF16.
-void set_gemm_precision(GemmPrecision precision);
-GemmPrecision gemm_precision();
+// Throws std::runtime_error when `precision` is bf16 and this CPU has no AVX512-BF16; for the
+// places a precision enters from outside (Network::set_gemm_precision).
+void require_gemm_precision(GemmPrecision precision);
 const char* gemm_precision_name(GemmPrecision precision);
-// Whether a float gemm() of this shape runs in bf16 now (bf16 precision and a shape that pays),
-// for callers that can hand it operands already in bf16 (gemm_bf16_prepared).
-bool gemm_runs_bf16(std::size_t m, std::size_t n, std::size_t k);
-
-// Sets the precision for the guard's lifetime (a training run, a test) and restores it after.
-class ScopedGemmPrecision {
- public:
-  explicit ScopedGemmPrecision(GemmPrecision precision) : previous_(gemm_precision()) {
-    set_gemm_precision(precision);
-  }
-  ~ScopedGemmPrecision() { set_gemm_precision(previous_); }
-  ScopedGemmPrecision(const ScopedGemmPrecision&) = delete;
-  ScopedGemmPrecision& operator=(const ScopedGemmPrecision&) = delete;
-
- private:
-  GemmPrecision previous_;
-};
+// Whether a float gemm() of this shape at `precision` runs in bf16 (bf16 precision and a shape
+// that pays), for callers that can hand it operands already in bf16 (gemm_bf16_prepared).
+bool gemm_runs_bf16(GemmPrecision precision, std::size_t m, std::size_t n, std::size_t k);
 
 // Thread count for BLAS and OpenMP alike (OpenBLAS's OpenMP build uses the OpenMP pool).
 void set_thread_count(int threads);

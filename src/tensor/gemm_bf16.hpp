@@ -1,4 +1,4 @@
-// The bf16 GEMM behind gemm_precision() == bf16: both operands rounded to bfloat16, products
+// The bf16 GEMM behind gemm(..., GemmPrecision::bf16): both operands rounded to bfloat16, products
 // accumulated in fp32 by oneDNN's matmul, C in fp32. Same arguments and blocking as gemm().
 #pragma once
 

@@ -45,8 +45,9 @@ inline double scheduled_learning_rate(const ScheduleSpec& spec, double base, std
       break;
     }
     case ScheduleSpec::Kind::step: {
-      const auto epoch = static_cast<double>(step / steps_per_epoch);
-      lr = base * std::pow(spec.gamma, std::floor(epoch / static_cast<double>(spec.step_epochs)));
+      const std::uint64_t epoch = step / steps_per_epoch;  // whole epochs completed
+      lr = base * std::pow(spec.gamma, std::floor(static_cast<double>(epoch) /
+                                                  static_cast<double>(spec.step_epochs)));
       break;
     }
   }

@@ -1,7 +1,8 @@
-// The BPTT trainer: data -> encoder -> network -> loss -> backward -> optimizer, epoch by epoch,
-// with evaluation, metrics.jsonl, the progress line and atomic checkpoints. Every random draw is
-// keyed by (seed, epoch, batch), so a run resumed from a mid-epoch checkpoint ends with exactly
-// the metrics of an uninterrupted one, and results do not depend on the thread count.
+// The BPTT training step and evaluation: data -> encoder -> network -> loss -> backward ->
+// optimizer, one batch at a time. Every random draw is keyed by (seed, epoch, batch), so a run
+// resumed from a mid-epoch checkpoint ends with exactly the metrics of an uninterrupted one, and
+// results do not depend on the thread count. The run around it (epochs, records, checkpoints) is
+// run/train_run.hpp.
 #pragma once
 
 #include <filesystem>
@@ -11,16 +12,19 @@
 #include <vector>
 
 #include "homeostasis/homeostasis.hpp"
-#include "config/experiment_config.hpp"
 #include "metrics/activity.hpp"
 #include "network/network.hpp"
 #include "random/counter_rng.hpp"
+#include "train/experiment_config.hpp"
 #include "train/loss.hpp"
 #include "train/optimizer.hpp"
 #include "train/rate_pass.hpp"
 #include "train/two_pass.hpp"
 
 namespace homeostat {
+
+// Evaluation draws its encoder noise from its own stream, the same every epoch.
+inline constexpr std::uint64_t kEvaluationStream = 1ull << 40;
 
 // One training batch: gather + encode, forward, activity, regulators, loss, backward, optimizer
 // step. Owns the batch buffers so the batch loop allocates nothing after the first batch. Used
@@ -79,23 +83,6 @@ void encode_batch(const ExperimentConfig& config, const Dataset& data,
 Dataset load_data_split(const ExperimentConfig& config, std::string_view split,
                         std::size_t limit = 0);
 
-struct TrainOptions {
-  bool resume = false;   // continue from runs/<name>/checkpoint.bin
-  bool progress = true;  // show the progress line
-  bool quiet = false;    // no per-epoch summary lines on stdout
-  // Testing aid: stop (as if killed) after this many training batches in this process; 0: off.
-  std::size_t stop_after_batches = 0;
-};
-
-struct TrainResult {
-  std::filesystem::path run_directory;
-  std::vector<nlohmann::json> epochs;  // the records written to metrics.jsonl
-  double test_accuracy = 0.0;
-  bool stopped_early = false;
-};
-
-TrainResult train(const ExperimentConfig& config, const TrainOptions& options);
-
 struct EvaluationResult {
   double accuracy = 0.0;
   double loss = 0.0;
@@ -110,14 +97,5 @@ struct EvaluationResult {
 // Evaluates `network` (training = false) on `data` with the config's encoder and loss.
 EvaluationResult evaluate(Network<float>& network, const ExperimentConfig& config,
                           const Dataset& data);
-
-// Loads a checkpoint written by train(): its config and a network holding its parameters.
-struct LoadedModel {
-  ExperimentConfig config;
-  Network<float> network;
-  Homeostasis<float> homeostasis;  // constraints attached, threshold scales restored
-  nlohmann::json header;
-};
-LoadedModel load_model(const std::filesystem::path& checkpoint);
 
 }  // namespace homeostat

@@ -89,12 +89,12 @@ TwoPassResult TwoPassObjective<Real>::compute(const LossSpec& spec, double weigh
   LossResult first = compute_loss(spec, half_[0], labels, grad_half_[0]);
   const LossResult second = compute_loss(spec, half_[1], labels, grad_half_[1]);
   result.task_loss = 0.5 * (first.loss + second.loss);
-  for (int k = 0; k < 2; ++k) {
-    for (Real& g : grad_half_[k].span()) g *= Real{0.5};
+  for (Tensor<Real>& grad : grad_half_) {
+    for (Real& g : grad.span()) g *= Real{0.5};
   }
   const std::vector<double> z1 = loss_logits(spec, half_[0]);
   const std::vector<double> z2 = loss_logits(spec, half_[1]);
-  for (int k = 0; k < 2; ++k) grad_logits_[k].assign(z1.size(), 0.0);
+  for (std::vector<double>& grad : grad_logits_) grad.assign(z1.size(), 0.0);
   result.divergence =
       symmetric_kl(z1, z2, half_step / batch, weight, &grad_logits_[0], &grad_logits_[1]);
   add_logit_gradient(spec, half_[0], z1, grad_logits_[0], grad_half_[0]);

@@ -1,9 +1,10 @@
-#include "config/experiment_config.hpp"
+#include "config/experiment_reader.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <set>
 
+#include "config/homeostasis_config.hpp"
 #include "network/builder.hpp"
 #include "neuron/model.hpp"
 #include "train/rate_pass.hpp"
@@ -28,28 +29,38 @@ InitSpec read_init(const ConfigSection& section, std::string_view prefix,
 }
 
 // The layer kinds a config may name, each neuron model's name standing for a spiking layer.
-std::string layer_kind_choices() {
-  return "dense, " + neuron_model_names() +
-         ", recurrent, conv2d, maxpool, avgpool, dropout, tebn, readout, moderate_dropout";
+std::vector<std::string_view> layer_kinds() {
+  std::vector<std::string_view> kinds = {"dense"};
+  for (const NeuronModel& model : neuron_models()) kinds.push_back(model.name);
+  for (const std::string_view kind : {"recurrent", "conv2d", "maxpool", "avgpool", "dropout",
+                                      "tebn", "readout", "moderate_dropout"}) {
+    kinds.push_back(kind);
+  }
+  return kinds;
+}
+
+std::vector<std::string_view> neuron_model_choices() {
+  std::vector<std::string_view> names;
+  for (const NeuronModel& model : neuron_models()) names.push_back(model.name);
+  return names;
 }
 
 // The layer's `kind`: a neuron model's name makes a feed-forward spiking layer of that model.
 // Returns the name as written.
 std::string read_layer_kind(const ConfigSection& section, LayerSpec& spec) {
+  const std::vector<std::string_view> kinds = layer_kinds();
   if (!section.has("kind")) {
-    throw section.error("", "every layer needs a 'kind' (" + layer_kind_choices() + ")");
+    std::string names;
+    for (const std::string_view kind : kinds)
+      names += (names.empty() ? "" : ", ") + std::string(kind);
+    throw section.error("", "every layer needs a 'kind' (" + names + ")");
   }
-  const std::string kind = section.string("kind", "dense");
+  const std::string kind = section.choice_among("kind", "dense", kinds);
   if (find_neuron_model(kind) != nullptr) {
     spec.kind = LayerKind::lif;
     spec.neuron.model = kind;
-    return kind;
-  }
-  try {
+  } else {
     spec.kind = parse_layer_kind(kind);
-  } catch (const ConfigError&) {
-    throw section.error("kind", "'" + kind + "' is not a valid choice (must be one of: " +
-                                    layer_kind_choices() + ")");
   }
   return kind;
 }
@@ -87,12 +98,7 @@ LayerSpec read_layer(const ConfigSection& section, std::size_t index) {
       spec.zero_diagonal = section.boolean("zero_diagonal", true);
       spec.init = read_init(section, "", spec.init);
       spec.recurrent_init = read_init(section, "recurrent_", spec.recurrent_init);
-      spec.neuron.model = section.string("neuron", spec.neuron.model);
-      if (find_neuron_model(spec.neuron.model) == nullptr) {
-        throw section.error(
-            "neuron", "'" + spec.neuron.model +
-                          "' is not a valid choice (must be one of: " + neuron_model_names() + ")");
-      }
+      spec.neuron.model = section.choice_among("neuron", spec.neuron.model, neuron_model_choices());
       read_neuron(section, spec.neuron);
       break;
     case LayerKind::lif:
@@ -165,31 +171,6 @@ void read_event_data(const ConfigSection& data, DataSpec& spec) {
 }
 
 }  // namespace
-
-Shape data_sample_shape(const DataSpec& data) {
-  // IDX images are 28x28 (Fashion-MNIST, MNIST, KMNIST); the loader checks the files.
-  if (data.source == DataSource::anomaly) return {data.anomaly.steps, data.anomaly.channels};
-  if (data.source == DataSource::events) {
-    return event_frame_shape(data.event_files.width, data.event_files.height,
-                             data.event_binning.downsample);
-  }
-  return {28, 28};
-}
-
-Shape network_input_shape(const ExperimentConfig& config) {
-  if (config.data.source == DataSource::events) {
-    // One binned frame per step: {2, H, W} for conv nets, flattened otherwise.
-    const Shape frame = data_sample_shape(config.data);
-    if (config.data.view == DataView::image) return frame;
-    return {shape_size(frame)};
-  }
-  // The view decides how a sample reaches the network.
-  const ViewShape view = view_shape(config.data.view, data_sample_shape(config.data));
-  Shape shape = view.feature_shape;
-  const std::size_t encoded = encoded_features(config.encoder, shape_size(shape));
-  if (encoded != shape_size(shape)) shape = {encoded};
-  return shape;
-}
 
 ExperimentConfig parse_experiment(ConfigDocument document) {
   ExperimentConfig config;

@@ -1,7 +1,5 @@
-// An experiment as the user configures it (TOML), fully validated before any work: every key is
-// checked by name, type and range, and the network is built once to check shapes, so a bad
-// config fails in milliseconds with the key and line, never after an epoch of training.
-// The full key reference is in README.md ("Config reference").
+// An experiment as the code sees it once read and validated (config/experiment_reader.hpp reads
+// it from TOML): data, encoder, layers, regulators, diagnostics, training and output settings.
 #pragma once
 
 #include <cstdint>
@@ -14,8 +12,8 @@
 #include "data/encoder.hpp"
 #include "data/event_files.hpp"
 #include "data/events.hpp"
-#include "config/config_reader.hpp"
-#include "config/homeostasis_config.hpp"
+#include "homeostasis/registry.hpp"
+#include "metrics/diagnostics_spec.hpp"
 #include "network/layer_spec.hpp"
 #include "tensor/blas.hpp"
 #include "train/loss.hpp"
@@ -74,11 +72,6 @@ struct ExperimentConfig {
   OutputSpec output;
   std::string resolved_toml;  // the config after overrides, as written to runs/<name>/config.toml
 };
-
-// Reads and validates a config. `overrides` are "key=value" assignments (--set).
-ExperimentConfig load_experiment(const std::filesystem::path& path,
-                                 const std::vector<std::string>& overrides = {});
-ExperimentConfig parse_experiment(ConfigDocument document);
 
 // Shape of one sample as the data source delivers it ({28, 28} for IDX images; {steps,
 // channels} for the anomaly task).

@@ -1,4 +1,4 @@
-#include "config/simulation_config.hpp"
+#include "config/simulation_reader.hpp"
 
 #include <limits>
 
@@ -83,16 +83,14 @@ void read_projection(const ConfigSection& s, ProjectionSpec& p) {
   p.normalize_total = s.number("normalize_total", p.normalize_total, 0.0, kInf);
 }
 
-}  // namespace
-
-SimulationConfig parse_simulation(ConfigDocument document) {
-  SimulationConfig c;
-  const ConfigSection root(document, document.root, "");
+void read_identity(const ConfigSection& root, SimulationConfig& c) {
   c.name = root.string("name", c.name);
   c.seed = static_cast<std::uint64_t>(root.integer("seed", 1, 0));
   c.threads = static_cast<int>(root.integer("threads", 0, 0, 1024));
+}
 
-  const ConfigSection sim = root.table("simulation");
+// [simulation]: the protocol (whose defaults the other sections take), timing, frozen passes.
+void read_simulation_section(const ConfigSection& sim, SimulationConfig& c) {
   const std::string protocol =
       sim.choice("protocol", "diehl_cook", {"diehl_cook", "recurrent", "ncg"});
   c.protocol = protocol == "recurrent" ? SimulationProtocol::recurrent
@@ -113,8 +111,10 @@ SimulationConfig parse_simulation(ConfigDocument document) {
   c.max_retries = static_cast<std::size_t>(sim.integer("max_retries", 8, 0, 1000));
   c.initial_state = sim.string("initial_state", "");
   sim.reject_unknown_keys();
+}
 
-  const ConfigSection data = root.table("data");
+void read_data_section(const ConfigSection& data, SimulationConfig& c) {
+  const bool recurrent = c.protocol == SimulationProtocol::recurrent;
   c.data_directory = data.string("directory", kDefaultFashionMnistDir);
   c.train_images =
       static_cast<std::size_t>(data.integer("train_images", recurrent ? 3000 : 60000, 0));
@@ -131,8 +131,10 @@ SimulationConfig parse_simulation(ConfigDocument document) {
   c.shuffle = data.boolean("shuffle", c.protocol == SimulationProtocol::ncg);
   c.downsample = static_cast<std::size_t>(data.integer("downsample", recurrent ? 2 : 1, 1, 28));
   data.reject_unknown_keys();
+}
 
-  const ConfigSection input = root.table("input");
+void read_input_section(const ConfigSection& input, SimulationConfig& c) {
+  const bool recurrent = c.protocol == SimulationProtocol::recurrent;
   c.max_rate_hz = input.number("max_rate_hz", recurrent ? 50.0 : c.max_rate_hz, 0.0, 1e5);
   c.intensity_step_hz = input.number("intensity_step_hz", c.intensity_step_hz, 0.0, 1e5);
   c.input.name = "input";
@@ -140,14 +142,18 @@ SimulationConfig parse_simulation(ConfigDocument document) {
   c.input.normalize_total = recurrent ? 0.0 : 78.0;
   read_projection(input, c.input);
   input.reject_unknown_keys();
+}
 
-  StdpParams stdp;  // W4 defaults: Diehl & Cook
+// The STDP defaults: W4's (Diehl & Cook), or seed 002's older kernel for the recurrent protocol
+// (no soft bound, clipped to [0.01, 25]).
+StdpParams default_stdp(bool recurrent) {
+  StdpParams stdp;
   stdp.kind = StdpKind::pair;
   stdp.pairing = TracePairing::nearest;
   stdp.soft_potentiation = true;
   stdp.a_plus = 0.01;
   stdp.a_minus = 1e-4;
-  if (recurrent) {  // seed 002's older kernel: no soft bound, clipped to [0.01, 25]
+  if (recurrent) {
     stdp.kind = StdpKind::target;
     stdp.pairing = TracePairing::all_to_all;
     stdp.tau_plus = 25.0;
@@ -157,50 +163,66 @@ SimulationConfig parse_simulation(ConfigDocument document) {
     stdp.w_min = 0.01;
     stdp.w_max = 25.0;
   }
-  const ConfigSection stdp_section = root.table("stdp");
-  c.input.stdp = read_stdp(stdp_section, stdp);
-  stdp_section.reject_unknown_keys();
+  return stdp;
+}
 
-  LifParams exc;  // W4 excitatory
-  exc.v_init = -105.0;
-  exc.theta_plus = 0.05;
-  LifParams seed002;  // seed 002's LIF (membrane.LIF, older kernel)
-  seed002.synapses = SynapseModel::current;
-  seed002.v_rest = -70.0;
-  seed002.v_reset = -80.0;
-  seed002.v_th = -55.0;
-  seed002.v_init = -70.0;
-  seed002.tau_m = 30.0;
-  seed002.refractory_ms = 2.0;
-  seed002.tau_exc = 5.0;
-  seed002.tau_inh = 5.0;
-  seed002.noise_mv = 1.0;
-  seed002.adapt_delta = 1.0;
-  seed002.tau_adapt = 100.0;
-  seed002.v_min = -100.0;
-  seed002.v_max = 40.0;
-  if (recurrent) exc = seed002;
+// Seed 002's LIF (membrane.LIF, older kernel), both populations of the recurrent protocol.
+LifParams seed002_lif() {
+  LifParams lif;
+  lif.synapses = SynapseModel::current;
+  lif.v_rest = -70.0;
+  lif.v_reset = -80.0;
+  lif.v_th = -55.0;
+  lif.v_init = -70.0;
+  lif.tau_m = 30.0;
+  lif.refractory_ms = 2.0;
+  lif.tau_exc = 5.0;
+  lif.tau_inh = 5.0;
+  lif.noise_mv = 1.0;
+  lif.adapt_delta = 1.0;
+  lif.tau_adapt = 100.0;
+  lif.v_min = -100.0;
+  lif.v_max = 40.0;
+  return lif;
+}
+
+LifParams default_excitatory(bool recurrent) {
+  if (recurrent) return seed002_lif();
+  LifParams w4;
+  w4.v_init = -105.0;
+  w4.theta_plus = 0.05;
+  return w4;
+}
+
+LifParams default_inhibitory(bool recurrent) {
+  if (recurrent) {
+    LifParams lif = seed002_lif();
+    lif.adapt_delta = 0.0;
+    return lif;
+  }
+  LifParams w4;
+  w4.v_rest = -60.0;
+  w4.v_reset = -45.0;
+  w4.v_th = -40.0;
+  w4.v_init = -100.0;
+  w4.tau_m = 10.0;
+  w4.refractory_ms = 2.0;
+  return w4;
+}
+
+// [excitatory], [inhibitory] and [competition] (with the check across them).
+void read_populations(const ConfigSection& root, SimulationConfig& c) {
+  const bool recurrent = c.protocol == SimulationProtocol::recurrent;
   const ConfigSection e = root.table("excitatory");
   c.excitatory_count =
       static_cast<std::size_t>(e.integer("count", recurrent ? 200 : 400, 1, 1 << 20));
-  c.excitatory = read_lif(e, exc);
+  c.excitatory = read_lif(e, default_excitatory(recurrent));
   e.reject_unknown_keys();
 
-  LifParams inh;  // W4 inhibitory
-  inh.v_rest = -60.0;
-  inh.v_reset = -45.0;
-  inh.v_th = -40.0;
-  inh.v_init = -100.0;
-  inh.tau_m = 10.0;
-  inh.refractory_ms = 2.0;
-  if (recurrent) {
-    inh = seed002;
-    inh.adapt_delta = 0.0;
-  }
   const ConfigSection i = root.table("inhibitory");
   c.inhibitory_count =
       static_cast<std::size_t>(i.integer("count", recurrent ? 50 : 400, 1, 1 << 20));
-  c.inhibitory = read_lif(i, inh);
+  c.inhibitory = read_lif(i, default_inhibitory(recurrent));
   i.reject_unknown_keys();
 
   const ConfigSection comp = root.table("competition");
@@ -216,8 +238,9 @@ SimulationConfig parse_simulation(ConfigDocument document) {
                   "must equal excitatory.count (one-to-one E -> I) for competition "
                   "kind 'inhibitory'");
   }
+}
 
-  const ConfigSection rec = root.table("recurrent");
+void read_recurrent_section(const ConfigSection& rec, SimulationConfig& c) {
   c.recurrent_ee.name = "excitatory_to_excitatory";
   c.recurrent_ee.init_low = rec.number("ee_weight_low", 0.0);
   c.recurrent_ee.init_high = rec.number("ee_weight_high", 0.5);
@@ -231,8 +254,9 @@ SimulationConfig parse_simulation(ConfigDocument document) {
   c.recurrent_ee.delay = c.recurrent_ei.delay = c.recurrent_ie.delay = delay;
   c.readout_lambda = rec.number("readout_lambda", c.readout_lambda, 0.0, kInf);
   rec.reject_unknown_keys();
+}
 
-  const ConfigSection sl = root.table("sleep");
+void read_sleep_section(const ConfigSection& sl, SimulationConfig& c) {
   c.sleep_enabled = sl.boolean("enabled", false);
   c.sleep.trigger = sl.choice("trigger", "schedule", {"schedule", "weight_sum"}) == "weight_sum"
                         ? SleepTrigger::weight_sum
@@ -247,8 +271,10 @@ SimulationConfig parse_simulation(ConfigDocument document) {
   c.sleep_noise_mv = sl.number("noise_mv", 5.0, 0.0, kInf);
   sl.reject_unknown_keys();
   if (!c.sleep_enabled) c.sleep.ratio = 0.0, c.sleep.trigger = SleepTrigger::schedule;
+}
 
-  const ConfigSection n = root.table("ncg");
+// [ncg]; its epochs and seed are [data]'s and the top level's.
+void read_ncg_section(const ConfigSection& n, SimulationConfig& c) {
   NcgParams& g = c.ncg;
   g.per_class = static_cast<std::size_t>(n.integer("per_class", 10, 1, 10000));
   g.steps = static_cast<std::size_t>(n.integer("steps", 100, 2, 100000));
@@ -269,14 +295,35 @@ SimulationConfig parse_simulation(ConfigDocument document) {
   n.reject_unknown_keys();
   g.epochs = c.epochs;
   g.seed = c.seed;
+}
 
-  const ConfigSection output = root.table("output");
+void read_output_section(const ConfigSection& output, SimulationConfig& c) {
   c.output_directory = output.string("directory", "runs");
   c.progress_seconds = output.number("progress_seconds", 10.0, 0.0, kInf);
   c.save_responses = output.boolean("save_responses", c.save_responses);
   c.save_state = output.boolean("save_state", c.save_state);
   output.reject_unknown_keys();
+}
 
+}  // namespace
+
+// The sections in a fixed order ([simulation] first: its protocol sets the others' defaults), so
+// that a config with several errors always reports the same one.
+SimulationConfig parse_simulation(ConfigDocument document) {
+  SimulationConfig c;
+  const ConfigSection root(document, document.root, "");
+  read_identity(root, c);
+  read_simulation_section(root.table("simulation"), c);
+  read_data_section(root.table("data"), c);
+  read_input_section(root.table("input"), c);
+  const ConfigSection stdp = root.table("stdp");
+  c.input.stdp = read_stdp(stdp, default_stdp(c.protocol == SimulationProtocol::recurrent));
+  stdp.reject_unknown_keys();
+  read_populations(root, c);
+  read_recurrent_section(root.table("recurrent"), c);
+  read_sleep_section(root.table("sleep"), c);
+  read_ncg_section(root.table("ncg"), c);
+  read_output_section(root.table("output"), c);
   root.reject_unknown_keys();
   c.resolved_toml = to_toml_string(document.root);
   return c;

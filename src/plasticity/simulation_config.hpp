@@ -1,11 +1,12 @@
-// The config of `homeostat simulate` (local learning, plasticity/): read from TOML with the same
-// reader, --set overrides and error conventions as `train` (ConfigError naming key and line).
-// Protocols: "diehl_cook" (W4: Poisson images -> excitatory layer with adaptive thresholds and
-// lateral inhibition, unsupervised pair STDP, labels by mean response per class) and
+// The config of `homeostat simulate` (local learning, plasticity/): what the simulated protocols
+// read. Protocols: "diehl_cook" (W4: Poisson images -> excitatory layer with adaptive thresholds
+// and lateral inhibition, unsupervised pair STDP, labels by mean response per class),
 // "recurrent" (seed 002: stimulus -> recurrent E/I network, STDP on S->E and E->E, sleep phases,
-// linear readout on spike counts). Key reference: README.md ("Local learning").
+// linear readout on spike counts) and "ncg" (supervised STDP with neuronal competition groups).
+// Read from TOML by config/simulation_reader.hpp. Key reference: README.md ("Local learning").
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -13,7 +14,6 @@
 
 #include "data/dataset.hpp"
 #include "homeostasis/sleep.hpp"
-#include "config/config_reader.hpp"
 #include "plasticity/ncg.hpp"
 #include "plasticity/population.hpp"
 #include "plasticity/projection.hpp"
@@ -100,8 +100,14 @@ struct SimulationConfig {
   std::string resolved_toml;
 };
 
-SimulationConfig load_simulation(const std::filesystem::path& path,
-                                 const std::vector<std::string>& overrides);
-SimulationConfig parse_simulation(ConfigDocument document);
+// The order of the first n training images in `epoch` (0-based): a permutation drawn from
+// CounterRng when config.shuffle, else file order.
+inline std::vector<std::size_t> image_order(std::size_t n, const SimulationConfig& config,
+                                            std::size_t epoch) {
+  if (config.shuffle) return epoch_order(n, config.seed, epoch);
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  return order;
+}
 
 }  // namespace homeostat

@@ -1,12 +1,12 @@
-#include "cli/advise.hpp"
+#include "studies/advise.hpp"
 
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 
 #include "common/error.hpp"
+#include "config/experiment_reader.hpp"
 #include "studies/advisor.hpp"
-#include "config/experiment_config.hpp"
 
 namespace homeostat {
 namespace {

@@ -1,0 +1,92 @@
+// RunDirectory: creates <output>/<name>, writes config.toml atomically (no temporary file left),
+// starts metrics.jsonl empty or continues it, appends one JSON line per record, and throws when a
+// write fails (a full disk: /dev/full) instead of losing records silently.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "run/run_directory.hpp"
+#include "temp_dir.hpp"
+
+namespace homeostat {
+namespace {
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<nlohmann::json> read_lines(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::vector<nlohmann::json> records;
+  for (std::string line; std::getline(in, line);) records.push_back(nlohmann::json::parse(line));
+  return records;
+}
+
+TEST(RunDirectory, CreatesTheDirectoryAndWritesTheConfigAtomically) {
+  const testing::TempDir dir;
+  const RunDirectory run(dir.path() / "runs", "w4");
+  EXPECT_EQ(run.path(), dir.path() / "runs" / "w4");
+  EXPECT_TRUE(std::filesystem::is_directory(run.path()));
+  run.write_config("name = \"w4\"\n");
+  run.write_config("name = \"w4\"\nseed = 2\n");  // replaces the earlier one
+  EXPECT_EQ(read_text(run.file("config.toml")), "name = \"w4\"\nseed = 2\n");
+  EXPECT_FALSE(std::filesystem::exists(run.file("config.toml.tmp")));
+  // An existing directory is reused.
+  const RunDirectory again(dir.path() / "runs", "w4");
+  EXPECT_EQ(read_text(again.file("config.toml")), "name = \"w4\"\nseed = 2\n");
+}
+
+TEST(RunDirectory, MetricsStartEmptyOrContinueOneRecordPerLine) {
+  const testing::TempDir dir;
+  { std::ofstream(dir.file("metrics.jsonl")) << "{\"stale\":true}\n"; }
+  RunDirectory run(dir.path(), "");
+  EXPECT_FALSE(run.metrics_open());
+  EXPECT_THROW(run.append_metrics({{"kind", "batch"}}), Error);
+  run.start_metrics();  // a new run: the stale record goes
+  run.append_metrics({{"kind", "batch"}, {"images", 1000}});
+  // Flushed line by line: readable while the run goes on.
+  ASSERT_EQ(read_lines(run.file("metrics.jsonl")).size(), 1u);
+  run.append_metrics({{"kind", "result"}, {"test_accuracy", 0.5}});
+  run.continue_metrics();  // a resumed run keeps what is there
+  run.append_metrics({{"kind", "epoch"}, {"epoch", 2}});
+  const std::vector<nlohmann::json> records = read_lines(run.file("metrics.jsonl"));
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0]["images"], 1000);
+  EXPECT_EQ(records[1]["kind"], "result");
+  EXPECT_EQ(records[2]["epoch"], 2);
+}
+
+TEST(RunDirectory, FailedWritesThrowNamingTheFile) {
+  if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  const testing::TempDir dir;
+  RunDirectory run(dir.path(), "full");
+  std::filesystem::create_symlink("/dev/full", run.file("metrics.jsonl"));
+  run.start_metrics();
+  try {
+    run.append_metrics({{"kind", "batch"}});
+    FAIL() << "expected Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("metrics.jsonl"), std::string::npos) << e.what();
+  }
+  std::filesystem::create_symlink("/dev/full", run.file("config.toml.tmp"));
+  EXPECT_THROW(run.write_config("name = \"full\"\n"), Error);
+  EXPECT_FALSE(std::filesystem::exists(run.file("config.toml")));
+  // A run directory where a file is: Error naming it.
+  std::ofstream(dir.file("taken")) << "x";
+  try {
+    const RunDirectory blocked(dir.file("taken"), "run");
+    FAIL() << "expected Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("taken"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace homeostat
