@@ -2,14 +2,15 @@
 // parameter gradient of homeostat's BPTT agree with the same network rebuilt in PyTorch
 // (tests/oracle/torch_oracle.py: float64, an explicit time loop, autograd through a
 // torch.autograd.Function per surrogate), to 1e-4 relative, for feed-forward, recurrent and conv
-// networks in double precision on both sides; and LTMD's two-pass objective through moderate
-// dropout (its Bernoulli draws handed to torch, the keep probabilities recomputed there).
+// networks in double precision on both sides, for the lif and cuba_lif neuron models; and LTMD's
+// two-pass objective through moderate dropout (its Bernoulli draws handed to torch, the keep
+// probabilities recomputed there).
 //
 // SetUpTestSuite builds and runs every case, writes them all into ONE case file in a fresh
 // temporary directory and hands it to ONE python process (importing torch costs seconds); each
 // test then compares its own case. ctest runs every test in its own process: the run directory
 // is kept under a fingerprint of the case file and the script, so those processes reuse the first
-// one's results instead of starting python 23 times (HOMEOSTAT_TORCH_ORACLE_NO_CACHE=1: always
+// one's results instead of starting python once per test (HOMEOSTAT_TORCH_ORACLE_NO_CACHE=1: always
 // run python). Without an importable torch the tests fail and say to run scripts/setup.sh,
 // unless HOMEOSTAT_SKIP_TORCH_ORACLE=1, which skips them. HOMEOSTAT_KEEP_ORACLE_FILES=1 keeps an
 // unpublished run directory too.
@@ -86,7 +87,11 @@ std::string learn_name(NeuronSpec::Learn learn) {
 }
 
 json neuron_json(const NeuronSpec& spec, double threshold_scale) {
-  return {{"decay", spec.decay},
+  json parameters = json::object();
+  for (const auto& [key, value] : spec.model_parameters) parameters[key] = value;
+  return {{"model", spec.model},
+          {"parameters", parameters},
+          {"decay", spec.decay},
           {"threshold", spec.threshold},
           {"threshold_scale", threshold_scale},
           {"reset", reset_name(spec.reset)},
@@ -400,6 +405,44 @@ std::vector<OracleCase> make_cases() {
                      {1, 20, 20},
                      8});
   }
+  // cuba_lif (neuron/cuba_lif.hpp): the synapse before the lif membrane, feed-forward with
+  // learnable threshold and decay, with zero reset, refractory period and detached reset, and in
+  // a recurrent layer with ALIF adaptation.
+  {
+    NeuronSpec spec = base_spec();
+    spec.model = "cuba_lif";
+    spec.model_parameters["synaptic_decay"] = 0.6;
+    spec.surrogate.kind = SurrogateKind::arctan;
+    spec.learn_threshold = NeuronSpec::Learn::layer;
+    spec.learn_decay = NeuronSpec::Learn::neuron;
+    cases.push_back({"CubaLif", feed_forward(spec), {6}, 10});
+    spec.reset = ResetMode::zero;
+    spec.detach_reset = true;
+    spec.refractory_steps = 2;
+    spec.model_parameters["synaptic_decay"] = 0.8;
+    cases.push_back({"CubaLifZeroResetRefractoryDetached", feed_forward(spec), {6}, 11});
+  }
+  {
+    NeuronSpec spec = base_spec();
+    spec.model = "cuba_lif";
+    spec.model_parameters["synaptic_decay"] = 0.7;
+    spec.surrogate.kind = SurrogateKind::gaussian;
+    spec.adaptive = true;
+    spec.adaptation_decay = 0.8;
+    spec.adaptation_strength = 0.3;
+    spec.learn_threshold = NeuronSpec::Learn::neuron;
+    cases.push_back({"RecurrentCubaAlifReadout",
+                     [spec](CaseBuilder& b) {
+                       b.recurrent("rec", 8, spec, 1.5, 1.0);
+                       b.dense("fc", 3, 1.5);
+                       b.readout("out", 0.9);
+                       b.input = random_tensor({9, 3, 5}, 15, -1.0, 1.0);
+                       b.labels = {1, 2, 0};
+                       b.loss.kind = LossKind::ce_mean_membrane;
+                     },
+                     {5},
+                     12});
+  }
   // LTMD's two-pass objective (train/two_pass.hpp) through moderate dropout after the first
   // spiking layer (papers.md 5b): one pass over the batch stacked twice, different masks per
   // copy; the spike-count CE of both passes plus 0.7 x the symmetric KL of their counts.
@@ -535,8 +578,7 @@ class TorchOracle : public ::testing::TestWithParam<std::string> {
     }
 
     for (std::size_t i = 0; i < network.layer_count(); ++i) {
-      const std::string_view kind = network.layer(i).kind();
-      if (kind != "lif" && kind != "recurrent") continue;
+      if (network.layer(i).neurons() == nullptr) continue;
       const Tensor<double>& spikes = network.output(i);
       SpikingActivity a;
       a.layer = network.layer(i).name();

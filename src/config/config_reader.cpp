@@ -425,6 +425,11 @@ std::string ConfigSection::required_string(std::string_view key) const {
 
 std::string ConfigSection::choice(std::string_view key, std::string fallback,
                                   std::initializer_list<std::string_view> choices) const {
+  return choice_among(key, std::move(fallback), std::span(choices.begin(), choices.size()));
+}
+
+std::string ConfigSection::choice_among(std::string_view key, std::string fallback,
+                                        std::span<const std::string_view> choices) const {
   note(key, "string", quoted_text(fallback), join(choices, ", "));
   const toml::node* node = read(key);
   if (node == nullptr) return fallback;

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -86,6 +87,9 @@ class ConfigSection final : public KeyReader {
   // A string that must be one of `choices`; the error lists the choices.
   std::string choice(std::string_view key, std::string fallback,
                      std::initializer_list<std::string_view> choices) const override;
+  // The same for choices known only at run time (e.g. the neuron model table's names).
+  std::string choice_among(std::string_view key, std::string fallback,
+                           std::span<const std::string_view> choices) const;
   std::vector<std::int64_t> integer_list(std::string_view key, std::vector<std::int64_t> fallback,
                                          std::int64_t min = kNoIntMin,
                                          std::int64_t max = kNoIntMax) const;

@@ -1,11 +1,12 @@
 #include "config/experiment_reader.hpp"
-#include "config/homeostasis_config.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <set>
 
+#include "config/homeostasis_config.hpp"
 #include "network/builder.hpp"
+#include "neuron/model.hpp"
 #include "train/rate_pass.hpp"
 
 namespace homeostat {
@@ -27,60 +28,46 @@ InitSpec read_init(const ConfigSection& section, std::string_view prefix,
   return init;
 }
 
-NeuronSpec::Learn read_learn(const ConfigSection& section, std::string_view key) {
-  const std::string value = section.choice(key, "none", {"none", "layer", "neuron"});
-  if (value == "layer") return NeuronSpec::Learn::layer;
-  if (value == "neuron") return NeuronSpec::Learn::neuron;
-  return NeuronSpec::Learn::none;
+// The layer kinds a config may name, each neuron model's name standing for a spiking layer.
+std::vector<std::string_view> layer_kinds() {
+  std::vector<std::string_view> kinds = {"dense"};
+  for (const NeuronModel& model : neuron_models()) kinds.push_back(model.name);
+  for (const std::string_view kind : {"recurrent", "conv2d", "maxpool", "avgpool", "dropout",
+                                      "tebn", "readout", "moderate_dropout"}) {
+    kinds.push_back(kind);
+  }
+  return kinds;
 }
 
-NeuronSpec read_neuron(const ConfigSection& section) {
-  NeuronSpec spec;
-  if (section.has("tau") && section.has("decay")) {
-    throw section.error("tau",
-                        "give either 'decay' (beta) or 'tau' (beta = exp(-1/tau)), not both");
+std::vector<std::string_view> neuron_model_choices() {
+  std::vector<std::string_view> names;
+  for (const NeuronModel& model : neuron_models()) names.push_back(model.name);
+  return names;
+}
+
+// The layer's `kind`: a neuron model's name makes a feed-forward spiking layer of that model.
+// Returns the name as written.
+std::string read_layer_kind(const ConfigSection& section, LayerSpec& spec) {
+  const std::vector<std::string_view> kinds = layer_kinds();
+  if (!section.has("kind")) {
+    std::string names;
+    for (const std::string_view kind : kinds)
+      names += (names.empty() ? "" : ", ") + std::string(kind);
+    throw section.error("", "every layer needs a 'kind' (" + names + ")");
   }
-  if (section.has("tau")) {
-    spec.decay = std::exp(-1.0 / section.number("tau", 20.0, 1e-6, kInf));
+  const std::string kind = section.choice_among("kind", "dense", kinds);
+  if (find_neuron_model(kind) != nullptr) {
+    spec.kind = LayerKind::lif;
+    spec.neuron.model = kind;
   } else {
-    spec.decay = section.number("decay", spec.decay, 0.0, 1.0);
+    spec.kind = parse_layer_kind(kind);
   }
-  spec.threshold = section.number("threshold", spec.threshold, 1e-9, kInf);
-  const std::string reset = section.choice("reset", "subtract", {"subtract", "zero", "none"});
-  spec.reset = reset == "subtract" ? ResetMode::subtract
-               : reset == "zero"   ? ResetMode::zero
-                                   : ResetMode::none;
-  spec.detach_reset = section.boolean("detach_reset", spec.detach_reset);
-  spec.refractory_steps =
-      static_cast<std::size_t>(section.integer("refractory_steps", 0, 0, 60000));
-  spec.adaptive = section.boolean("adaptive", false);
-  if (section.has("adaptation_tau") && section.has("adaptation_decay")) {
-    throw section.error("adaptation_tau", "give either 'adaptation_decay' or 'adaptation_tau'");
-  }
-  spec.adaptation_decay = section.has("adaptation_tau")
-                              ? std::exp(-1.0 / section.number("adaptation_tau", 200.0, 1e-6, kInf))
-                              : section.number("adaptation_decay", 0.95, 0.0, 1.0);
-  spec.adaptation_strength = section.number("adaptation_strength", 1.8, 0.0, kInf);
-  spec.learn_threshold = read_learn(section, "learn_threshold");
-  spec.learn_decay = read_learn(section, "learn_decay");
-  if (spec.learn_threshold != NeuronSpec::Learn::none && spec.threshold >= 1.0) {
-    throw section.error("threshold",
-                        "a learnable threshold is tanh(w), so 'threshold' (its initial value) "
-                        "must be below 1");
-  }
-  if (spec.learn_decay != NeuronSpec::Learn::none && (spec.decay <= 0.0 || spec.decay >= 1.0)) {
-    throw section.error("decay",
-                        "a learnable decay is sigmoid(w): its initial value must be in (0, 1)");
-  }
-  const std::string surrogate =
-      section.choice("surrogate", "fast_sigmoid",
-                     {"fast_sigmoid", "q_tail", "sigmoid", "arctan", "triangular", "exponential",
-                      "gaussian", "rectangular"});
-  spec.surrogate.kind = parse_surrogate_kind(surrogate);
-  spec.surrogate.dampening = section.number("dampening", 1.0, 0.0, kInf);
-  spec.surrogate.sharpness = section.number("sharpness", 1.0, 1e-9, kInf);
-  spec.surrogate.tail = section.number("tail", 2.0, 1.0 + 1e-9, kInf);
-  return spec;
+  return kind;
+}
+
+// The neuron model's own keys (its header's reader), into spec.neuron.
+void read_neuron(const ConfigSection& section, NeuronSpec& spec) {
+  neuron_model(spec.model).read_keys(section, spec);
 }
 
 // The counting losses' targets (count, count_plus; train/loss.hpp).
@@ -98,17 +85,8 @@ void read_counting_loss(const ConfigSection& train, LossSpec& loss, std::size_t 
 
 LayerSpec read_layer(const ConfigSection& section, std::size_t index) {
   LayerSpec spec;
-  if (!section.has("kind")) {
-    throw section.error("",
-                        "every layer needs a 'kind' (dense, lif, recurrent, conv2d, maxpool, "
-                        "avgpool, dropout, tebn, readout, moderate_dropout)");
-  }
-  spec.kind =
-      parse_layer_kind(section.choice("kind", "dense",
-                                      {"dense", "lif", "recurrent", "conv2d", "maxpool", "avgpool",
-                                       "dropout", "tebn", "readout", "moderate_dropout"}));
-  spec.name =
-      section.string("name", std::string(layer_kind_name(spec.kind)) + std::to_string(index));
+  const std::string kind = read_layer_kind(section, spec);
+  spec.name = section.string("name", kind + std::to_string(index));
   switch (spec.kind) {
     case LayerKind::dense:
       spec.units = static_cast<std::size_t>(section.required_integer("units", 1, 1 << 24));
@@ -120,10 +98,11 @@ LayerSpec read_layer(const ConfigSection& section, std::size_t index) {
       spec.zero_diagonal = section.boolean("zero_diagonal", true);
       spec.init = read_init(section, "", spec.init);
       spec.recurrent_init = read_init(section, "recurrent_", spec.recurrent_init);
-      spec.neuron = read_neuron(section);
+      spec.neuron.model = section.choice_among("neuron", spec.neuron.model, neuron_model_choices());
+      read_neuron(section, spec.neuron);
       break;
     case LayerKind::lif:
-      spec.neuron = read_neuron(section);
+      read_neuron(section, spec.neuron);
       break;
     case LayerKind::conv2d:
       spec.channels = static_cast<std::size_t>(section.required_integer("channels", 1, 1 << 16));

@@ -2,6 +2,8 @@
 // W is [out, in] (PyTorch's layout), the input's per-sample features are flattened.
 #pragma once
 
+#include <optional>
+
 #include "layer/init.hpp"
 #include "layer/layer.hpp"
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "neuron/model.hpp"
 #include "tensor/blas.hpp"
 #include "tensor/ops.hpp"
 
@@ -19,7 +20,7 @@ RecurrentLayer<Real>::RecurrentLayer(std::string name, const Shape& input_shape,
       input_weight_(name + ".input_weight", {units, shape_size(input_shape)}, true),
       bias_(name + ".bias", {units}, false),
       recurrent_weight_(name + ".recurrent_weight", {units, units}, true),
-      population_(name, units, spec) {
+      population_(make_population<Real>(name, units, spec)) {
   init_weights(input_init, in_features_, seed, layer_index, input_weight_.value, &bias_.value);
   // A distinct stream for the recurrent matrix: layer_index shifted past any real layer count.
   init_weights(recurrent_init, units, seed, layer_index + (1ull << 32), recurrent_weight_.value,
@@ -47,14 +48,14 @@ void RecurrentLayer<Real>::forward(const Tensor<Real>& input, Tensor<Real>& outp
        in_features_, input_weight_.value.data(), in_features_, Real{0}, current_.data(), units_,
        this->gemm_precision());
   add_row_vector(current_.data(), bias_.value.data(), steps * batch, units_);
-  population_.begin_forward(steps, batch);
+  population_->begin_forward(steps, batch);
   for (std::size_t t = 0; t < steps; ++t) {
     if (t > 0) {
       gemm(Transpose::no, Transpose::yes, batch, units_, units_, Real{1},
            output.data() + (t - 1) * slice, units_, recurrent_weight_.value.data(), units_, Real{1},
            current_.data() + t * slice, units_, this->gemm_precision());
     }
-    population_.forward_steps(current_, output, t, t + 1);
+    population_->forward_steps(current_, output, t, t + 1);
   }
 }
 
@@ -66,7 +67,7 @@ void RecurrentLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real
   const std::size_t slice = batch * units_;
   grad_spikes_ = grad_output;
   grad_current_.resize(output.shape());
-  population_.begin_backward();
+  population_->begin_backward();
   for (std::size_t t = steps; t-- > 0;) {
     if (t + 1 < steps) {
       // z_t drives I_{t+1} through W_rec: dL/dz_t += dL/dI_{t+1} W_rec.
@@ -74,9 +75,9 @@ void RecurrentLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real
            grad_current_.data() + (t + 1) * slice, units_, recurrent_weight_.value.data(), units_,
            Real{1}, grad_spikes_.data() + t * slice, units_, this->gemm_precision());
     }
-    population_.backward_steps(output, grad_spikes_, grad_current_, t, t + 1);
+    population_->backward_steps(output, grad_spikes_, grad_current_, t, t + 1);
   }
-  population_.finish_backward();
+  population_->finish_backward();
   if (steps > 1) {
     gemm(Transpose::yes, Transpose::no, units_, units_, (steps - 1) * batch, Real{1},
          grad_current_.data() + slice, units_, output.data(), units_, Real{1},
@@ -98,7 +99,7 @@ void RecurrentLayer<Real>::backward(const Tensor<Real>& input, const Tensor<Real
 template <typename Real>
 std::vector<Parameter<Real>*> RecurrentLayer<Real>::parameters() {
   std::vector<Parameter<Real>*> list{&input_weight_, &bias_, &recurrent_weight_};
-  for (Parameter<Real>* p : population_.parameters()) list.push_back(p);
+  for (Parameter<Real>* p : population_->parameters()) list.push_back(p);
   return list;
 }
 

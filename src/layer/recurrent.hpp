@@ -1,7 +1,10 @@
-// A recurrent spiking layer: I_t = W_in x_t + b + W_rec z_{t-1}, fed to LIF/ALIF neurons.
+// A recurrent spiking layer: I_t = W_in x_t + b + W_rec z_{t-1}, fed to a population of neurons of
+// any model (neuron/model.hpp; lif by default, `neuron = "cuba_lif"` in the config).
 // The input projection of all steps is one GEMM; only the recurrent term goes step by step.
 // Optional zero diagonal (no self-connections): the diagonal of W_rec is held at 0.
 #pragma once
+
+#include <memory>
 
 #include "layer/init.hpp"
 #include "layer/layer.hpp"
@@ -20,7 +23,7 @@ class RecurrentLayer final : public Layer<Real> {
   void backward(const Tensor<Real>& input, const Tensor<Real>& output,
                 const Tensor<Real>& grad_output, Tensor<Real>* grad_input) override;
   std::vector<Parameter<Real>*> parameters() override;
-  NeuronPopulation<Real>* neurons() override { return &population_; }
+  NeuronPopulation<Real>* neurons() override { return population_.get(); }
   IncomingSynapses<Real> incoming_synapses() override {
     return {{&input_weight_.value, &recurrent_weight_.value}, units_};
   }
@@ -38,7 +41,7 @@ class RecurrentLayer final : public Layer<Real> {
   Parameter<Real> input_weight_;      // [N, in]
   Parameter<Real> bias_;              // [N]
   Parameter<Real> recurrent_weight_;  // [N, N]; row i holds the synapses onto neuron i
-  NeuronPopulation<Real> population_;
+  std::unique_ptr<NeuronPopulation<Real>> population_;
   Tensor<Real> current_;       // [T, B, N]
   Tensor<Real> grad_spikes_;   // [T, B, N]
   Tensor<Real> grad_current_;  // [T, B, N]

@@ -6,13 +6,13 @@
 #include <string>
 
 #include "layer/init.hpp"
-#include "neuron/lif.hpp"
+#include "neuron/neuron_spec.hpp"
 
 namespace homeostat {
 
 enum class LayerKind {
   dense,
-  lif,
+  lif,  // a feed-forward spiking layer of any neuron model: neuron.model ("lif", "cuba_lif", ...)
   recurrent,
   conv2d,
   maxpool,
@@ -39,7 +39,7 @@ struct LayerSpec {
   InitSpec init;                  // dense, conv2d, recurrent input weights
   InitSpec recurrent_init;        // recurrent matrix
   bool zero_diagonal = true;      // recurrent
-  NeuronSpec neuron;              // lif, recurrent
+  NeuronSpec neuron;              // lif (config kind = the model's name), recurrent
   double drop_probability = 0.0;  // dropout; moderate_dropout's drop rate r
   double epsilon = 1e-5;          // tebn
   double momentum = 0.1;          // tebn running statistics

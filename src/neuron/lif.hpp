@@ -1,4 +1,8 @@
-// LIF / ALIF dynamics: the per-step forward and backward kernels, side by side.
+// The lif neuron model (LIF; ALIF with adaptive = true): its per-step forward and backward
+// kernels side by side, the rate pass's kernel, and LifModel, its entry in the model table
+// (neuron/models.cpp; the contract is in neuron/model.hpp). The kernels are also the soma of the
+// other models of the family (cuba_lif.hpp). Parameters: NeuronSpec (neuron_spec.hpp), keys
+// read by read_neuron_keys (model.hpp).
 //
 // State per neuron (element e = b*N + j of a [B, N] slice), with z_{-1} = v_{-1} = a_{-1} = 0:
 //   a_t     = rho a_{t-1} + (1 - rho) z_{t-1}                 (ALIF only; else a = 0)
@@ -30,31 +34,20 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "common/key_reader.hpp"
+#include "neuron/model.hpp"
+#include "neuron/neuron_spec.hpp"
 #include "neuron/surrogate.hpp"
+#include "tensor/parallel.hpp"
 
 namespace homeostat {
-
-enum class ResetMode { subtract, zero, none };
-
-// What a population's neurons are; built from the config, validated there.
-struct NeuronSpec {
-  double decay = 0.95;  // beta = exp(-dt / tau) when given as tau
-  double threshold = 1.0;
-  ResetMode reset = ResetMode::subtract;
-  bool detach_reset = true;
-  std::size_t refractory_steps = 0;
-  bool adaptive = false;             // ALIF
-  double adaptation_decay = 0.0;     // rho = exp(-dt / tau_a)
-  double adaptation_strength = 0.0;  // beta_a
-  enum class Learn { none, layer, neuron };
-  Learn learn_threshold = Learn::none;  // theta0 = tanh(w) (LTMD)
-  Learn learn_decay = Learn::none;      // beta = sigmoid(w) (PLIF-style)
-  SurrogateSpec surrogate;
-};
 
 // Read-only view of what the kernels need per step. Arrays are [B*N] slices for step t, except
 // the per-neuron arrays beta and theta0 ([N]).
@@ -333,5 +326,106 @@ inline void lif_k_winners(const LifConstants<Real>& k, std::size_t winners, std:
     mask[e] = 2;
   }
 }
+
+// The lif model: the population's input is the membrane current I_t itself.
+struct LifModel {
+  static constexpr std::string_view kName = "lif";
+  static constexpr std::string_view kSummary =
+      "leaky integrate-and-fire; ALIF with adaptive = true";
+
+  static void read_keys(const KeyReader& keys, NeuronSpec& spec) { read_neuron_keys(keys, spec); }
+
+  static std::string rate_pass_obstacle(const NeuronSpec& spec) {
+    if (spec.adaptive) return "has adaptive (ALIF) neurons";
+    if (spec.refractory_steps > 0) return "has a refractory period";
+    if (spec.learn_threshold != NeuronSpec::Learn::none ||
+        spec.learn_decay != NeuronSpec::Learn::none) {
+      return "learns its thresholds or decays";
+    }
+    return {};
+  }
+
+  // ALIF's threshold at 50% firing: theta0 + beta_a a with a = 1/2.
+  static std::optional<LeakyIntegratorView> leaky_integrator(const NeuronSpec& spec) {
+    return LeakyIntegratorView{
+        spec.decay, spec.threshold + (spec.adaptive ? 0.5 * spec.adaptation_strength : 0.0),
+        spec.reset, spec.adaptive};
+  }
+
+  // Nothing beyond the family's state.
+  template <typename Real>
+  struct State {
+    explicit State(const NeuronSpec& /*spec*/) {}
+    void begin_forward(std::size_t /*steps*/, std::size_t /*batch*/, std::size_t /*neurons*/) {}
+    void begin_backward(std::size_t /*slice*/) {}
+  };
+
+  template <typename Real, typename Fire>
+  static void forward_step(const LifConstants<Real>& k, const Fire& fire, State<Real>& /*state*/,
+                           const ForwardStep<Real>& s) {
+    lif_forward_step(k, fire, s.begin, s.end, s.input, s.prev_v, s.prev_z, s.prev_a, s.leaving_z,
+                     s.v, s.z, s.a, s.mask, s.refractory_left, s.window_count);
+  }
+
+  template <typename Real, typename Spike>
+  static void backward_step(const LifConstants<Real>& k, const Spike& spike, State<Real>& /*state*/,
+                            const BackwardStep<Real>& s) {
+    lif_backward_step(k, spike, s.begin, s.end, s.grad_z, s.uniform_grad_z, s.v, s.z, s.a, s.mask,
+                      s.prev_v, s.prev_z, s.carry_v, s.carry_a, s.grad_input, s.grad_beta_elem,
+                      s.grad_theta_elem);
+  }
+
+  // The rate pass's spike pass (train/rate_pass.hpp has the equations): the membrane as above
+  // without adaptation or constraints, and its sensitivity eps_t = dv_t/dc to a constant input c.
+  template <typename Real>
+  static void rate_steps(const NeuronSpec& spec, std::size_t neurons, const RateSteps<Real>& r) {
+    const std::size_t slice = r.batch * neurons;
+    const std::size_t count = r.count;
+    const Real subtract = spec.reset == ResetMode::subtract ? Real{1} : Real{0};
+    const Real zero = spec.reset == ResetMode::zero ? Real{1} : Real{0};
+    const Real reset_path = spec.detach_reset ? Real{0} : Real{1};
+    const Real* theta = r.theta;
+    const Real* beta = r.beta;
+    const Real* in = r.input;
+    Real* v = r.v;
+    Real* z = r.z;
+    Real* eps = r.eps;
+    Real* slope = r.slope;
+    Real* out = r.output;
+    Real* rate = r.rate;
+    Real* elig = r.elig;
+    const std::size_t batch = r.batch;
+    with_spike_function<Real>(spec.surrogate, [&](const auto& spike) {
+    // One sample's neurons per thread, its steps in order: the state stays in [B, N].
+#pragma omp parallel for schedule(static) if (count * slice >= kMinParallelWork)
+      for (std::size_t b = 0; b < batch; ++b) {
+        for (std::size_t t = 0; t < count; ++t) {
+          for (std::size_t j = 0; j < neurons; ++j) {
+            const std::size_t e = b * neurons + j;
+            const std::size_t te = t * slice + e;
+            const Real v_prev = v[e];
+            const Real z_prev = z[e];
+            const Real keep = beta[j] * (Real{1} - zero * z_prev);
+            const Real v_now = keep * v_prev + in[te] - subtract * theta[j] * z_prev;
+            const Real eps_now =
+                Real{1} +
+                eps[e] * (keep -
+                          reset_path * (subtract * theta[j] + zero * beta[j] * v_prev) * slope[e]);
+            const Real x = v_now - theta[j];
+            const Real z_now = spike.fire(x);
+            const Real s_now = spike.slope(x);
+            v[e] = v_now;
+            z[e] = z_now;
+            eps[e] = eps_now;
+            slope[e] = s_now;
+            out[te] = z_now;
+            rate[e] += z_now;
+            elig[e] += eps_now * s_now;
+          }
+        }
+      }
+    });
+  }
+};
 
 }  // namespace homeostat

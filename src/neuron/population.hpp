@@ -1,28 +1,55 @@
-// A population of N LIF/ALIF neurons driven by an input current [T, B, N]: owns the learnable
-// neuron parameters, the state the backward pass needs (membrane, adaptation, refractory mask),
-// and runs the kernels of lif.hpp over time ranges, parallel over B*N with OpenMP.
-// Feed-forward layers run all T steps in one call; recurrent layers call it step by step.
+// A population of N spiking neurons driven by an input [T, B, N]: the interface that spiking
+// layers, regulators, metrics and trainers talk to, whatever the neuron model (neuron/model.hpp
+// makes one from a NeuronSpec; ModelPopulation in model_population.hpp implements it for the
+// LIF family). It keeps the channels that act on every model (threshold scale, firing
+// constraints, the loss channel's per-neuron spike gradient); the model behind it owns its
+// learnable parameters, the state its backward pass needs, and runs its kernels over time
+// ranges. Feed-forward layers run all T steps in one call; recurrent layers call it step by step.
 #pragma once
 
-#include <cstdint>
-#include <optional>
+#include <cstddef>
 #include <string>
 #include <vector>
 
-#include "neuron/lif.hpp"
+#include "neuron/neuron_spec.hpp"
 #include "tensor/parameter.hpp"
 #include "tensor/tensor.hpp"
 
 namespace homeostat {
 
+// One chunk of the rate pass's spike pass (train/rate_pass.hpp): `count` steps of `batch`
+// samples. Per element of [B * N], the state v, z, eps (the membrane's sensitivity to a constant
+// input) and slope (the surrogate slope) carries over from chunk to chunk, and rate, elig
+// accumulate z_t and eps_t f'(v_t - theta); theta and beta are per neuron, [N].
+template <typename Real>
+struct RateSteps {
+  std::size_t batch;
+  std::size_t count;
+  const Real* input;  // [count, B, N]
+  Real* output;       // [count, B, N] spikes (assigned)
+  Real* v;
+  Real* z;
+  Real* eps;
+  Real* slope;
+  const Real* theta;
+  const Real* beta;
+  Real* rate;
+  Real* elig;
+};
+
 template <typename Real>
 class NeuronPopulation {
  public:
-  NeuronPopulation(const std::string& layer_name, std::size_t neurons, const NeuronSpec& spec);
+  NeuronPopulation(NeuronSpec spec, std::size_t neurons);
+  virtual ~NeuronPopulation() = default;
+  NeuronPopulation(const NeuronPopulation&) = delete;
+  NeuronPopulation& operator=(const NeuronPopulation&) = delete;
+  NeuronPopulation(NeuronPopulation&&) = delete;
+  NeuronPopulation& operator=(NeuronPopulation&&) = delete;
 
   [[nodiscard]] const NeuronSpec& spec() const { return spec_; }
   [[nodiscard]] std::size_t size() const { return neurons_; }
-  std::vector<Parameter<Real>*> parameters();
+  virtual std::vector<Parameter<Real>*> parameters() = 0;
 
   // Threshold channel (regulators), not differentiated: every threshold is multiplied by the
   // layer scale (AHSAR) times its neuron's scale (adaptive threshold / intrinsic plasticity).
@@ -43,54 +70,42 @@ class NeuronPopulation {
   };
   void set_constraints(const Constraints& constraints) { constraints_ = constraints; }
   [[nodiscard]] const Constraints& constraints() const { return constraints_; }
-  // Effective per-neuron base threshold theta0_j and decay beta_j (after tanh/sigmoid).
-  [[nodiscard]] Real base_threshold(std::size_t neuron) const;
-  [[nodiscard]] Real decay(std::size_t neuron) const;
+  // Effective per-neuron base threshold theta0_j and membrane decay beta_j (after tanh/sigmoid).
+  [[nodiscard]] virtual Real base_threshold(std::size_t neuron) const = 0;
+  [[nodiscard]] virtual Real decay(std::size_t neuron) const = 0;
 
   // Sizes the state for T steps of a batch of B and refreshes the per-neuron constants.
-  void begin_forward(std::size_t steps, std::size_t batch);
-  // Runs steps [t_begin, t_end) on current [T, B, N]; writes spikes [T, B, N] (assigned).
-  void forward_steps(const Tensor<Real>& current, Tensor<Real>& spikes, std::size_t t_begin,
-                     std::size_t t_end);
+  virtual void begin_forward(std::size_t steps, std::size_t batch) = 0;
+  // Runs steps [t_begin, t_end) on input [T, B, N]; writes spikes [T, B, N] (assigned).
+  virtual void forward_steps(const Tensor<Real>& input, Tensor<Real>& spikes, std::size_t t_begin,
+                             std::size_t t_end) = 0;
   // Backward: call begin_backward once, backward_steps for ranges from the end of time to the
   // start (each range is processed in reverse), then finish_backward to add parameter gradients.
-  void begin_backward();
-  void backward_steps(const Tensor<Real>& spikes, const Tensor<Real>& grad_spikes,
-                      Tensor<Real>& grad_current, std::size_t t_begin, std::size_t t_end);
-  void finish_backward();
+  // grad_input (dL/d input, assigned) may be grad_spikes itself (then overwritten).
+  virtual void begin_backward() = 0;
+  virtual void backward_steps(const Tensor<Real>& spikes, const Tensor<Real>& grad_spikes,
+                              Tensor<Real>& grad_input, std::size_t t_begin, std::size_t t_end) = 0;
+  virtual void finish_backward() = 0;
 
   // [N] gradient added to dL/dz_t of every step and sample in the backward pass (the loss
   // channel's rate penalties; Network::backward fills it). Zero by default.
   [[nodiscard]] std::vector<Real>& uniform_spike_gradient() { return uniform_spike_gradient_; }
 
   // Membrane potential v_t of the last forward pass, [T, B, N].
-  [[nodiscard]] const Tensor<Real>& membrane() const { return membrane_; }
+  [[nodiscard]] virtual const Tensor<Real>& membrane() const = 0;
+
+  // Rate-based training (train/rate_pass.hpp): why these neurons cannot run it ("has ..."), or
+  // empty; where empty, rate_steps runs one chunk of its spike pass.
+  [[nodiscard]] virtual std::string rate_pass_obstacle() const = 0;
+  virtual void rate_steps(const RateSteps<Real>& steps) = 0;
 
  private:
-  LifConstants<Real> constants() const;
-  void refresh_constants();
-
   NeuronSpec spec_;
   std::size_t neurons_;
   double threshold_scale_ = 1.0;
   std::vector<double> neuron_scale_;  // [N]
-  std::vector<Real> scale_;           // [N] threshold_scale_ x neuron_scale_, as the kernels use
   Constraints constraints_;
-  std::optional<Parameter<Real>> threshold_param_;  // w, theta0 = tanh(w): [1] or [N]
-  std::optional<Parameter<Real>> decay_param_;      // w, beta = sigmoid(w): [1] or [N]
-  std::vector<Real> theta0_;                        // [N]
-  std::vector<Real> beta_;                          // [N]
-  std::vector<Real> uniform_spike_gradient_;        // [N]
-
-  std::size_t steps_ = 0;
-  std::size_t batch_ = 0;
-  Tensor<Real> membrane_;                               // [T, B, N]
-  Tensor<Real> adaptation_;                             // [T, B, N], ALIF only
-  std::vector<std::uint8_t> open_mask_;                 // [T*B*N], constrained only
-  std::vector<std::uint16_t> refractory_left_;          // [B*N]
-  std::vector<std::uint16_t> window_count_;             // [B*N], constrained only
-  std::vector<Real> carry_v_, carry_a_;                 // [B*N]
-  std::vector<Real> grad_beta_elem_, grad_theta_elem_;  // [B*N]
+  std::vector<Real> uniform_spike_gradient_;  // [N]
 };
 
 }  // namespace homeostat

@@ -14,6 +14,7 @@
 #include "data/encoder.hpp"
 #include "layer/init.hpp"
 #include "network/builder.hpp"
+#include "neuron/model.hpp"
 #include "random/counter_rng.hpp"
 #include "train/trainer.hpp"
 
@@ -52,11 +53,6 @@ struct GaussLegendre {
 
 std::size_t connections(const LayerSpec& spec) {
   return spec.zero_diagonal ? spec.units - 1 : spec.units;
-}
-
-// The threshold the conditions use: theta0, plus beta_a a with a = 1/2 for ALIF.
-double effective_threshold(const NeuronSpec& neuron) {
-  return neuron.threshold + (neuron.adaptive ? 0.5 * neuron.adaptation_strength : 0.0);
 }
 
 // Var(w) of an init's weights before the mean shift.
@@ -425,9 +421,13 @@ std::vector<Shape> layer_input_shapes(const ExperimentConfig& config) {
 std::string skip_reason(const std::vector<LayerSpec>& layers, std::size_t i) {
   const LayerSpec& spec = layers[i];
   const bool recurrent = spec.kind == LayerKind::recurrent;
+  if (!neuron_model(spec.neuron.model).leaky_integrator(spec.neuron)) {
+    return "'" + spec.name + "' (" + spec.neuron.model +
+           " neurons): the conditions are derived for LIF/ALIF membranes; not advised";
+  }
   if (!recurrent && (i == 0 || layers[i - 1].kind != LayerKind::dense)) {
-    return "'" + spec.name + "' (lif): not fed by a dense layer, so there is no " +
-           "input weight to set; not advised";
+    return "'" + spec.name + "' (" + spec.neuron.model +
+           "): not fed by a dense layer, so there is no input weight to set; not advised";
   }
   if (recurrent && connections(spec) == 0) {
     return "'" + spec.name + "' (recurrent): one unit, no synapses";
@@ -441,18 +441,22 @@ LayerAdvice describe_layer(const ExperimentConfig& config, std::size_t i,
                            const std::vector<Shape>& input_shapes) {
   const LayerSpec& spec = config.layers[i];
   const bool recurrent = spec.kind == LayerKind::recurrent;
+  // The neuron as a leaky integrator (its model's view; skip_reason checked there is one). The
+  // threshold the conditions use is ALIF's theta0 + beta_a / 2.
+  const LeakyIntegratorView neuron =
+      neuron_model(spec.neuron.model).leaky_integrator(spec.neuron).value();
   LayerAdvice a;
   a.layer = i;
   a.weight_layer = recurrent ? i : i - 1;
   a.name = spec.name;
   a.kind = spec.kind;
-  a.adaptive = spec.neuron.adaptive;
-  a.reset = spec.neuron.reset;
+  a.adaptive = neuron.adaptive;
+  a.reset = neuron.reset;
   a.n_in = shape_size(input_shapes[a.weight_layer]);
   a.n_rec = recurrent ? spec.units : 0;
   a.n_conn = recurrent ? connections(spec) : 0;
-  a.alpha = spec.neuron.decay;
-  a.theta = effective_threshold(spec.neuron);
+  a.alpha = neuron.decay;
+  a.theta = neuron.threshold;
   if (a.adaptive) {
     a.notes.push_back("ALIF: effective threshold theta0 + beta_a / 2 = " + format_number(a.theta) +
                       " (adaptation a = 1/2 at 50% firing)");

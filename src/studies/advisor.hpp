@@ -101,9 +101,9 @@
 #include <string>
 #include <vector>
 
-#include "data/dataset.hpp"
 #include "config/experiment_reader.hpp"
-#include "neuron/lif.hpp"
+#include "data/dataset.hpp"
+#include "neuron/neuron_spec.hpp"
 #include "neuron/surrogate.hpp"
 
 namespace homeostat {

@@ -6,7 +6,8 @@
 
 #include "common/error.hpp"
 #include "layer/readout.hpp"
-#include "neuron/surrogate.hpp"
+#include "layer/spiking.hpp"
+#include "neuron/model.hpp"
 #include "tensor/parallel.hpp"
 
 namespace homeostat {
@@ -45,14 +46,11 @@ std::string rate_training_obstacle(const std::vector<LayerSpec>& layers, LossKin
         return name + "is of kind '" + std::string(layer_kind_name(layer.kind)) +
                "'; rate-based training covers dense, conv2d, maxpool, avgpool, dropout, lif and "
                "readout layers";
-      case LayerKind::lif:
-        if (layer.neuron.adaptive) return name + "has adaptive (ALIF) neurons";
-        if (layer.neuron.refractory_steps > 0) return name + "has a refractory period";
-        if (layer.neuron.learn_threshold != NeuronSpec::Learn::none ||
-            layer.neuron.learn_decay != NeuronSpec::Learn::none) {
-          return name + "learns its thresholds or decays";
-        }
+      case LayerKind::lif: {
+        const std::string why = neuron_model(layer.neuron.model).rate_pass_obstacle(layer.neuron);
+        if (!why.empty()) return name + why;
         break;
+      }
       default:
         break;
     }
@@ -83,14 +81,9 @@ RatePass<Real>::RatePass(Network<Real>& network, const LossSpec& loss)
   for (std::size_t i = 0; i < network.layer_count(); ++i) {
     Layer<Real>& layer = network.layer(i);
     const std::string_view kind = layer.kind();
-    if (kind == "lif") {
-      const NeuronSpec& spec = layer.neurons()->spec();
-      if (spec.adaptive) throw unsupported(layer.name(), "has adaptive (ALIF) neurons");
-      if (spec.refractory_steps > 0) throw unsupported(layer.name(), "has a refractory period");
-      if (spec.learn_threshold != NeuronSpec::Learn::none ||
-          spec.learn_decay != NeuronSpec::Learn::none) {
-        throw unsupported(layer.name(), "learns its thresholds or decays");
-      }
+    if (dynamic_cast<const SpikingLayer<Real>*>(&layer) != nullptr) {
+      const std::string why = layer.neurons()->rate_pass_obstacle();
+      if (!why.empty()) throw unsupported(layer.name(), why);
       layers_[i].role = Role::neuron;
     } else if (kind == "readout") {
       layers_[i].role = Role::readout;
@@ -224,55 +217,12 @@ void RatePass<Real>::neuron_chunk(std::size_t index, const Tensor<Real>& current
                                   std::size_t count) {
   LayerState& state = layers_[index];
   NeuronPopulation<Real>& population = *network_.layer(index).neurons();
-  const NeuronSpec& spec = population.spec();
-  const std::size_t neurons = population.size();
-  const std::size_t slice = batch_ * neurons;
+  const std::size_t slice = batch_ * population.size();
   if (current.size() != count * slice) throw Error("rate pass: neuron input size mismatch");
   state.step_output.resize(current.shape());
-  const Real subtract = spec.reset == ResetMode::subtract ? Real{1} : Real{0};
-  const Real zero = spec.reset == ResetMode::zero ? Real{1} : Real{0};
-  const Real reset_path = spec.detach_reset ? Real{0} : Real{1};
-  const Real* theta = state.theta.data();
-  const Real* beta = state.beta.data();
-  const Real* in = current.data();
-  Real* v = state.v.data();
-  Real* z = state.z.data();
-  Real* eps = state.eps.data();
-  Real* slope = state.slope.data();
-  Real* out = state.step_output.data();
-  Real* rate = state.rate.data();
-  Real* elig = state.elig.data();
-  const std::size_t batch = batch_;
-  with_spike_function<Real>(spec.surrogate, [&](const auto& spike) {
-  // One sample's neurons per thread, its steps in order: the state stays in [B, N].
-#pragma omp parallel for schedule(static) if (count * slice >= kMinParallelWork)
-    for (std::size_t b = 0; b < batch; ++b) {
-      for (std::size_t t = 0; t < count; ++t) {
-        for (std::size_t j = 0; j < neurons; ++j) {
-          const std::size_t e = b * neurons + j;
-          const std::size_t te = t * slice + e;
-          const Real v_prev = v[e];
-          const Real z_prev = z[e];
-          const Real keep = beta[j] * (Real{1} - zero * z_prev);
-          const Real v_now = keep * v_prev + in[te] - subtract * theta[j] * z_prev;
-          const Real eps_now =
-              Real{1} +
-              eps[e] *
-                  (keep - reset_path * (subtract * theta[j] + zero * beta[j] * v_prev) * slope[e]);
-          const Real x = v_now - theta[j];
-          const Real z_now = spike.fire(x);
-          const Real s_now = spike.slope(x);
-          v[e] = v_now;
-          z[e] = z_now;
-          eps[e] = eps_now;
-          slope[e] = s_now;
-          out[te] = z_now;
-          rate[e] += z_now;
-          elig[e] += eps_now * s_now;
-        }
-      }
-    }
-  });
+  population.rate_steps({batch_, count, current.data(), state.step_output.data(), state.v.data(),
+                         state.z.data(), state.eps.data(), state.slope.data(), state.theta.data(),
+                         state.beta.data(), state.rate.data(), state.elig.data()});
 }
 
 template <typename Real>

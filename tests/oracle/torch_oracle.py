@@ -23,6 +23,10 @@ the surrogate shapes from src/neuron/surrogate.hpp; nothing of homeostat is impo
 with z_{-1} = v_{-1} = a_{-1} = 0; detach_reset cuts the reset term's dependence on z_{t-1}
 (torch's .detach()), keeping its dependence on theta. theta0 = tanh(w), beta = sigmoid(w) when
 learnable (one w per layer or per neuron).
+The cuba_lif model (src/neuron/cuba_lif.hpp) puts a synapse before that membrane: with x_t the
+layer's input and i_{-1} = 0,
+  i_t = alpha i_{t-1} + x_t,   I_t = i_t   (alpha = its "synaptic_decay"; the refractory mask
+                                            applies to I_t, the synapse keeps integrating)
 
 Exit status: 0 on success, 3 when torch cannot be imported, 1 on any other error.
 """
@@ -141,7 +145,7 @@ def neuron_constants(name, spec, neurons, params):
 
 
 class NeuronState:
-    """Runs one population of LIF/ALIF neurons step by step; currents are [B, N]."""
+    """Runs one population of LIF/ALIF (or cuba_lif) neurons step by step; inputs are [B, N]."""
 
     def __init__(self, name, spec, neurons, params):
         self.spec = spec
@@ -156,6 +160,11 @@ class NeuronState:
         self.spike = make_spike_function(spec["surrogate"])
         if self.reset not in ("subtract", "zero", "none"):
             raise ValueError("unknown reset mode %r" % self.reset)
+        self.model = spec.get("model", "lif")
+        if self.model not in ("lif", "cuba_lif"):
+            raise ValueError("unknown neuron model %r" % self.model)
+        self.alpha = float(spec.get("parameters", {}).get("synaptic_decay", 0.9))
+        self.i = None  # i_{t-1}, cuba_lif only
         self.v = None  # v_{t-1}
         self.z = None  # z_{t-1}
         self.a = None  # a_{t-1}
@@ -174,6 +183,9 @@ class NeuronState:
         else:
             a = torch.zeros_like(current)
         theta = self.threshold(a)
+        if self.model == "cuba_lif":
+            self.i = current if self.i is None else self.alpha * self.i + current
+            current = self.i
         z_reset = z_prev.detach() if self.detach_reset else z_prev
         open_mask = None
         if self.refractory > 0:
