@@ -10,8 +10,8 @@
 #include "common/error.hpp"
 #include "config/config_reader.hpp"
 #include "config/experiment_reader.hpp"
-#include "temp_dir.hpp"
 #include "run/train_run.hpp"
+#include "temp_dir.hpp"
 #include "train/trainer.hpp"
 
 namespace homeostat {

@@ -11,11 +11,11 @@
 #include <utility>
 #include <vector>
 
+#include "config/config_reader.hpp"
+#include "config/experiment_reader.hpp"
 #include "data/dataset.hpp"
 #include "homeostasis/homeostasis.hpp"
 #include "homeostasis/sleep.hpp"
-#include "config/config_reader.hpp"
-#include "config/experiment_reader.hpp"
 #include "metrics/activity.hpp"
 #include "network/builder.hpp"
 #include "train/optimizer.hpp"

@@ -10,9 +10,9 @@
 #include <memory>
 #include <vector>
 
-#include "gradient_check.hpp"
 #include "config/config_reader.hpp"
 #include "config/experiment_reader.hpp"
+#include "gradient_check.hpp"
 #include "layer/conv2d.hpp"
 #include "layer/conv_pool.hpp"
 #include "layer/dense.hpp"

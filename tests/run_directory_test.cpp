@@ -1,6 +1,8 @@
 // RunDirectory: creates <output>/<name>, writes config.toml atomically (no temporary file left),
 // starts metrics.jsonl empty or continues it, appends one JSON line per record, and throws when a
 // write fails (a full disk: /dev/full) instead of losing records silently.
+#include "run/run_directory.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -9,7 +11,6 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "run/run_directory.hpp"
 #include "temp_dir.hpp"
 
 namespace homeostat {

@@ -8,9 +8,9 @@
 #include <string>
 
 #include "common/error.hpp"
-#include "gradient_check.hpp"
 #include "config/config_reader.hpp"
 #include "config/experiment_reader.hpp"
+#include "gradient_check.hpp"
 #include "layer/dense.hpp"
 #include "layer/spiking.hpp"
 #include "train/loss.hpp"

@@ -8,8 +8,8 @@
 #include <cmath>
 #include <filesystem>
 
-#include "gradient_check.hpp"
 #include "config/experiment_reader.hpp"
+#include "gradient_check.hpp"
 #include "layer/conv2d.hpp"
 #include "layer/conv_pool.hpp"
 #include "layer/dense.hpp"
@@ -19,9 +19,9 @@
 #include "layer/spiking.hpp"
 #include "metrics/activity.hpp"
 #include "network/builder.hpp"
+#include "run/train_run.hpp"
 #include "train/loss.hpp"
 #include "train/rate_pass.hpp"
-#include "run/train_run.hpp"
 #include "train/trainer.hpp"
 
 namespace homeostat {

@@ -9,9 +9,9 @@
 #include <string>
 
 #include "common/error.hpp"
-#include "gradient_check.hpp"
 #include "config/config_reader.hpp"
 #include "config/experiment_reader.hpp"
+#include "gradient_check.hpp"
 #include "train/two_pass.hpp"
 
 namespace homeostat {

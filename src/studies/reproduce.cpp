@@ -17,10 +17,10 @@
 #include "config/config_reader.hpp"
 #include "config/experiment_reader.hpp"
 #include "data/corruption.hpp"
+#include "run/train_run.hpp"
 #include "studies/advisor.hpp"
 #include "studies/reproduce_sleep.hpp"
 #include "tensor/blas.hpp"
-#include "run/train_run.hpp"
 #include "train/trainer.hpp"
 
 namespace homeostat {
