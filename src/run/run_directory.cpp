@@ -2,6 +2,7 @@
 
 #include <system_error>
 
+#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 
 namespace homeostat {
@@ -16,24 +17,7 @@ RunDirectory::RunDirectory(const std::filesystem::path& output_directory, const 
 }
 
 void RunDirectory::write_config(const std::string& resolved_toml) const {
-  const std::filesystem::path target = file(kConfigFile);
-  const std::filesystem::path temporary = target.string() + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << resolved_toml;
-    out.close();  // flushes: a full disk shows here
-    if (!out) {
-      std::error_code ignored;
-      std::filesystem::remove(temporary, ignored);
-      throw Error("writing '" + temporary.string() + "' failed (disk full?)");
-    }
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, target, error);
-  if (error) {
-    throw Error("cannot move '" + temporary.string() + "' to '" + target.string() +
-                "': " + error.message());
-  }
+  write_file_atomically(file(kConfigFile), resolved_toml);
 }
 
 void RunDirectory::start_metrics() { open_metrics(std::ios::trunc); }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "common/checkpoint.hpp"
@@ -18,6 +19,7 @@
 #include "network/builder.hpp"
 #include "report/raster.hpp"
 #include "report/report.hpp"
+#include "run/run_directory.hpp"
 #include "train/loss.hpp"
 #include "train/optimizer.hpp"
 #include "train/schedule.hpp"
@@ -229,7 +231,7 @@ class TrainingRun {
   void print_epoch(std::size_t epoch, const nlohmann::json& record, double test_accuracy,
                    const std::vector<LayerActivity>& train_activity) const;
   void save(const TrainingPosition& at);
-  void append_metrics(const nlohmann::json& record) const;
+  void append_metrics(const nlohmann::json& record);
   [[nodiscard]] std::string checkpoint_note() const;
   [[nodiscard]] DivergenceError divergence(const std::string& what, std::size_t epoch,
                                            std::size_t batch) const;
@@ -240,7 +242,7 @@ class TrainingRun {
   const TrainOptions& options_;
   TrainResult result_;
   std::filesystem::path checkpoint_path_;
-  std::filesystem::path metrics_path_;
+  std::optional<RunDirectory> directory_;  // opened by run(), once the data has loaded
   RunData data_;
   Network<float> network_;
   Optimizer<float> optimizer_;
@@ -259,7 +261,7 @@ class TrainingRun {
 
 std::filesystem::path checked_checkpoint_path(const ExperimentConfig& config,
                                               const TrainOptions& options) {
-  const std::filesystem::path path = config.output.directory / config.name / "checkpoint.bin";
+  std::filesystem::path path = config.output.directory / config.name / "checkpoint.bin";
   if (options.resume && !std::filesystem::exists(path)) {
     throw DataError("--resume: no checkpoint at '" + path.string() + "' (start without --resume)");
   }
@@ -271,7 +273,6 @@ TrainingRun::TrainingRun(const ExperimentConfig& config, const TrainOptions& opt
       options_(options),
       result_{config.output.directory / config.name, {}, 0.0, false},
       checkpoint_path_(checked_checkpoint_path(config, options)),
-      metrics_path_(result_.run_directory / "metrics.jsonl"),
       // Data before anything is written, so a missing data set leaves no half-made directory.
       data_(load_run_data(config)),
       network_(build_network<float>(config.layers, network_input_shape(config),
@@ -287,11 +288,8 @@ TrainingRun::TrainingRun(const ExperimentConfig& config, const TrainOptions& opt
 }
 
 TrainResult TrainingRun::run() {
-  std::filesystem::create_directories(result_.run_directory);
-  {
-    std::ofstream resolved(result_.run_directory / "config.toml", std::ios::trunc);
-    resolved << config_.resolved_toml;
-  }
+  directory_.emplace(config_.output.directory, config_.name);
+  directory_->write_config(config_.resolved_toml);
   if (options_.resume) {
     resume();
   } else {
@@ -310,7 +308,7 @@ TrainResult TrainingRun::run() {
 }
 
 void TrainingRun::start_fresh() {
-  std::ofstream(metrics_path_, std::ios::trunc);
+  directory_->start_metrics();
   std::filesystem::remove(checkpoint_path_);
 }
 
@@ -334,7 +332,9 @@ void TrainingRun::resume() {
                  "warning: the config differs from the one the checkpoint was written "
                  "with; continuing with the new one\n");
   }
-  truncate_metrics(metrics_path_, position_.epoch, position_.next_batch);
+  truncate_metrics(directory_->file(RunDirectory::kMetricsFile), position_.epoch,
+                   position_.next_batch);
+  directory_->continue_metrics();
   std::fprintf(stderr, "resuming %s at epoch %zu, batch %zu\n", result_.run_directory.c_str(),
                position_.epoch + 1, position_.next_batch);
 }
@@ -466,6 +466,7 @@ void TrainingRun::finish_epoch(std::size_t epoch) {
     throw alarm_error(alarms, epoch, "");
   }
   std::vector<double> epoch_rates;
+  epoch_rates.reserve(train_activity.size());
   for (const LayerActivity& a : train_activity) epoch_rates.push_back(a.rate);
   homeostasis_.end_epoch(network_, EpochSignals{epoch, progress_accuracy, epoch_rates});
   result_.epochs.push_back(record);
@@ -543,9 +544,8 @@ void TrainingRun::save(const TrainingPosition& at) {
   write_checkpoint(checkpoint_path_, header, checkpoint_tensors(network_, optimizer_));
 }
 
-void TrainingRun::append_metrics(const nlohmann::json& record) const {
-  std::ofstream metrics(metrics_path_, std::ios::app);
-  metrics << record.dump() << '\n';
+void TrainingRun::append_metrics(const nlohmann::json& record) {
+  directory_->append_metrics(record);
 }
 
 std::string TrainingRun::checkpoint_note() const {
@@ -587,7 +587,7 @@ LoadedModel load_model(const std::filesystem::path& checkpoint) {
   nlohmann::json header = read_checkpoint_header(checkpoint);
   ConfigDocument document =
       parse_config_string(header.at("config").get<std::string>(), checkpoint.string() + ":config");
-  ExperimentConfig config = parse_experiment(std::move(document));
+  ExperimentConfig config = parse_experiment(document);
   Network<float> network = build_network<float>(config.layers, network_input_shape(config),
                                                 config.data.time_steps, config.seed);
   network.set_gemm_precision(config.gemm_precision);
