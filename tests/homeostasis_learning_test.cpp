@@ -221,7 +221,7 @@ window = 40
   TrainOptions options;
   options.progress = false;
   options.quiet = true;
-  const TrainResult result = train(parse_experiment(std::move(document)), options);
+  const TrainResult result = train(parse_experiment(document), options);
   *rate = result.epochs.back().at("test_rate").at("hidden").get<double>();
   return result.test_accuracy;
 }

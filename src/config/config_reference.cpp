@@ -42,9 +42,9 @@ bool is_simulation(const ConfigDocument& document) { return document.root.contai
 void read_with(const std::shared_ptr<KeyCatalog>& catalog, ConfigDocument document) {
   document.catalog = catalog;
   if (is_simulation(document)) {
-    parse_simulation(std::move(document));
+    parse_simulation(document);
   } else {
-    parse_experiment(std::move(document));
+    parse_experiment(document);
   }
 }
 

@@ -55,7 +55,7 @@ std::string read_layer_kind(const ConfigSection& section, LayerSpec& spec) {
       names += (names.empty() ? "" : ", ") + std::string(kind);
     throw section.error("", "every layer needs a 'kind' (" + names + ")");
   }
-  const std::string kind = section.choice_among("kind", "dense", kinds);
+  std::string kind = section.choice_among("kind", "dense", kinds);
   if (find_neuron_model(kind) != nullptr) {
     spec.kind = LayerKind::lif;
     spec.neuron.model = kind;
@@ -170,11 +170,8 @@ void read_event_data(const ConfigSection& data, DataSpec& spec) {
   augment.reject_unknown_keys();
 }
 
-}  // namespace
-
-ExperimentConfig parse_experiment(ConfigDocument document) {
-  ExperimentConfig config;
-  const ConfigSection root(document, document.root, "");
+// The run's name, seed, threads and GEMM precision (the top-level keys).
+void read_identity(const ConfigSection& root, ExperimentConfig& config) {
   config.name = root.string("name", "run");
   if (config.name.empty() || config.name.find('/') != std::string::npos || config.name == "." ||
       config.name == "..") {
@@ -190,7 +187,47 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
     }
     config.gemm_precision = GemmPrecision::bf16;
   }
+}
 
+// [data.anomaly]: the synthetic anomaly-detection set (data/anomaly.hpp).
+void read_anomaly_data(const ConfigSection& a, AnomalySpec& spec) {
+  const auto size = [&a](std::string_view key, std::size_t fallback) {
+    return static_cast<std::size_t>(
+        a.integer(key, static_cast<std::int64_t>(fallback), 0, std::int64_t{1} << 30));
+  };
+  spec.channels = size("channels", spec.channels);
+  spec.steps = size("steps", spec.steps);
+  spec.train_samples = size("train_samples", spec.train_samples);
+  spec.test_samples = size("test_samples", spec.test_samples);
+  spec.anomaly_fraction = a.number("anomaly_fraction", spec.anomaly_fraction);
+  spec.noise = a.number("noise", spec.noise);
+  spec.amplitude = a.number("amplitude", spec.amplitude);
+  spec.baseline = a.number("baseline", spec.baseline);
+  spec.level_jitter = a.number("level_jitter", spec.level_jitter);
+  spec.channel_jitter = a.number("channel_jitter", spec.channel_jitter);
+  spec.oscillation = a.number("oscillation", spec.oscillation);
+  spec.min_frequency = a.number("min_frequency", spec.min_frequency);
+  spec.max_frequency = a.number("max_frequency", spec.max_frequency);
+  spec.latent_components = size("latent_components", spec.latent_components);
+  spec.latent_share = a.number("latent_share", spec.latent_share);
+  spec.min_onset = size("min_onset", spec.min_onset);
+  spec.max_onset = size("max_onset", spec.max_onset);
+  spec.min_duration = size("min_duration", spec.min_duration);
+  spec.max_duration = size("max_duration", spec.max_duration);
+  spec.min_shift_steps = size("min_shift_steps", spec.min_shift_steps);
+  spec.min_affected = size("min_affected", spec.min_affected);
+  spec.max_affected = size("max_affected", spec.max_affected);
+  spec.dropout_level = a.number("dropout_level", spec.dropout_level);
+  try {
+    validate_anomaly_spec(spec);
+  } catch (const ConfigError& e) {
+    throw a.error("", e.what());
+  }
+  a.reject_unknown_keys();
+}
+
+// [data]: which samples, how many, and how long each is presented.
+void read_data(const ConfigSection& root, ExperimentConfig& config) {
   const ConfigSection data = root.table("data");
   const std::string source = data.choice("source", "idx", {"idx", "anomaly", "events"});
   config.data.source = source == "anomaly"  ? DataSource::anomaly
@@ -198,41 +235,7 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
                                             : DataSource::idx;
   if (config.data.source == DataSource::events) read_event_data(data, config.data);
   if (config.data.source == DataSource::anomaly) {
-    const ConfigSection a = data.table("anomaly");
-    AnomalySpec& spec = config.data.anomaly;
-    const auto size = [&a](std::string_view key, std::size_t fallback) {
-      return static_cast<std::size_t>(
-          a.integer(key, static_cast<std::int64_t>(fallback), 0, std::int64_t{1} << 30));
-    };
-    spec.channels = size("channels", spec.channels);
-    spec.steps = size("steps", spec.steps);
-    spec.train_samples = size("train_samples", spec.train_samples);
-    spec.test_samples = size("test_samples", spec.test_samples);
-    spec.anomaly_fraction = a.number("anomaly_fraction", spec.anomaly_fraction);
-    spec.noise = a.number("noise", spec.noise);
-    spec.amplitude = a.number("amplitude", spec.amplitude);
-    spec.baseline = a.number("baseline", spec.baseline);
-    spec.level_jitter = a.number("level_jitter", spec.level_jitter);
-    spec.channel_jitter = a.number("channel_jitter", spec.channel_jitter);
-    spec.oscillation = a.number("oscillation", spec.oscillation);
-    spec.min_frequency = a.number("min_frequency", spec.min_frequency);
-    spec.max_frequency = a.number("max_frequency", spec.max_frequency);
-    spec.latent_components = size("latent_components", spec.latent_components);
-    spec.latent_share = a.number("latent_share", spec.latent_share);
-    spec.min_onset = size("min_onset", spec.min_onset);
-    spec.max_onset = size("max_onset", spec.max_onset);
-    spec.min_duration = size("min_duration", spec.min_duration);
-    spec.max_duration = size("max_duration", spec.max_duration);
-    spec.min_shift_steps = size("min_shift_steps", spec.min_shift_steps);
-    spec.min_affected = size("min_affected", spec.min_affected);
-    spec.max_affected = size("max_affected", spec.max_affected);
-    spec.dropout_level = a.number("dropout_level", spec.dropout_level);
-    try {
-      validate_anomaly_spec(spec);
-    } catch (const ConfigError& e) {
-      throw a.error("", e.what());
-    }
-    a.reject_unknown_keys();
+    read_anomaly_data(data.table("anomaly"), config.data.anomaly);
   }
   config.data.directory = data.string("directory", kDefaultFashionMnistDir);
   config.data.view = parse_data_view(data.choice("view", "flat", {"flat", "rows", "image"}));
@@ -252,7 +255,11 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
                                        std::to_string(sample_rows));
   }
   data.reject_unknown_keys();
+}
 
+// [encoder]: how a sample becomes input currents or spikes, checked against the data's view.
+void read_encoder(const ConfigSection& root, ExperimentConfig& config) {
+  const bool rows = config.data.view == DataView::rows;
   const ConfigSection encoder = root.table("encoder");
   const bool events = config.data.source == DataSource::events;
   config.encoder.kind = parse_encoder_kind(
@@ -282,12 +289,17 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
                         "latency encoding needs a static view (data.view = \"flat\" or \"image\")");
   }
   encoder.reject_unknown_keys();
+}
 
+// [[network.layers]]: every layer built once (float, tiny cost) so that shape mismatches are
+// reported against the key that causes them.
+void read_network(const ConfigSection& root, const std::string& source_name,
+                  ExperimentConfig& config) {
   const ConfigSection network = root.table("network");
   const std::vector<ConfigSection> layer_sections = network.array_of_tables("layers");
   network.reject_unknown_keys();
   if (layer_sections.empty()) {
-    throw ConfigError("config error: " + document.source_name +
+    throw ConfigError("config error: " + source_name +
                       ": the network has no layers (add [[network.layers]] tables)");
   }
   Shape shape = network_input_shape(config);
@@ -297,7 +309,6 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
     if (!names.insert(spec.name).second) {
       throw layer_sections[i].error("name", "layer name '" + spec.name + "' is used twice");
     }
-    // Build it once (float, tiny cost) so shape mismatches are reported against this key.
     try {
       shape =
           make_layer<float>(spec, shape, config.data.time_steps, config.seed, i)->output_shape();
@@ -312,10 +323,10 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
                     " outputs but the data has " + std::to_string(config.data.num_classes) +
                     " classes");
   }
+}
 
-  config.homeostasis = read_homeostasis(root, config.layers);
-  config.diagnostics = read_diagnostics(root.table("diagnostics"));
-
+// [train]: the loss, the optimizer, the schedule and the method.
+void read_train(const ConfigSection& root, ExperimentConfig& config) {
   const ConfigSection train = root.table("train");
   config.train.epochs = static_cast<std::size_t>(train.integer("epochs", 1, 1, 100000));
   config.train.batch_size = static_cast<std::size_t>(train.integer("batch_size", 128, 1, 1 << 20));
@@ -358,14 +369,33 @@ ExperimentConfig parse_experiment(ConfigDocument document) {
     }
   }
   train.reject_unknown_keys();
+}
 
+// [output]: where the run directory goes and how often it is written.
+void read_output(const ConfigSection& root, ExperimentConfig& config) {
   const ConfigSection output = root.table("output");
   config.output.directory = output.string("directory", "runs");
   config.output.checkpoint_every =
       static_cast<std::size_t>(output.integer("checkpoint_every", 100, 0));
   config.output.progress_seconds = output.number("progress_seconds", 2.0, 0.0, kInf);
   output.reject_unknown_keys();
+}
 
+}  // namespace
+
+// The sections in a fixed order (data before encoder and network: they set their defaults and
+// shapes), so that a config with several errors always reports the same one.
+ExperimentConfig parse_experiment(const ConfigDocument& document) {
+  ExperimentConfig config;
+  const ConfigSection root(document, document.root, "");
+  read_identity(root, config);
+  read_data(root, config);
+  read_encoder(root, config);
+  read_network(root, document.source_name, config);
+  config.homeostasis = read_homeostasis(root, config.layers);
+  config.diagnostics = read_diagnostics(root.table("diagnostics"));
+  read_train(root, config);
+  read_output(root, config);
   root.reject_unknown_keys();
   config.resolved_toml = to_toml_string(document.root);
   return config;
@@ -375,7 +405,7 @@ ExperimentConfig load_experiment(const std::filesystem::path& path,
                                  const std::vector<std::string>& overrides) {
   ConfigDocument document = load_config_file(path);
   for (const std::string& assignment : overrides) apply_override(document, assignment);
-  return parse_experiment(std::move(document));
+  return parse_experiment(document);
 }
 
 }  // namespace homeostat

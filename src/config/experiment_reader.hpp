@@ -16,6 +16,6 @@ namespace homeostat {
 // Reads and validates a config. `overrides` are "key=value" assignments (--set).
 ExperimentConfig load_experiment(const std::filesystem::path& path,
                                  const std::vector<std::string>& overrides = {});
-ExperimentConfig parse_experiment(ConfigDocument document);
+ExperimentConfig parse_experiment(const ConfigDocument& document);
 
 }  // namespace homeostat

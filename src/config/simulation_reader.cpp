@@ -309,7 +309,7 @@ void read_output_section(const ConfigSection& output, SimulationConfig& c) {
 
 // The sections in a fixed order ([simulation] first: its protocol sets the others' defaults), so
 // that a config with several errors always reports the same one.
-SimulationConfig parse_simulation(ConfigDocument document) {
+SimulationConfig parse_simulation(const ConfigDocument& document) {
   SimulationConfig c;
   const ConfigSection root(document, document.root, "");
   read_identity(root, c);
@@ -333,7 +333,7 @@ SimulationConfig load_simulation(const std::filesystem::path& path,
                                  const std::vector<std::string>& overrides) {
   ConfigDocument document = load_config_file(path);
   for (const std::string& assignment : overrides) apply_override(document, assignment);
-  return parse_simulation(std::move(document));
+  return parse_simulation(document);
 }
 
 }  // namespace homeostat

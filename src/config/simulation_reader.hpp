@@ -17,6 +17,6 @@ namespace homeostat {
 SimulationConfig load_simulation(const std::filesystem::path& path,
                                  const std::vector<std::string>& overrides);
 // Parses a loaded document (defaults per protocol; unknown keys rejected).
-SimulationConfig parse_simulation(ConfigDocument document);
+SimulationConfig parse_simulation(const ConfigDocument& document);
 
 }  // namespace homeostat

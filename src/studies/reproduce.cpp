@@ -96,7 +96,7 @@ class Study {
     apply_override(document, "name=\"" + run_name + "\"");
     apply_override(document, "output.directory=\"" + directory_.string() + "\"");
     apply_override(document, "output.checkpoint_every=0");
-    return parse_experiment(std::move(document));
+    return parse_experiment(document);
   }
 
   // Trains one run and returns its last epoch record (plus "epochs": all of them).
@@ -577,6 +577,7 @@ void run_ahsar_arm(Study& study, const AhsarNet& net, double scale, bool on,
       std::filesystem::path(last.at("run_directory").get<std::string>()) / "checkpoint.bin");
   const Dataset test = load_data_split(config, "test", config.data.test_limit);
   std::vector<double> corrupted;
+  corrupted.reserve(corruptions.size());
   for (const Corruption& c : corruptions) {
     corrupted.push_back(evaluate(model.network, config, corrupt(test, c, config.seed)).accuracy);
   }
