@@ -21,6 +21,7 @@ namespace {
 
 std::vector<LayerRates> layer_rates(const std::vector<LayerActivity>& activity) {
   std::vector<LayerRates> rates;
+  rates.reserve(activity.size());
   for (const LayerActivity& a : activity) {
     rates.push_back({a.name, a.rate, a.dead_fraction, a.saturated_fraction, a.threshold_scale});
   }

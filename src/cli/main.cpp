@@ -333,11 +333,7 @@ int run_reporting_errors(const Commands& commands, CommandLine& cl) {
   }
 }
 
-}  // namespace
-}  // namespace homeostat
-
-int main(int argc, char** argv) {
-  using namespace homeostat;
+int run_command_line(int argc, char** argv) {
   drop_forced_blas_core(argv);
   CLI::App app{"homeostat: spiking neural networks that stay stable"};
   app.require_subcommand(1);
@@ -353,4 +349,19 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   return run_reporting_errors(commands, command_line);
+}
+
+}  // namespace
+}  // namespace homeostat
+
+int main(int argc, char** argv) {
+  // The commands report their own errors; this catches what escapes setting them up.
+  try {
+    return homeostat::run_command_line(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "error: unknown exception\n");
+  }
+  return 1;
 }

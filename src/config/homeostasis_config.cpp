@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "neuron/model.hpp"
+
 namespace homeostat {
 namespace {
 
@@ -13,6 +15,23 @@ bool synaptic(LayerKind kind) {
 }
 
 }  // namespace
+
+std::string unknown_layer(const std::string& name, const std::vector<LayerSpec>& layers) {
+  std::string message = "no layer named '" + name + "' (layers: ";
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    if (i > 0) message += ", ";
+    message += layers[i].name;
+  }
+  return message + ")";
+}
+
+std::string wrong_layer_kind(const std::string& name, const LayerSpec& layer,
+                             const std::string& regulator, bool weights) {
+  return "layer '" + name + "' is a " + std::string(layer_kind_name(layer.kind)) + " layer; " +
+         regulator + " acts on " +
+         (weights ? "layers with synapses or spiking neurons"
+                  : "spiking layers (" + neuron_model_names() + ", recurrent)");
+}
 
 RegulatorSpec read_regulator(const ConfigSection& section, const std::vector<LayerSpec>& layers) {
   std::string names;
@@ -30,17 +49,9 @@ RegulatorSpec read_regulator(const ConfigSection& section, const std::vector<Lay
   for (const std::string& name : spec.layers) {
     const auto found = std::find_if(layers.begin(), layers.end(),
                                     [&](const LayerSpec& l) { return l.name == name; });
-    if (found == layers.end()) {
-      std::string valid;
-      for (const LayerSpec& l : layers) valid += (valid.empty() ? "" : ", ") + l.name;
-      throw section.error("layers", "no layer named '" + name + "' (layers: " + valid + ")");
-    }
+    if (found == layers.end()) throw section.error("layers", unknown_layer(name, layers));
     if (weights ? !(spiking(found->kind) || synaptic(found->kind)) : !spiking(found->kind)) {
-      throw section.error("layers", "layer '" + name + "' is a " +
-                                        std::string(layer_kind_name(found->kind)) + " layer; " +
-                                        kind_name + " acts on " +
-                                        (weights ? "layers with synapses or spiking neurons"
-                                                 : "spiking layers (lif, recurrent)"));
+      throw section.error("layers", wrong_layer_kind(name, *found, kind_name, weights));
     }
   }
   if (spec.layers.empty() && std::none_of(layers.begin(), layers.end(),

@@ -485,8 +485,10 @@ std::string line_chart_bands(const LinePlot& plot, const std::vector<Band>& band
     out += "<rect class=\"band\" data-series=\"" + name + "\" x=\"" + coord(plot.left) + "\" y=\"" +
            coord(plot.sy(band_top)) + "\" width=\"" + coord(plot.plot_width) + "\" height=\"" +
            coord(plot.sy(band_low) - plot.sy(band_top)) + "\" fill=\"" + band.colour +
-           "\" fill-opacity=\"0.08\"><title>" + name + " target band " + significant(band.low, 3) +
-           " to " + significant(band.high, 3) + "</title></rect>";
+           "\" fill-opacity=\"0.08\"><title>";
+    out += name;
+    out += " target band " + significant(band.low, 3) + " to " + significant(band.high, 3) +
+           "</title></rect>";
     for (const double edge : {band_low, band_top}) {
       out += "<line class=\"band-edge\" x1=\"" + coord(plot.left) + "\" x2=\"" +
              coord(plot.left + plot.plot_width) + "\" y1=\"" + coord(plot.sy(edge)) + "\" y2=\"" +

@@ -477,7 +477,7 @@ void set_input_statistics(LayerAdvice& a, const InputStatistics& data_input,
         "spikes of '" + source->name + "' (not advised): mean 1/2, variance 1/4 assumed (paper)";
   }
   if (!source) {
-    a.notes.push_back(
+    a.notes.emplace_back(
         "the input is neither the encoder's nor spikes: the paper's deeper-layer "
         "statistics are assumed");
   }
@@ -505,7 +505,7 @@ void advise_recurrent_weights(LayerAdvice& a, const ExperimentConfig& config, co
       condition_ii_recurrent_variance(a.input.second_moment, a.var_in, a.n_in, a.n_conn, a.mu_rec);
   a.gain_rec = std::sqrt(a.var_rec * static_cast<double>(a.n_rec));
   if (a.var_rec == 0.0) {
-    a.notes.push_back(
+    a.notes.emplace_back(
         "condition II gives a negative variance (input too weak for the "
         "recurrent mean): clamped to 0");
   }
@@ -528,7 +528,7 @@ InitSpec advise_lif_input_mean(LayerAdvice& a, const InitSpec& input_init, doubl
     a.mu_paper = (a.drive - bias_mean) / scale;
   } else {
     a.mu_paper = input_init.mean;
-    a.notes.push_back("the input has mean 0: condition I cannot be met with the weight mean");
+    a.notes.emplace_back("the input has mean 0: condition I cannot be met with the weight mean");
   }
   a.mu_in = calibrated_mean(a, means);
   a.input_current_mean = scale * a.mu_in + bias_mean;
@@ -550,7 +550,7 @@ void advise_dampening(LayerAdvice& a, const ExperimentConfig& config, const Laye
   a.dampening_feasible = std::isfinite(a.dampening);
   if (!a.dampening_feasible) {
     a.dampening = spec.neuron.surrogate.dampening;
-    a.notes.push_back(
+    a.notes.emplace_back(
         "condition III has no positive solution here (1 - alpha - n_in gamma_in "
         "max W_in <= 0, or the recurrent extremes do not allow it): the configured "
         "dampening is kept");

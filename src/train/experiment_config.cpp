@@ -15,7 +15,7 @@ Shape data_sample_shape(const DataSpec& data) {
 Shape network_input_shape(const ExperimentConfig& config) {
   if (config.data.source == DataSource::events) {
     // One binned frame per step: {2, H, W} for conv nets, flattened otherwise.
-    const Shape frame = data_sample_shape(config.data);
+    Shape frame = data_sample_shape(config.data);
     if (config.data.view == DataView::image) return frame;
     return {shape_size(frame)};
   }
