@@ -248,6 +248,61 @@ TEST_F(Cli, EvalReproducesTheFinalTestAccuracy) {
   EXPECT_NE(e.output.find(expected), std::string::npos) << e.output;
 }
 
+// Every option has a range; a command line that does not parse exits 2 (a usage error) with
+// the option named, before any work.
+TEST_F(Cli, OptionsOutOfRangeAreUsageErrors) {
+  const fs::path config = write_file("c.toml", small_config());
+  const std::string cases[] = {
+      "train " + config.string() + " --threads 100000", "train " + config.string() + " --bogus",
+      "simulate " + config.string() + " --threads -2",  "eval nothing.bin --limit -1",
+      "convert-events --output out --threads 5000",     "bench W1 --batches 0",
+  };
+  for (const std::string& arguments : cases) {
+    const CommandResult r = run(arguments);
+    EXPECT_EQ(r.exit_code, 2) << arguments << "\n" << r.output;
+    EXPECT_NE(r.output.find("--"), std::string::npos) << arguments << "\n" << r.output;
+  }
+  EXPECT_FALSE(fs::exists(directory_ / "runs" / "small")) << "work started despite the error";
+  EXPECT_FALSE(fs::exists(directory_ / "out"));
+}
+
+// IDX images of `rows` x `cols` pixels in `directory` as split `prefix` (train, t10k).
+void write_images(const fs::path& directory, const std::string& prefix, std::size_t count,
+                  std::size_t rows, std::size_t cols) {
+  fs::create_directories(directory);
+  IdxArray images{{count, rows, cols}, std::vector<std::uint8_t>(count * rows * cols)};
+  for (std::size_t i = 0; i < images.values.size(); ++i)
+    images.values[i] = static_cast<std::uint8_t>((i * 53) % 256);
+  IdxArray labels{{count}, std::vector<std::uint8_t>(count)};
+  for (std::size_t k = 0; k < count; ++k) labels.values[k] = static_cast<std::uint8_t>(k % 10);
+  write_idx(directory / (prefix + "-images-idx3-ubyte"), images, false);
+  write_idx(directory / (prefix + "-labels-idx1-ubyte"), labels, false);
+}
+
+// A checkpoint meets images of another shape: a data error naming the shapes, never a crash or
+// an accuracy computed on misread pixels.
+TEST_F(Cli, EvalOnImagesOfAnotherShapeIsADataError) {
+  const fs::path data = directory_ / "data";
+  write_images(data, "train", 64, 28, 28);
+  write_images(data, "t10k", 32, 28, 28);
+  std::string text = small_config("", data.string());
+  replace_once(text, "epochs = 2", "epochs = 1");
+  const fs::path config = write_file("c.toml", text);
+  const CommandResult trained = run("train " + config.string() + " --no-progress");
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  const std::string checkpoint = (directory_ / "runs" / "small" / "checkpoint.bin").string();
+  for (const auto& [rows, cols] : {std::pair<std::size_t, std::size_t>{4, 4}, {28, 27}, {32, 32}}) {
+    const fs::path other = directory_ / ("other" + std::to_string(rows) + std::to_string(cols));
+    write_images(other, "t10k", 8, rows, cols);
+    const CommandResult r = run("eval " + checkpoint + " --data " + other.string() + ":test");
+    EXPECT_EQ(r.exit_code, 3) << rows << "x" << cols << "\n" << r.output;
+    EXPECT_NE(r.output.find("but the network was built for [28, 28]"), std::string::npos)
+        << r.output;
+  }
+  const CommandResult same = run("eval " + checkpoint + " --data " + data.string() + ":test");
+  EXPECT_EQ(same.exit_code, 0) << same.output;
+}
+
 TEST_F(Cli, CorruptCheckpointIsAClearDataError) {
   const fs::path bogus = write_file("checkpoint.bin", "HSTATCKP not really a checkpoint");
   const CommandResult r = run("eval " + bogus.string());

@@ -9,6 +9,8 @@
 #include <string>
 
 #include "config/config_reader.hpp"
+#include "config/experiment_reader.hpp"
+#include "config/simulation_reader.hpp"
 
 namespace homeostat {
 namespace {
@@ -446,6 +448,40 @@ TEST(ConfigReader, ToTomlStringRoundTrips) {
   const ConfigDocument reparsed = parse_config_string(text, "roundtrip.toml");
   EXPECT_EQ(reparsed.root, doc.root) << text;
   EXPECT_NE(reparsed.root, sample().root);  // the comparison is not vacuous
+}
+
+// The run name becomes a directory under output.directory: train and simulate accept only a
+// plain file name, so no run writes outside it or to a path a NUL byte cut short.
+TEST(ConfigReader, RunNamesArePlainFileNamesForEveryCommand) {
+  const std::string bad[] = {R"("")",
+                             R"(".")",
+                             R"("..")",
+                             R"("../x")",
+                             R"("/abs/path")",
+                             R"("a/b")",
+                             R"("bad\u0000nul")",
+                             R"("tab\there")",
+                             "\"" + std::string(129, 'n') + "\""};
+  const std::string experiment_rest =
+      "\n[[network.layers]]\nkind = \"dense\"\nunits = 10\n[[network.layers]]\nkind = \"lif\"\n";
+  for (const std::string& name : bad) {
+    const std::string line = "name = " + name + "\n";
+    EXPECT_THROW(parse_experiment(parse_config_string(line + experiment_rest, "e.toml")),
+                 ConfigError)
+        << name;
+    EXPECT_THROW(parse_simulation(parse_config_string(line, "s.toml")), ConfigError) << name;
+  }
+  try {
+    parse_simulation(parse_config_string("name = \"../x\"\n", "s.toml"));
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("'name'"), std::string::npos) << e.what();
+  }
+  for (const std::string& name :
+       {std::string("run"), std::string("w1-seed.3"), std::string(128, 'n')}) {
+    const std::string line = "name = \"" + name + "\"\n";
+    EXPECT_EQ(parse_experiment(parse_config_string(line + experiment_rest, "e.toml")).name, name);
+    EXPECT_EQ(parse_simulation(parse_config_string(line, "s.toml")).name, name);
+  }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 
+#include "data/idx.hpp"
 #include "run_homeostat.hpp"
 
 namespace homeostat {
@@ -40,6 +41,49 @@ TEST(SimulateCli, ConfigErrorsAndMissingData) {
   r = simulate(dir, "[data]\ndirectory = \"" + (dir / "no_such_dir").string() + "\"\n", "");
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_NE(r.output.find("no_such_dir"), std::string::npos) << r.output;
+  fs::remove_all(dir);
+}
+
+// An IDX split of `count` images of rows x cols pixels, labels k % classes.
+void write_split(const fs::path& directory, const std::string& prefix, std::size_t count,
+                 std::size_t rows, std::size_t cols, std::uint8_t classes) {
+  fs::create_directories(directory);
+  IdxArray images{{count, rows, cols}, std::vector<std::uint8_t>(count * rows * cols)};
+  for (std::size_t i = 0; i < images.values.size(); ++i)
+    images.values[i] = static_cast<std::uint8_t>((i * 37) % 256);
+  IdxArray labels{{count}, std::vector<std::uint8_t>(count)};
+  for (std::size_t k = 0; k < count; ++k) labels.values[k] = static_cast<std::uint8_t>(k % classes);
+  write_idx(directory / (prefix + "-images-idx3-ubyte"), images, false);
+  write_idx(directory / (prefix + "-labels-idx1-ubyte"), labels, false);
+}
+
+// Test images unlike the training images (which size the input population) or test labels
+// beyond the training classes are a data error before any simulation, for every protocol.
+TEST(SimulateCli, TestDataThatDoesNotFitTheNetworkIsADataError) {
+  const fs::path dir = scratch("misfit");
+  struct Case {
+    std::size_t rows, cols;
+    std::uint8_t classes;
+    std::string expected;
+  };
+  const Case cases[] = {{28, 27, 10, "shape"}, {4, 4, 10, "shape"}, {28, 28, 12, "labels"}};
+  for (const std::string protocol : {"diehl_cook", "ncg", "recurrent"}) {
+    for (const Case& c : cases) {
+      const fs::path data = dir / "data";
+      fs::remove_all(data);
+      write_split(data, "train", 20, 28, 28, 10);
+      write_split(data, "t10k", 12, c.rows, c.cols, c.classes);
+      const Outcome r = simulate(dir,
+                                 "name = \"misfit\"\n[simulation]\nprotocol = \"" + protocol +
+                                     "\"\n[data]\ndirectory = \"" + data.string() +
+                                     "\"\ntrain_images = 20\ntest_images = 12\n[output]\n"
+                                     "directory = \"" +
+                                     dir.string() + "\"\n",
+                                 "--threads 1");
+      EXPECT_EQ(r.exit_code, 3) << protocol << " " << c.rows << "x" << c.cols << "\n" << r.output;
+      EXPECT_NE(r.output.find(c.expected), std::string::npos) << protocol << "\n" << r.output;
+    }
+  }
   fs::remove_all(dir);
 }
 

@@ -105,6 +105,8 @@ int run_eval(const std::string& checkpoint, const std::string& data_argument, st
   } else {
     data = load_idx_split(directory, split, limit);
   }
+  check_data_fits(data, model.config,
+                  data_argument.empty() ? "the config's test data" : "'" + data_argument + "'");
   const EvaluationResult result = evaluate(model.network, model.config, data);
   std::printf("%s on %s:%s (%zu samples)\n", checkpoint.c_str(), directory.c_str(), split.c_str(),
               result.samples);
@@ -167,16 +169,22 @@ struct Commands {
   CLI::App* config_reference = nullptr;
 };
 
+// --threads: 0 (the default: the config's 'threads', else every core) up to the config key's cap.
+const CLI::Range kThreadCount(0, 1024);
+
 void add_training_commands(CLI::App& app, CommandLine& cl, Commands& commands) {
   CLI::App* train_cmd = app.add_subcommand("train", "train a network by surrogate-gradient BPTT");
   train_cmd->add_option("config", cl.config_path, "experiment config (TOML)")->required();
   train_cmd->add_option("--set", cl.overrides, "override a config key: --set train.lr=1e-3");
   train_cmd->add_flag("--resume", cl.resume, "continue from runs/<name>/checkpoint.bin");
-  train_cmd->add_option("--threads", cl.threads,
-                        "threads (default: config 'threads', else all cores)");
+  train_cmd
+      ->add_option("--threads", cl.threads, "threads (default: config 'threads', else all cores)")
+      ->check(kThreadCount);
   train_cmd->add_flag("--no-progress", cl.no_progress, "no progress line");
-  train_cmd->add_option("--stop-after-batches", cl.stop_after,
-                        "stop after N batches as if killed (to test --resume)");
+  train_cmd
+      ->add_option("--stop-after-batches", cl.stop_after,
+                   "stop after N batches as if killed (to test --resume)")
+      ->check(CLI::NonNegativeNumber);
   commands.train = train_cmd;
 
   CLI::App* simulate_cmd =
@@ -184,8 +192,8 @@ void add_training_commands(CLI::App& app, CommandLine& cl, Commands& commands) {
   simulate_cmd->add_option("config", cl.config_path, "simulation config (TOML)")->required();
   simulate_cmd->add_option("--set", cl.overrides,
                            "override a config key: --set data.train_images=100");
-  simulate_cmd->add_option("--threads", cl.threads,
-                           "threads (default: config 'threads', else all)");
+  simulate_cmd->add_option("--threads", cl.threads, "threads (default: config 'threads', else all)")
+      ->check(kThreadCount);
   simulate_cmd->add_flag("--no-progress", cl.no_progress, "no progress line");
   commands.simulate = simulate_cmd;
 
@@ -193,8 +201,10 @@ void add_training_commands(CLI::App& app, CommandLine& cl, Commands& commands) {
   eval_cmd->add_option("checkpoint", cl.checkpoint, "runs/<name>/checkpoint.bin")->required();
   eval_cmd->add_option("--data", cl.data_argument,
                        "fashion-mnist:test (default: the config's data), DIR:train or DIR:test");
-  eval_cmd->add_option("--limit", cl.limit, "evaluate only the first N samples");
-  eval_cmd->add_option("--threads", cl.threads, "threads (default: all cores)");
+  eval_cmd->add_option("--limit", cl.limit, "evaluate only the first N samples (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  eval_cmd->add_option("--threads", cl.threads, "threads (default: all cores)")
+      ->check(kThreadCount);
   eval_cmd->add_option("--corrupt", cl.corrupt_argument,
                        "also evaluate under corruptions, e.g. "
                        "gaussian:0.2,salt_pepper:0.1 (images) or drop_events:0.3 (event data)");
@@ -209,21 +219,27 @@ void add_tool_commands(CLI::App& app, CommandLine& cl, Commands& commands) {
                           "directory of IDX files (default: Debian's Fashion-MNIST)");
   convert_cmd->add_option("--output", convert.output, "directory for train.hev.gz, test.hev.gz")
       ->required();
-  convert_cmd->add_option("--limit", convert.limit, "convert only the first N samples per split");
+  convert_cmd
+      ->add_option("--limit", convert.limit, "convert only the first N samples per split (0: all)")
+      ->check(CLI::NonNegativeNumber);
   convert_cmd->add_option("--contrast", convert.saccade.contrast,
                           "contrast threshold C in log intensity (default 0.5)");
   convert_cmd->add_option("--substeps", convert.saccade.substeps,
                           "path samples per saccade (default 20)");
-  convert_cmd->add_option("--threads", cl.threads, "threads (default: all cores)");
+  convert_cmd->add_option("--threads", cl.threads, "threads (default: all cores)")
+      ->check(kThreadCount);
   commands.convert = convert_cmd;
 
   BenchOptions& bench = cl.bench;
   CLI::App* bench_cmd =
       app.add_subcommand("bench", "time training batches of the standard workloads");
   bench_cmd->add_option("workloads", bench.workloads, "W1 W2 W3 (default: W1 W2)");
-  bench_cmd->add_option("--batches", bench.measured_batches, "measured batches per workload");
-  bench_cmd->add_option("--warmup", bench.warmup_batches, "warm-up batches (not measured)");
-  bench_cmd->add_option("--threads", bench.threads, "threads (default: all cores)");
+  bench_cmd->add_option("--batches", bench.measured_batches, "measured batches per workload")
+      ->check(CLI::PositiveNumber);
+  bench_cmd->add_option("--warmup", bench.warmup_batches, "warm-up batches (not measured)")
+      ->check(CLI::NonNegativeNumber);
+  bench_cmd->add_option("--threads", bench.threads, "threads (default: all cores)")
+      ->check(kThreadCount);
   bench_cmd->add_flag("--interleave", bench.interleave,
                       "run the workloads in one process, alternating batches, and print each "
                       "one's time relative to the first (e.g. W1 W1_regulated)");
@@ -260,7 +276,8 @@ void add_study_commands(CLI::App& app, CommandLine& cl, Commands& commands) {
   reproduce_cmd->add_option("study", reproduce.name, "saturation | sg-stability | ahsar | sleep")
       ->required();
   reproduce_cmd->add_flag("--quick", reproduce.quick, "reduced grid on data subsets (CI)");
-  reproduce_cmd->add_option("--threads", reproduce.threads, "threads (default: all cores)");
+  reproduce_cmd->add_option("--threads", reproduce.threads, "threads (default: all cores)")
+      ->check(kThreadCount);
   reproduce_cmd->add_option("--experiments", reproduce.experiments_directory,
                             "directory holding the base configs");
   reproduce_cmd->add_option("--output", reproduce.output_directory,
@@ -346,7 +363,9 @@ int run_command_line(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version end here too (CLI11 prints them; exit 0); a command line that does
+    // not parse is a usage error, exit 2 like a config error (CLI11's own codes are 100+).
+    return app.exit(e) == 0 ? 0 : 2;
   }
   return run_reporting_errors(commands, command_line);
 }

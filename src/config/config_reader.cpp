@@ -649,4 +649,18 @@ const toml::array* ConfigSection::checked_array(const std::string& full_path,
   throw node_error(full_path, &node, "expected an array, got " + std::string(type_name(node)));
 }
 
+std::string read_run_name(const ConfigSection& root, std::string fallback) {
+  std::string name = root.string("name", std::move(fallback));
+  const bool control = std::any_of(name.begin(), name.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
+      control || name.size() > 128) {
+    throw root.error("name",
+                     "must be a plain file name for the run directory: not empty, not '.' or "
+                     "'..', no '/' or control characters, at most 128 bytes");
+  }
+  return name;
+}
+
 }  // namespace homeostat

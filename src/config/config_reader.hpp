@@ -137,4 +137,9 @@ class ConfigSection final : public KeyReader {
   std::shared_ptr<std::set<std::string, std::less<>>> read_keys_;
 };
 
+// The run's `name` (fallback when absent): it names the run directory under output.directory,
+// so it must be one plain file name: not empty, not "." or "..", no '/', no control characters
+// (a NUL would cut the path short), at most 128 bytes. ConfigError at the key otherwise.
+std::string read_run_name(const ConfigSection& root, std::string fallback);
+
 }  // namespace homeostat

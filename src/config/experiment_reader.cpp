@@ -172,11 +172,7 @@ void read_event_data(const ConfigSection& data, DataSpec& spec) {
 
 // The run's name, seed, threads and GEMM precision (the top-level keys).
 void read_identity(const ConfigSection& root, ExperimentConfig& config) {
-  config.name = root.string("name", "run");
-  if (config.name.empty() || config.name.find('/') != std::string::npos || config.name == "." ||
-      config.name == "..") {
-    throw root.error("name", "must be a non-empty file name (no '/')");
-  }
+  config.name = read_run_name(root, "run");
   config.seed = static_cast<std::uint64_t>(root.integer("seed", 1, 0));
   config.threads = static_cast<int>(root.integer("threads", 0, 0, 1024));
   if (root.choice("gemm_precision", "fp32", {"fp32", "bf16"}) == "bf16") {

@@ -84,7 +84,7 @@ void read_projection(const ConfigSection& s, ProjectionSpec& p) {
 }
 
 void read_identity(const ConfigSection& root, SimulationConfig& c) {
-  c.name = root.string("name", c.name);
+  c.name = read_run_name(root, c.name);
   c.seed = static_cast<std::uint64_t>(root.integer("seed", 1, 0));
   c.threads = static_cast<int>(root.integer("threads", 0, 0, 1024));
 }

@@ -240,6 +240,7 @@ nlohmann::json result_record(const SimulationResult& result,
 
 SimulationResult run_diehl_cook(const SimulationConfig& config, const Dataset& train,
                                 const Dataset& test, const SimulationOptions& options) {
+  check_simulation_data(train, test);
   const ScopedFlushDenormals flush_denormals;  // common/flush_denormals.hpp
   SimulationResult result;
   DiehlCookNetwork net(config, train.sample_size());

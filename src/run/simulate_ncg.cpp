@@ -39,6 +39,7 @@ nlohmann::json epoch_record(const EpochAccuracy& a) {
 
 SimulationResult run_ncg(const SimulationConfig& config, const Dataset& train, const Dataset& test,
                          const SimulationOptions& options) {
+  check_simulation_data(train, test);
   const ScopedFlushDenormals flush_denormals;  // common/flush_denormals.hpp
   SimulationResult result;
   std::optional<RunDirectory> run = open_simulation_run(config, options);

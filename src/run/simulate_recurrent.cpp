@@ -116,6 +116,7 @@ nlohmann::json result_record(const SimulationResult& result, double initial_weig
 
 SimulationResult run_recurrent(const SimulationConfig& config, const Dataset& train_full,
                                const Dataset& test_full, const SimulationOptions& options) {
+  check_simulation_data(train_full, test_full);
   const ScopedFlushDenormals flush_denormals;  // common/flush_denormals.hpp
   SimulationResult result;
   const Dataset train = downsample_images(train_full, config.downsample);

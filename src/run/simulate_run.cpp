@@ -1,6 +1,27 @@
 #include "run/simulate_run.hpp"
 
+#include <algorithm>
+#include <string>
+
+#include "common/error.hpp"
+#include "tensor/tensor.hpp"
+
 namespace homeostat {
+
+void check_simulation_data(const Dataset& train, const Dataset& test) {
+  if (train.size() == 0) throw DataError("the training set has no images");
+  if (test.size() == 0) throw DataError("the test set has no images");
+  if (test.sample_shape != train.sample_shape) {
+    throw DataError("the test images have shape " + shape_string(test.sample_shape) +
+                    " but the training images " + shape_string(train.sample_shape) +
+                    ": the network's input is sized by the training images");
+  }
+  const std::size_t classes = std::max<std::size_t>(train.num_classes, 2);
+  if (test.num_classes > classes) {
+    throw DataError("the test labels go up to " + std::to_string(test.num_classes - 1) +
+                    " but the training labels only to " + std::to_string(classes - 1));
+  }
+}
 
 SimulationResult run_simulation(const SimulationConfig& config, const Dataset& train,
                                 const Dataset& test, const SimulationOptions& options) {

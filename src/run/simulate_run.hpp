@@ -41,6 +41,11 @@ struct SimulationResult {
   std::size_t sleep_steps = 0;
 };
 
+// DataError unless `train` and `test` fit one network: neither empty, test images shaped like
+// the training images (which size the input population) and test labels among the training
+// classes. Every simulation driver checks this before it builds anything.
+void check_simulation_data(const Dataset& train, const Dataset& test);
+
 // The protocol config.protocol names, on `train` and `test`.
 SimulationResult run_simulation(const SimulationConfig& config, const Dataset& train,
                                 const Dataset& test, const SimulationOptions& options);

@@ -76,6 +76,23 @@ Dataset load_data_split(const ExperimentConfig& config, std::string_view split, 
   return data;
 }
 
+void check_data_fits(const Dataset& data, const ExperimentConfig& config,
+                     const std::string& source) {
+  const Shape expected = data_sample_shape(config.data);
+  const Shape found = data.has_events() ? event_frame_shape(data.events.width, data.events.height,
+                                                            config.data.event_binning.downsample)
+                                        : data.sample_shape;
+  if (found != expected) {
+    throw DataError(source + " has samples of shape " + shape_string(found) +
+                    " but the network was built for " + shape_string(expected));
+  }
+  if (data.num_classes > config.data.num_classes) {
+    throw DataError("the labels of " + source + " go up to " +
+                    std::to_string(data.num_classes - 1) + " but the network has " +
+                    std::to_string(config.data.num_classes) + " classes (data.classes)");
+  }
+}
+
 TrainingStep::TrainingStep(const ExperimentConfig& config, Network<float>& network,
                            Optimizer<float>& optimizer, ActivityMonitor<float>& monitor,
                            Homeostasis<float>& homeostasis)
@@ -125,6 +142,7 @@ TrainingStep::Outcome TrainingStep::run(const Dataset& data, std::span<const std
 
 EvaluationResult evaluate(Network<float>& network, const ExperimentConfig& config,
                           const Dataset& data) {
+  check_data_fits(data, config, "the evaluation data");
   EvaluationResult result;
   const std::size_t classes = config.data.num_classes;
   result.confusion.assign(classes * classes, 0);

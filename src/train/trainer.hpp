@@ -83,6 +83,12 @@ void encode_batch(const ExperimentConfig& config, const Dataset& data,
 Dataset load_data_split(const ExperimentConfig& config, std::string_view split,
                         std::size_t limit = 0);
 
+// DataError, naming `source`, unless `data` fits the network `config` describes: samples of the
+// shape the network was built for (data_sample_shape; for event data the binned frame) and
+// labels below data.classes. Every path where data meets a network goes through it.
+void check_data_fits(const Dataset& data, const ExperimentConfig& config,
+                     const std::string& source);
+
 struct EvaluationResult {
   double accuracy = 0.0;
   double loss = 0.0;
@@ -94,7 +100,8 @@ struct EvaluationResult {
   double synaptic_efficiency = 0.0;    // bits per million synops
 };
 
-// Evaluates `network` (training = false) on `data` with the config's encoder and loss.
+// Evaluates `network` (training = false) on `data` with the config's encoder and loss; DataError
+// when the data does not fit it (check_data_fits).
 EvaluationResult evaluate(Network<float>& network, const ExperimentConfig& config,
                           const Dataset& data);
 
