@@ -1,15 +1,26 @@
 #include "config/key_catalog.hpp"
 
 #include <algorithm>
-#include <regex>
+#include <cstddef>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace homeostat {
 namespace {
 
+// "network.layers[3].units" -> "network.layers[].units": every [digits] becomes [].
 std::string without_indices(std::string_view path) {
-  static const std::regex index(R"(\[[0-9]+\])");
-  return std::regex_replace(std::string(path), index, "[]");
+  std::string out;
+  out.reserve(path.size());
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    out += path[i];
+    if (path[i] != '[') continue;
+    std::size_t end = i + 1;
+    while (end < path.size() && path[end] >= '0' && path[end] <= '9') ++end;
+    if (end > i + 1 && end < path.size() && path[end] == ']') i = end - 1;  // drop the digits
+  }
+  return out;
 }
 
 // The kinds a key is read for, when that is not every kind its section was read as.
