@@ -21,7 +21,10 @@ ctest --test-dir build --output-on-failure -j "$jobs" --timeout 900
 
 if [ "${1:-}" != "--no-sanitizers" ]; then
   echo "== AddressSanitizer + UndefinedBehaviorSanitizer build + tests"
+  # -g1 (line tables): the sanitizers' reports keep file:line, and the build takes about a
+  # third less time than with full debug information.
   cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
     -DHOMEOSTAT_SANITIZE=ON -DHOMEOSTAT_BUILD_BENCH=OFF >/dev/null
   cmake --build build-sanitize -j "$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
