@@ -1,15 +1,16 @@
-// RunDirectory: creates <output>/<name>, writes config.toml atomically (no temporary file left),
-// starts metrics.jsonl empty or continues it, appends one JSON line per record, and throws when a
-// write fails (a full disk: /dev/full) instead of losing records silently.
+// RunDirectory: creates <output>/<name>, writes config.toml atomically (no
+// temporary file left), starts metrics.jsonl empty or continues it, appends one JSON line per
+// record, and throws when a write fails (a full disk: /dev/full) instead of losing records
+// silently.
 #include "run/run_directory.hpp"
 
 #include <gtest/gtest.h>
-
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "temp_dir.hpp"
 
@@ -38,7 +39,7 @@ TEST(RunDirectory, CreatesTheDirectoryAndWritesTheConfigAtomically) {
   run.write_config("name = \"w4\"\n");
   run.write_config("name = \"w4\"\nseed = 2\n");  // replaces the earlier one
   EXPECT_EQ(read_text(run.file("config.toml")), "name = \"w4\"\nseed = 2\n");
-  EXPECT_FALSE(std::filesystem::exists(run.file("config.toml.tmp")));
+  EXPECT_FALSE(std::filesystem::exists(temporary_path(run.file("config.toml"))));
   // An existing directory is reused.
   const RunDirectory again(dir.path() / "runs", "w4");
   EXPECT_EQ(read_text(again.file("config.toml")), "name = \"w4\"\nseed = 2\n");
@@ -76,9 +77,25 @@ TEST(RunDirectory, FailedWritesThrowNamingTheFile) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("metrics.jsonl"), std::string::npos) << e.what();
   }
-  std::filesystem::create_symlink("/dev/full", run.file("config.toml.tmp"));
+  std::filesystem::create_symlink("/dev/full", temporary_path(run.file("config.toml")));
   EXPECT_THROW(run.write_config("name = \"full\"\n"), Error);
   EXPECT_FALSE(std::filesystem::exists(run.file("config.toml")));
+  EXPECT_FALSE(std::filesystem::exists(temporary_path(run.file("config.toml"))));
+  // A piecewise write that fails leaves the old file and no temporary.
+  std::ofstream(run.file("state.bin")) << "old";
+  std::filesystem::create_symlink("/dev/full", temporary_path(run.file("state.bin")));
+  {
+    AtomicFileWriter writer(run.file("state.bin"));
+    const std::vector<char> bytes(1 << 16, 'x');
+    EXPECT_THROW(
+        {
+          writer.write(bytes.data(), bytes.size());
+          writer.commit();
+        },
+        Error);
+  }
+  EXPECT_EQ(read_text(run.file("state.bin")), "old");
+  EXPECT_FALSE(std::filesystem::exists(temporary_path(run.file("state.bin"))));
   // A run directory where a file is: Error naming it.
   std::ofstream(dir.file("taken")) << "x";
   try {
