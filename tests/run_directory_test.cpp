@@ -1,15 +1,19 @@
-// RunDirectory: creates <output>/<name>, writes config.toml atomically (no temporary file left),
-// starts metrics.jsonl empty or continues it, appends one JSON line per record, and throws when a
-// write fails (a full disk: /dev/full) instead of losing records silently.
+// RunDirectory: creates <output>/<name> and locks it for one run, writes config.toml atomically (no
+// temporary file left), starts metrics.jsonl empty or continues it, appends one JSON line per
+// record, and throws when a write fails (a full disk: /dev/full) instead of losing records
+// silently.
 #include "run/run_directory.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "temp_dir.hpp"
 
@@ -38,10 +42,60 @@ TEST(RunDirectory, CreatesTheDirectoryAndWritesTheConfigAtomically) {
   run.write_config("name = \"w4\"\n");
   run.write_config("name = \"w4\"\nseed = 2\n");  // replaces the earlier one
   EXPECT_EQ(read_text(run.file("config.toml")), "name = \"w4\"\nseed = 2\n");
-  EXPECT_FALSE(std::filesystem::exists(run.file("config.toml.tmp")));
-  // An existing directory is reused.
-  const RunDirectory again(dir.path() / "runs", "w4");
-  EXPECT_EQ(read_text(again.file("config.toml")), "name = \"w4\"\nseed = 2\n");
+  EXPECT_FALSE(std::filesystem::exists(temporary_path(run.file("config.toml"))));
+}
+
+TEST(RunDirectory, AnExistingDirectoryIsReusedOnceItsRunHasEnded) {
+  const testing::TempDir dir;
+  { RunDirectory(dir.path(), "w4").write_config("seed = 2\n"); }
+  const RunDirectory again(dir.path(), "w4");
+  EXPECT_EQ(read_text(again.file("config.toml")), "seed = 2\n");
+}
+
+// A run directory belongs to one run: a second RunDirectory on it (here in the same process;
+// flock locks conflict between open files, not only between processes) fails naming the holder,
+// and the lock goes with the first one.
+TEST(RunDirectory, ASecondRunIntoALockedDirectoryFailsNamingTheHolder) {
+  const testing::TempDir dir;
+  std::optional<RunDirectory> first(std::in_place, dir.path(), "busy");
+  const std::string holder = read_text(first->file(".lock"));
+  EXPECT_NE(holder.find("pid " + std::to_string(::getpid()) + " on host "), std::string::npos)
+      << holder;
+  try {
+    const RunDirectory second(dir.path(), "busy");
+    FAIL() << "expected Error";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("in use by another run"), std::string::npos) << message;
+    EXPECT_NE(message.find("pid " + std::to_string(::getpid())), std::string::npos) << message;
+    EXPECT_NE(message.find("homeostat_tests"), std::string::npos) << message;  // the command
+  }
+  // Moving the RunDirectory keeps the lock; destroying it releases the lock.
+  RunDirectory moved(std::move(*first));
+  first.reset();
+  EXPECT_THROW(RunDirectory(dir.path(), "busy"), Error);
+  { const RunDirectory other(dir.path(), "other"); }  // other directories are free
+}
+
+TEST(RunDirectory, RemovesTemporariesOfDeadWritersOnly) {
+  const testing::TempDir dir;
+  std::filesystem::create_directories(dir.path() / "r");
+  const auto touch = [&](const std::string& name) {
+    std::ofstream(dir.path() / "r" / name) << "x";
+  };
+  const std::string ours = "checkpoint.bin.tmp." + std::to_string(::getpid());
+  const std::string dead = "checkpoint.bin.tmp.999999999";  // above any pid_max
+  touch(ours);
+  touch(dead);
+  touch("notes.tmp.txt");
+  const RunDirectory run(dir.path(), "r");
+  EXPECT_TRUE(std::filesystem::exists(run.file(ours)));
+  EXPECT_FALSE(std::filesystem::exists(run.file(dead)));
+  EXPECT_TRUE(std::filesystem::exists(run.file("notes.tmp.txt")));
+  EXPECT_EQ(temporary_owner("a.tmp.12"), 12);
+  EXPECT_EQ(temporary_owner("a.tmp.12x"), 0);
+  EXPECT_EQ(temporary_owner("a.tmp."), 0);
+  EXPECT_EQ(temporary_owner("a.bin"), 0);
 }
 
 TEST(RunDirectory, MetricsStartEmptyOrContinueOneRecordPerLine) {
@@ -76,9 +130,25 @@ TEST(RunDirectory, FailedWritesThrowNamingTheFile) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("metrics.jsonl"), std::string::npos) << e.what();
   }
-  std::filesystem::create_symlink("/dev/full", run.file("config.toml.tmp"));
+  std::filesystem::create_symlink("/dev/full", temporary_path(run.file("config.toml")));
   EXPECT_THROW(run.write_config("name = \"full\"\n"), Error);
   EXPECT_FALSE(std::filesystem::exists(run.file("config.toml")));
+  EXPECT_FALSE(std::filesystem::exists(temporary_path(run.file("config.toml"))));
+  // A piecewise write that fails leaves the old file and no temporary.
+  std::ofstream(run.file("state.bin")) << "old";
+  std::filesystem::create_symlink("/dev/full", temporary_path(run.file("state.bin")));
+  {
+    AtomicFileWriter writer(run.file("state.bin"));
+    const std::vector<char> bytes(1 << 16, 'x');
+    EXPECT_THROW(
+        {
+          writer.write(bytes.data(), bytes.size());
+          writer.commit();
+        },
+        Error);
+  }
+  EXPECT_EQ(read_text(run.file("state.bin")), "old");
+  EXPECT_FALSE(std::filesystem::exists(temporary_path(run.file("state.bin"))));
   // A run directory where a file is: Error naming it.
   std::ofstream(dir.file("taken")) << "x";
   try {

@@ -1,12 +1,11 @@
 #include "common/checkpoint.hpp"
 
-#include <unistd.h>
 #include <zlib.h>
 
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 
+#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 
 namespace homeostat {
@@ -15,12 +14,11 @@ namespace {
 constexpr char kMagic[8] = {'H', 'S', 'T', 'A', 'T', 'C', 'K', 'P'};
 
 struct CrcWriter {
-  std::FILE* file;
+  AtomicFileWriter& file;
   uLong crc = crc32(0L, Z_NULL, 0);
-  bool ok = true;
   void write(const void* data, std::size_t bytes) {
     if (bytes == 0) return;
-    ok = ok && std::fwrite(data, 1, bytes, file) == bytes;
+    file.write(data, bytes);
     crc = crc32(crc, static_cast<const Bytef*>(data), static_cast<uInt>(bytes));
   }
 };
@@ -87,9 +85,7 @@ void write_checkpoint(const std::filesystem::path& path, const nlohmann::json& h
     full["tensors"].push_back({{"name", t.name}, {"size", t.values.size()}});
   const std::string text = full.dump();
 
-  const std::filesystem::path temporary = path.string() + ".tmp";
-  std::FILE* file = std::fopen(temporary.c_str(), "wb");
-  if (!file) throw Error("cannot write checkpoint '" + temporary.string() + "'");
+  AtomicFileWriter file(path);  // common/atomic_file.hpp: a failure keeps the old checkpoint
   CrcWriter writer{file};
   writer.write(kMagic, sizeof(kMagic));
   const std::uint32_t version = kCheckpointFormatVersion;
@@ -103,15 +99,8 @@ void write_checkpoint(const std::filesystem::path& path, const nlohmann::json& h
     writer.write(t.values.data(), count * sizeof(Real));
   }
   const auto crc = static_cast<std::uint32_t>(writer.crc);
-  bool ok = writer.ok && std::fwrite(&crc, 1, 4, file) == 4;
-  ok = std::fflush(file) == 0 && ok;
-  ok = ::fsync(fileno(file)) == 0 && ok;
-  ok = std::fclose(file) == 0 && ok;
-  if (!ok) {
-    std::filesystem::remove(temporary);
-    throw Error("writing checkpoint '" + temporary.string() + "' failed (disk full?)");
-  }
-  std::filesystem::rename(temporary, path);
+  file.write(&crc, 4);
+  file.commit();
 }
 
 nlohmann::json read_checkpoint_header(const std::filesystem::path& path) {

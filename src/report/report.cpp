@@ -13,6 +13,7 @@
 #include <string_view>
 #include <utility>
 
+#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "homeostat/version.hpp"
 
@@ -1342,20 +1343,9 @@ void write_report(const std::filesystem::path& run_directory) {
   if (title.empty()) title = "run";
 
   const std::string page = render(records, have_raster ? &raster : nullptr, title, raster_error);
-  const std::filesystem::path final_path = run_directory / "report.html";
-  const std::filesystem::path temporary = run_directory / "report.html.tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << page;
-    out.flush();
-    if (!out) {
-      out.close();
-      std::error_code ignored;
-      std::filesystem::remove(temporary, ignored);
-      throw Error("cannot write report '" + temporary.string() + "'");
-    }
-  }
-  std::filesystem::rename(temporary, final_path);
+  // A temporary of this process's own, renamed into place: a training run and `homeostat
+  // report` writing one report at once do not collide (common/atomic_file.hpp).
+  write_file_atomically(run_directory / "report.html", page);
 }
 
 }  // namespace homeostat

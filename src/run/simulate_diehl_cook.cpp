@@ -2,7 +2,6 @@
 // a result record in metrics.jsonl, the progress line, network.ckpt, and the responses files.
 #include <algorithm>
 #include <cstdint>
-#include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -11,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/error.hpp"
+#include "common/atomic_file.hpp"
 #include "common/flush_denormals.hpp"
 #include "metrics/progress.hpp"
 #include "plasticity/diehl_cook.hpp"
@@ -24,36 +23,38 @@ constexpr std::size_t kRecordEvery = 1000;  // training images per batch record
 
 // A responses file (train_, label_, test_responses.bin): per image its uint32 spike count per
 // excitatory neuron, then its uint32 label, for other readouts offline. Not opened (writes
-// nothing) without a run directory or when not wanted.
+// nothing) without a run directory or when not wanted. Written to a temporary file and renamed
+// into place by commit() (common/atomic_file.hpp): a failed write is an Error naming the file,
+// and a killed or failed run leaves no torn or empty responses file.
 class ResponseFile {
  public:
   ResponseFile(const std::optional<RunDirectory>& run, std::string_view name, bool wanted) {
     if (!run || !wanted) return;
-    path_ = run->file(name);
-    out_.open(path_, std::ios::binary | std::ios::trunc);
-    if (!out_) throw Error("cannot open '" + path_.string() + "' for writing");
+    out_.emplace(run->file(name));
   }
 
   void write(std::span<const std::uint32_t> counts, std::size_t label) {
-    out_.write(reinterpret_cast<const char*>(counts.data()),
-               static_cast<std::streamsize>(counts.size() * sizeof(std::uint32_t)));
+    out_->write(counts.data(), counts.size() * sizeof(std::uint32_t));
     const auto l = static_cast<std::uint32_t>(label);
-    out_.write(reinterpret_cast<const char*>(&l), sizeof l);
-    if (!out_) throw Error("writing '" + path_.string() + "' failed (disk full?)");
+    out_->write(&l, sizeof l);
   }
 
   // What the frozen passes write through; empty when not open.
   ResponseSink sink() {
-    if (!out_.is_open()) return {};
+    if (!out_) return {};
     return
         [this](std::span<const std::uint32_t> counts, std::size_t label) { write(counts, label); };
   }
 
-  [[nodiscard]] bool is_open() const { return out_.is_open(); }
+  [[nodiscard]] bool is_open() const { return out_.has_value(); }
+
+  // Every response written: the file goes into place (nothing when not open).
+  void commit() {
+    if (out_) out_->commit();
+  }
 
  private:
-  std::filesystem::path path_;
-  std::ofstream out_;
+  std::optional<AtomicFileWriter> out_;
 };
 
 // The training images since the last batch record.
@@ -127,7 +128,11 @@ class TrainingReporter {
     window_.restart();
   }
 
-  void finish_line() { progress_.finish_line(); }
+  // Training done: the progress line ends and the training responses go into place.
+  void finish() {
+    progress_.finish_line();
+    responses_.commit();
+  }
 
  private:
   void update_progress(const DiehlCookImage& image, bool force) {
@@ -191,7 +196,7 @@ void train_with_records(DiehlCookNetwork& net, const SimulationConfig& config, c
   TrainingReporter reporter(net, config, options, run, total_images);
   const auto start = std::chrono::steady_clock::now();
   const DiehlCookTraining training = train_diehl_cook(net, config, train, std::ref(reporter));
-  reporter.finish_line();
+  reporter.finish();
   result.train_images = training.images;
   result.presentations = training.presentations;
   result.train_seconds = seconds_since(start);
@@ -210,6 +215,8 @@ DiehlCookEvaluation evaluate_with_responses(DiehlCookNetwork& net, const Simulat
   ResponseFile test_responses(run, "test_responses.bin", true);
   DiehlCookEvaluation evaluation =
       evaluate_diehl_cook(net, config, train, test, label_responses.sink(), test_responses.sink());
+  label_responses.commit();
+  test_responses.commit();
   result.test_accuracy = evaluation.test_accuracy;
   result.test_accuracy_proportion = evaluation.test_accuracy_proportion;
   result.test_predictions = evaluation.test_predictions;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "common/atomic_file.hpp"
 #include "common/checkpoint.hpp"
 #include "common/error.hpp"
 #include "config/experiment_reader.hpp"
@@ -129,8 +130,9 @@ void truncate_metrics(const std::filesystem::path& path, std::size_t epochs_done
     }
   }
   in.close();
-  std::ofstream out(path, std::ios::trunc);
-  for (const std::string& k : kept) out << k << '\n';
+  std::string text;
+  for (const std::string& k : kept) text += k + '\n';
+  write_file_atomically(path, text);  // a run killed here keeps the old lines
 }
 
 // Per-neuron rates of the epoch, rounded to 1e-5 (enough for histograms, small files).
@@ -160,10 +162,11 @@ nlohmann::json alarms_json(const std::vector<Alarm>& alarms) {
   return list;
 }
 
-// Writes raster.json (the first test sample) and report.html into the run directory. A report
-// is a convenience: failing to write one warns and does not fail the run.
+// Writes raster.json (the first test sample) and report.html into the run directory. A raster
+// that cannot be computed only warns; a failed write is an Error like any other (exit 1).
 void write_run_report(const std::filesystem::path& directory, Network<float>& network,
                       const ExperimentConfig& config, const Dataset& test) {
+  std::optional<nlohmann::json> raster;
   try {
     if (test.size() > 0) {
       const std::vector<std::size_t> first{0};
@@ -173,21 +176,21 @@ void write_run_report(const std::filesystem::path& directory, Network<float>& ne
                    CounterRng(config.seed, RngPurpose::encode, {kEvaluationStream, 0}),
                    network.input_shape(), scratch, input);
       const Tensor<float>& output = network.forward(input, RunContext{false, config.seed, 0, 0});
-      nlohmann::json raster = spike_raster(network, input, 0);
-      raster["sample"] = 0;
-      raster["label"] = test.labels[0];
+      raster = spike_raster(network, input, 0);
+      (*raster)["sample"] = 0;
+      (*raster)["label"] = test.labels[0];
       Tensor<float> grad;
       const std::int32_t label = test.labels[0];
       const LossResult scored =
           compute_loss(config.train.loss, output, std::span<const std::int32_t>(&label, 1), grad);
-      const std::int32_t best = scored.predictions.at(0);
-      raster["prediction"] = best;
-      std::ofstream(directory / "raster.json", std::ios::trunc) << raster.dump();
+      (*raster)["prediction"] = scored.predictions.at(0);
     }
-    write_report(directory);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "warning: could not write the report: %s\n", e.what());
+    std::fprintf(stderr, "warning: could not draw the spike raster: %s\n", e.what());
+    raster.reset();
   }
+  if (raster) write_file_atomically(directory / "raster.json", raster->dump());
+  write_report(directory);
 }
 
 // The data of a run: the training set (less the validation split), validation and test sets.
@@ -308,8 +311,10 @@ TrainResult TrainingRun::run() {
 }
 
 void TrainingRun::start_fresh() {
-  directory_->start_metrics();
+  // The old checkpoint first: a run killed in between must not resume the old run's checkpoint
+  // over metrics already emptied.
   std::filesystem::remove(checkpoint_path_);
+  directory_->start_metrics();
 }
 
 void TrainingRun::resume() {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "config/config_reader.hpp"
 #include "config/experiment_reader.hpp"
@@ -120,8 +121,8 @@ class Study {
   }
 
   void write(const std::string& markdown, const Json& json) const {
-    std::ofstream(directory_ / "summary.md", std::ios::trunc) << markdown;
-    std::ofstream(directory_ / "summary.json", std::ios::trunc) << json.dump(2) << '\n';
+    write_file_atomically(directory_ / "summary.md", markdown);
+    write_file_atomically(directory_ / "summary.json", json.dump(2) + '\n');
     std::printf("\n%s\nwritten: %s/summary.md, summary.json (each run has its own report.html)\n",
                 markdown.c_str(), directory_.c_str());
   }
