@@ -253,9 +253,9 @@ TEST_F(Cli, EvalReproducesTheFinalTestAccuracy) {
 TEST_F(Cli, OptionsOutOfRangeAreUsageErrors) {
   const fs::path config = write_file("c.toml", small_config());
   const std::string cases[] = {
-      "train " + config.string() + " --threads 100000", "train " + config.string() + " --bogus",
-      "simulate " + config.string() + " --threads -2",  "eval nothing.bin --limit -1",
-      "convert-events --output out --threads 5000",     "bench W1 --batches 0",
+      "train " + config.string() + " --threads 100000",    "train " + config.string() + " --bogus",
+      "simulate " + config.string() + " --threads -2",     "eval nothing.bin --limit -1",
+      "convert-events --output out --threads 5000",        "bench W1 --batches 0",
   };
   for (const std::string& arguments : cases) {
     const CommandResult r = run(arguments);
@@ -308,6 +308,48 @@ TEST_F(Cli, CorruptCheckpointIsAClearDataError) {
   const CommandResult r = run("eval " + bogus.string());
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_NE(r.output.find("checkpoint"), std::string::npos) << r.output;
+}
+
+// A checkpoint written for another network (here: a readout output layer, resumed with a spiking
+// one, and the reverse) is a data error naming the checkpoint and the part that does not fit; it
+// was a heap overflow in the activity sums. The run directory's config is left as it was.
+TEST_F(Cli, ResumeWithAConfigTheCheckpointDoesNotFitIsADataError) {
+  if (!has_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  std::string readout_text = small_config();
+  replace_once(readout_text, "kind = \"lif\"\nname = \"out\"",
+               "kind = \"readout\"\nname = \"out\"");
+  const fs::path readout = write_file("readout.toml", readout_text);
+  const fs::path plain = write_file("plain.toml", small_config());
+  const fs::path run_directory = directory_ / "runs" / "small";
+  const fs::path checkpoint = run_directory / "checkpoint.bin";
+  for (const auto& [written, resumed] : {std::pair{readout, plain}, std::pair{plain, readout}}) {
+    fs::remove_all(directory_ / "runs");
+    const CommandResult stop = run("train " + written.string() + " --stop-after-batches 4");
+    ASSERT_EQ(stop.exit_code, 0) << stop.output;
+    ASSERT_TRUE(fs::exists(checkpoint));
+    std::ifstream before_in(run_directory / "config.toml");
+    const std::string before((std::istreambuf_iterator<char>(before_in)),
+                             std::istreambuf_iterator<char>());
+    const CommandResult r = run("train " + resumed.string() + " --resume");
+    EXPECT_EQ(r.exit_code, 3) << r.output;
+    EXPECT_NE(r.output.find("data error: checkpoint '" + checkpoint.string() + "'"),
+              std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("activity sums"), std::string::npos) << r.output;
+    std::ifstream after_in(run_directory / "config.toml");
+    const std::string after((std::istreambuf_iterator<char>(after_in)),
+                            std::istreambuf_iterator<char>());
+    EXPECT_EQ(after, before);
+  }
+  // A data set or batch size that leaves fewer batches than the checkpoint has trained.
+  const CommandResult fewer =
+      run("train " + plain.string() + " --resume --set data.train_limit=64");
+  EXPECT_EQ(fewer.exit_code, 3) << fewer.output;
+  EXPECT_NE(fewer.output.find("batches per epoch"), std::string::npos) << fewer.output;
+  // eval on the run directory instead of its checkpoint: one line, exit 3.
+  const CommandResult directory = run("eval " + run_directory.string());
+  EXPECT_EQ(directory.exit_code, 3) << directory.output;
+  EXPECT_NE(directory.output.find("is a directory"), std::string::npos) << directory.output;
 }
 
 }  // namespace

@@ -130,6 +130,12 @@ TEST(SimulateCli, SavedW4NetworkEvaluatesAgainAndConvertsToBrian2) {
   r = evaluate(dir / "missing.ckpt");
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_NE(r.output.find("missing.ckpt"), std::string::npos) << r.output;
+  // `eval` takes train checkpoints only: a simulate state is a one-line data error, not a JSON
+  // library exception.
+  r = homeostat::testing::run_homeostat(dir, "eval " + state.string());
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("not a checkpoint written by `train`"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("json"), std::string::npos) << r.output;
 
   // homeostat -> Brian2's .npz -> homeostat keeps every weight and theta: the same evaluation.
   if (std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0)
