@@ -183,12 +183,18 @@ TEST_F(Cli, CorruptIdxFileIsAClearDataError) {
 
 TEST_F(Cli, NanLossStopsWithMessageAndKeepsLastGoodCheckpoint) {
   if (!has_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
-  // A readout with an absurd learning rate overflows float within a few batches.
+  // A readout with an absurd learning rate overflows float.
   std::string text = small_config();
   replace_once(text, "kind = \"lif\"\nname = \"out\"", "kind = \"readout\"");
   replace_once(text, "lr = 2e-3", "lr = 1e37\nloss = \"ce_mean_membrane\"");
   const fs::path config = write_file("c.toml", text);
-  const CommandResult r = run("train " + config.string() + " --set output.checkpoint_every=1");
+  // Two sound batches (checkpointed), then the absurd rate: the first step diverges.
+  const CommandResult sound = run("train " + config.string() +
+                                  " --set output.checkpoint_every=1 --set train.lr=2e-3 "
+                                  "--stop-after-batches 2");
+  ASSERT_EQ(sound.exit_code, 0) << sound.output;
+  const CommandResult r =
+      run("train " + config.string() + " --set output.checkpoint_every=1 --resume");
   EXPECT_EQ(r.exit_code, 4) << r.output;
   EXPECT_NE(r.output.find("training diverged at epoch 1, batch"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("rate"), std::string::npos) << r.output;
@@ -350,6 +356,24 @@ TEST_F(Cli, ResumeWithAConfigTheCheckpointDoesNotFitIsADataError) {
   const CommandResult directory = run("eval " + run_directory.string());
   EXPECT_EQ(directory.exit_code, 3) << directory.output;
   EXPECT_NE(directory.output.find("is a directory"), std::string::npos) << directory.output;
+}
+
+// An absurd learning rate is divergence (exit 4) for every optimizer, also where the loss stays
+// finite (spike counts bound it): the weights are checked after every step.
+TEST_F(Cli, ExplodingWeightsAreDivergenceForEveryOptimizer) {
+  if (!has_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  std::string text = small_config();
+  replace_once(text, "lr = 2e-3", "lr = 1e30");
+  const fs::path config = write_file("c.toml", text);
+  for (const std::string optimizer : {"sgd", "adam", "adamw"}) {
+    const CommandResult r = run("train " + config.string() + " --set train.optimizer=\\\"" +
+                                optimizer + "\\\" --no-progress");
+    EXPECT_EQ(r.exit_code, 4) << optimizer << "\n" << r.output;
+    EXPECT_NE(r.output.find("training diverged at epoch 1, batch 1: parameter '"),
+              std::string::npos)
+        << optimizer << "\n"
+        << r.output;
+  }
 }
 
 }  // namespace

@@ -68,6 +68,54 @@ std::string rates_text(const std::vector<LayerActivity>& activity) {
   return text;
 }
 
+// Divergence (README, exit code 4): besides a non-finite loss or gradient, a batch loss beyond
+// kDivergentLossFactor times the loss's natural scale, or a parameter tensor that is not finite
+// or whose root-mean-square value exceeds kDivergentParameterRms after a step. Trained weights,
+// biases and gains are O(1) and losses near their natural scale; legitimate training is many
+// orders of magnitude below both bounds.
+constexpr double kDivergentLossFactor = 1e6;
+constexpr double kDivergentParameterRms = 1e6;
+
+// The size of a loss of an untrained network: ln(classes) for the cross-entropies (a uniform
+// guess), T^2 for mse_count (squared count errors), classes * T for the counting losses.
+double natural_loss_scale(const ExperimentConfig& config) {
+  const auto classes = static_cast<double>(config.data.num_classes);
+  const auto steps = static_cast<double>(config.data.time_steps);
+  switch (config.train.loss.kind) {
+    case LossKind::mse_count:
+      return std::max(1.0, steps * steps);
+    case LossKind::count:
+    case LossKind::count_plus:
+      return std::max(1.0, classes * std::max(steps, config.train.loss.desired_count));
+    default:
+      return std::max(1.0, std::log(classes));
+  }
+}
+
+std::string format_number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g", value);
+  return text;
+}
+
+// The first parameter that is not finite or has grown beyond kDivergentParameterRms, described;
+// empty when every parameter is sound.
+std::string divergent_parameter(const std::vector<Parameter<float>*>& parameters) {
+  for (const Parameter<float>* p : parameters) {
+    double sum = 0.0;
+    const float* w = p->value.data();
+    const std::size_t n = p->value.size();
+    for (std::size_t i = 0; i < n; ++i) sum += static_cast<double>(w[i]) * w[i];
+    const double rms = n ? std::sqrt(sum / static_cast<double>(n)) : 0.0;
+    if (!std::isfinite(rms)) return "parameter '" + p->name + "' is not finite";
+    if (rms > kDivergentParameterRms) {
+      return "parameter '" + p->name + "' has grown to a root-mean-square value of " +
+             format_number(rms) + " (bound " + format_number(kDivergentParameterRms) + ")";
+    }
+  }
+  return {};
+}
+
 // Where training stands; saved in checkpoints so a resumed run continues exactly.
 struct TrainingPosition {
   std::size_t epoch = 0;       // 0-based epoch in progress
@@ -427,6 +475,15 @@ bool TrainingRun::train_batch(std::size_t epoch, std::size_t batch,
   }
   if (!std::isfinite(outcome.gradient_norm)) {
     throw divergence("the gradient norm is " + std::to_string(outcome.gradient_norm), epoch, batch);
+  }
+  if (loss.loss > kDivergentLossFactor * natural_loss_scale(config_)) {
+    throw divergence("the loss " + format_number(loss.loss) + " exceeds " +
+                         format_number(kDivergentLossFactor) + " times its natural scale " +
+                         format_number(natural_loss_scale(config_)),
+                     epoch, batch);
+  }
+  if (const std::string weights = divergent_parameter(network_.parameters()); !weights.empty()) {
+    throw divergence(weights + " after the optimizer step", epoch, batch);
   }
 
   position_.loss_sum += loss.loss * static_cast<double>(indices.size());
