@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 
 #include "data/idx.hpp"
 #include "run_homeostat.hpp"
@@ -41,6 +42,26 @@ TEST(SimulateCli, ConfigErrorsAndMissingData) {
   r = simulate(dir, "[data]\ndirectory = \"" + (dir / "no_such_dir").string() + "\"\n", "");
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_NE(r.output.find("no_such_dir"), std::string::npos) << r.output;
+  fs::remove_all(dir);
+}
+
+// Presentation and rest times have ranges and one image's clock steps are bounded: a config
+// that would simulate one image for ever is a config error naming the key (they used to hang).
+TEST(SimulateCli, EndlessPresentationOrRestIsAConfigError) {
+  const fs::path dir = scratch("endless");
+  const std::pair<std::string, std::string> cases[] = {
+      {"presentation_ms = 1e308", "simulation.presentation_ms"},
+      {"presentation_ms = 1e9", "simulation.presentation_ms"},
+      {"rest_ms = 1e12\nfast_rest = false", "simulation.rest_ms"},
+      {"frozen_presentation_ms = 1e300", "simulation.frozen_presentation_ms"},
+      {"dt = 1e-4", "simulation.presentation_ms"},  // 9 x 500 ms / 1e-4 ms: 4.5e7 steps
+      {"rest_ms = 9e5\nfast_rest = false", "simulation.rest_ms"},
+  };
+  for (const auto& [keys, named] : cases) {
+    const Outcome r = simulate(dir, "[simulation]\n" + keys + "\n", "");
+    EXPECT_EQ(r.exit_code, 2) << keys << "\n" << r.output;
+    EXPECT_NE(r.output.find(named), std::string::npos) << keys << "\n" << r.output;
+  }
   fs::remove_all(dir);
 }
 
