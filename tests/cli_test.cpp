@@ -50,6 +50,18 @@ class Cli : public ::testing::Test {
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
   }
 
+  // run() with `prefix` (environment assignments, shell commands ending in ';') before it.
+  CommandResult run_with_environment(const std::string& prefix, const std::string& arguments) {
+    const fs::path log = directory_ / "command.log";
+    const std::string command = "(" + prefix + " " + std::string(HOMEOSTAT_BINARY_PATH) + " " +
+                                arguments + ") > " + log.string() + " 2>&1";
+    const int status = std::system(command.c_str());
+    std::ifstream in(log);
+    std::stringstream text;
+    text << in.rdbuf();
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
+  }
+
   // A small MLP config on the first samples of Fashion-MNIST, writing into this test's directory.
   std::string small_config(const std::string& extra_train = "",
                            const std::string& data_directory = "") {
@@ -374,6 +386,37 @@ TEST_F(Cli, ExplodingWeightsAreDivergenceForEveryOptimizer) {
         << optimizer << "\n"
         << r.output;
   }
+}
+
+// A network too large for memory is refused from the config alone, naming the layer key, before
+// anything is allocated or written; other config errors also come before any large allocation.
+TEST_F(Cli, NetworkLargerThanMemoryIsRefusedNamingTheKey) {
+  const fs::path config = write_file("c.toml", small_config());
+  const std::string binary = HOMEOSTAT_BINARY_PATH;
+  CommandResult r =
+      run_with_environment("HOMEOSTAT_MEMORY_LIMIT=64M",
+                           "train " + config.string() + " --set network.layers.0.units=1048576");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("network.layers[0].units"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("HOMEOSTAT_MEMORY_LIMIT"), std::string::npos) << r.output;
+  r = run_with_environment("HOMEOSTAT_MEMORY_LIMIT=lots", "train " + config.string());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("HOMEOSTAT_MEMORY_LIMIT='lots' is not a memory size"), std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(directory_ / "runs" / "small"));
+#if !defined(__SANITIZE_ADDRESS__)  // the sanitizer runtime needs more address space than this
+  // Under a 1 GiB address-space cap and no estimate: a later config error still comes first, and
+  // memory running out is one line, exit 1, not a bare std::bad_alloc.
+  const std::string capped = "ulimit -v 1048576; HOMEOSTAT_MEMORY_LIMIT=off";
+  r = run_with_environment(capped, "train " + config.string() +
+                                       " --set network.layers.0.units=4194304 --set train.bogus=1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("train.bogus"), std::string::npos) << r.output;
+  r = run_with_environment(
+      capped, "train " + config.string() + " --set network.layers.0.units=4194304 --threads 1");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("error: out of memory"), std::string::npos) << r.output;
+#endif
 }
 
 }  // namespace

@@ -65,6 +65,20 @@ TEST(SimulateCli, EndlessPresentationOrRestIsAConfigError) {
   fs::remove_all(dir);
 }
 
+// Populations whose projections cannot fit in memory are a config error naming the count key,
+// before anything is built (they ended in std::bad_alloc).
+TEST(SimulateCli, PopulationsLargerThanMemoryAreAConfigError) {
+  const fs::path dir = scratch("huge");
+  ::setenv("HOMEOSTAT_MEMORY_LIMIT", "64M", 1);
+  const Outcome r =
+      simulate(dir, "[excitatory]\ncount = 1000000\n[inhibitory]\ncount = 1000000\n", "");
+  ::unsetenv("HOMEOSTAT_MEMORY_LIMIT");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("excitatory.count"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("HOMEOSTAT_MEMORY_LIMIT"), std::string::npos) << r.output;
+  fs::remove_all(dir);
+}
+
 // An IDX split of `count` images of rows x cols pixels, labels k % classes.
 void write_split(const fs::path& directory, const std::string& prefix, std::size_t count,
                  std::size_t rows, std::size_t cols, std::uint8_t classes) {

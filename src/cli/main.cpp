@@ -6,6 +6,9 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <new>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -344,6 +347,18 @@ int run_reporting_errors(const Commands& commands, CommandLine& cl) {
   } catch (const AlarmError& e) {
     std::fprintf(stderr, "\nstopped by the activity guard: %s\n", e.what());
     return 5;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr,
+                 "error: out of memory (the run asked for more memory than the machine could "
+                 "give; make the network, train.batch_size or data.time_steps smaller, or free "
+                 "memory)\n");
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::fprintf(stderr, "error: file system: %s\n", e.what());
+    return 1;
+  } catch (const nlohmann::json::exception& e) {
+    std::fprintf(stderr, "error: unreadable JSON in a file homeostat read (%s)\n", e.what());
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
@@ -377,6 +392,8 @@ int main(int argc, char** argv) {
   // The commands report their own errors; this catches what escapes setting them up.
   try {
     return homeostat::run_command_line(argc, argv);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "error: out of memory\n");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
   } catch (...) {

@@ -1,8 +1,12 @@
 #include "config/simulation_reader.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <limits>
+#include <optional>
+
+#include "common/system_memory.hpp"
 
 namespace homeostat {
 
@@ -233,6 +237,32 @@ LifParams default_inhibitory(bool recurrent) {
   return w4;
 }
 
+// The dense projections' weights (4 bytes a synapse; traces and scratch not counted) must fit
+// in memory: a config asking for millions of neurons is refused before anything is built.
+void check_population_memory(const ConfigSection& excitatory, const SimulationConfig& c) {
+  if (c.protocol == SimulationProtocol::ncg) return;  // no spiking populations
+  const std::optional<MemoryLimit> limit = memory_limit();
+  if (!limit) return;
+  const auto exc = static_cast<double>(c.excitatory_count);
+  const auto inh = static_cast<double>(c.inhibitory_count);
+  const double side = std::ceil(28.0 / static_cast<double>(c.downsample));  // 28 x 28 images
+  double synapses = side * side * exc;
+  if (c.protocol == SimulationProtocol::recurrent) {
+    synapses += exc * exc + 2.0 * exc * inh;
+  } else if (c.competition == CompetitionKind::inhibitory) {
+    synapses += exc + inh * exc;
+  } else {
+    synapses += exc * exc;
+  }
+  const double bytes = 4.0 * synapses;
+  if (bytes <= static_cast<double>(limit->bytes)) return;
+  throw excitatory.error("count", "the projections would need about " + format_bytes(bytes) +
+                                      " for their weights alone but the limit is " +
+                                      format_bytes(static_cast<double>(limit->bytes)) + ", " +
+                                      limit->source);
+}
+
+// [excitatory], [inhibitory] and [competition] (with the check across them).
 void read_populations(const ConfigSection& root, SimulationConfig& c) {
   const bool recurrent = c.protocol == SimulationProtocol::recurrent;
   const ConfigSection e = root.table("excitatory");
@@ -260,6 +290,7 @@ void read_populations(const ConfigSection& root, SimulationConfig& c) {
                   "must equal excitatory.count (one-to-one E -> I) for competition "
                   "kind 'inhibitory'");
   }
+  check_population_memory(e, c);
 }
 
 void read_recurrent_section(const ConfigSection& rec, SimulationConfig& c) {
