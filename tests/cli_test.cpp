@@ -274,6 +274,7 @@ TEST_F(Cli, OptionsOutOfRangeAreUsageErrors) {
       "train " + config.string() + " --threads 100000",    "train " + config.string() + " --bogus",
       "simulate " + config.string() + " --threads -2",     "eval nothing.bin --limit -1",
       "convert-events --output out --threads 5000",        "bench W1 --batches 0",
+      "convert-events --output out --substeps 1000000000", "bench W1 --time-steps 0",
   };
   for (const std::string& arguments : cases) {
     const CommandResult r = run(arguments);

@@ -227,8 +227,9 @@ void add_tool_commands(CLI::App& app, CommandLine& cl, Commands& commands) {
       ->check(CLI::NonNegativeNumber);
   convert_cmd->add_option("--contrast", convert.saccade.contrast,
                           "contrast threshold C in log intensity (default 0.5)");
-  convert_cmd->add_option("--substeps", convert.saccade.substeps,
-                          "path samples per saccade (default 20)");
+  convert_cmd
+      ->add_option("--substeps", convert.saccade.substeps, "path samples per saccade (default 20)")
+      ->check(CLI::Range(1, 10000));
   convert_cmd->add_option("--threads", cl.threads, "threads (default: all cores)")
       ->check(kThreadCount);
   commands.convert = convert_cmd;
@@ -249,8 +250,10 @@ void add_tool_commands(CLI::App& app, CommandLine& cl, Commands& commands) {
   bench_cmd->add_option("--experiments", bench.experiments_directory,
                         "directory holding w1.toml, w2.toml, w3.toml");
   bench_cmd->add_flag("--json", bench.json, "print JSON instead of a table");
-  bench_cmd->add_option("--time-steps", bench.time_steps,
-                        "sweep T (e.g. 4 8 16 32): one child process per (T, method)");
+  bench_cmd
+      ->add_option("--time-steps", bench.time_steps,
+                   "sweep T (e.g. 4 8 16 32): one child process per (T, method)")
+      ->check(CLI::Range(1, 100000));
   bench_cmd->add_option("--method", bench.methods, "sweep train.method: bptt rate");
   bench_cmd->add_option("--set", bench.overrides,
                         "override a key in every workload's config (e.g. gemm_precision=bf16)");
