@@ -365,6 +365,17 @@ TEST_F(Cli, ResumeWithAConfigTheCheckpointDoesNotFitIsADataError) {
       run("train " + plain.string() + " --resume --set data.train_limit=64");
   EXPECT_EQ(fewer.exit_code, 3) << fewer.output;
   EXPECT_NE(fewer.output.find("batches per epoch"), std::string::npos) << fewer.output;
+  // simulate given a train checkpoint as its saved network: one line, not the whole header.
+  const fs::path simulation = write_file(
+      "simulation.toml", "[simulation]\ninitial_state = \"" + checkpoint.string() +
+                             "\"\n[data]\ntrain_images = 0\nlabel_images = 20\ntest_images = 10\n"
+                             "[excitatory]\ncount = 20\n[inhibitory]\ncount = 20\n[output]\n"
+                             "directory = \"" +
+                             (directory_ / "simulated").string() + "\"\n");
+  const CommandResult foreign = run("simulate " + simulation.string() + " --threads 1");
+  EXPECT_EQ(foreign.exit_code, 3) << foreign.output;
+  EXPECT_NE(foreign.output.find("a `train` checkpoint"), std::string::npos) << foreign.output;
+  EXPECT_EQ(foreign.output.find("network.layers"), std::string::npos) << foreign.output;
   // eval on the run directory instead of its checkpoint: one line, exit 3.
   const CommandResult directory = run("eval " + run_directory.string());
   EXPECT_EQ(directory.exit_code, 3) << directory.output;
