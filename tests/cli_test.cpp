@@ -50,6 +50,18 @@ class Cli : public ::testing::Test {
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
   }
 
+  // run() with `prefix` (environment assignments, shell commands ending in ';') before it.
+  CommandResult run_with_environment(const std::string& prefix, const std::string& arguments) {
+    const fs::path log = directory_ / "command.log";
+    const std::string command = "(" + prefix + " " + std::string(HOMEOSTAT_BINARY_PATH) + " " +
+                                arguments + ") > " + log.string() + " 2>&1";
+    const int status = std::system(command.c_str());
+    std::ifstream in(log);
+    std::stringstream text;
+    text << in.rdbuf();
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
+  }
+
   // A small MLP config on the first samples of Fashion-MNIST, writing into this test's directory.
   std::string small_config(const std::string& extra_train = "",
                            const std::string& data_directory = "") {
@@ -183,12 +195,18 @@ TEST_F(Cli, CorruptIdxFileIsAClearDataError) {
 
 TEST_F(Cli, NanLossStopsWithMessageAndKeepsLastGoodCheckpoint) {
   if (!has_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
-  // A readout with an absurd learning rate overflows float within a few batches.
+  // A readout with an absurd learning rate overflows float.
   std::string text = small_config();
   replace_once(text, "kind = \"lif\"\nname = \"out\"", "kind = \"readout\"");
   replace_once(text, "lr = 2e-3", "lr = 1e37\nloss = \"ce_mean_membrane\"");
   const fs::path config = write_file("c.toml", text);
-  const CommandResult r = run("train " + config.string() + " --set output.checkpoint_every=1");
+  // Two sound batches (checkpointed), then the absurd rate: the first step diverges.
+  const CommandResult sound = run("train " + config.string() +
+                                  " --set output.checkpoint_every=1 --set train.lr=2e-3 "
+                                  "--stop-after-batches 2");
+  ASSERT_EQ(sound.exit_code, 0) << sound.output;
+  const CommandResult r =
+      run("train " + config.string() + " --set output.checkpoint_every=1 --resume");
   EXPECT_EQ(r.exit_code, 4) << r.output;
   EXPECT_NE(r.output.find("training diverged at epoch 1, batch"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("rate"), std::string::npos) << r.output;
@@ -253,9 +271,10 @@ TEST_F(Cli, EvalReproducesTheFinalTestAccuracy) {
 TEST_F(Cli, OptionsOutOfRangeAreUsageErrors) {
   const fs::path config = write_file("c.toml", small_config());
   const std::string cases[] = {
-      "train " + config.string() + " --threads 100000", "train " + config.string() + " --bogus",
-      "simulate " + config.string() + " --threads -2",  "eval nothing.bin --limit -1",
-      "convert-events --output out --threads 5000",     "bench W1 --batches 0",
+      "train " + config.string() + " --threads 100000",    "train " + config.string() + " --bogus",
+      "simulate " + config.string() + " --threads -2",     "eval nothing.bin --limit -1",
+      "convert-events --output out --threads 5000",        "bench W1 --batches 0",
+      "convert-events --output out --substeps 1000000000", "bench W1 --time-steps 0",
   };
   for (const std::string& arguments : cases) {
     const CommandResult r = run(arguments);
@@ -308,6 +327,108 @@ TEST_F(Cli, CorruptCheckpointIsAClearDataError) {
   const CommandResult r = run("eval " + bogus.string());
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_NE(r.output.find("checkpoint"), std::string::npos) << r.output;
+}
+
+// A checkpoint written for another network (here: a readout output layer, resumed with a spiking
+// one, and the reverse) is a data error naming the checkpoint and the part that does not fit; it
+// was a heap overflow in the activity sums. The run directory's config is left as it was.
+TEST_F(Cli, ResumeWithAConfigTheCheckpointDoesNotFitIsADataError) {
+  if (!has_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  std::string readout_text = small_config();
+  replace_once(readout_text, "kind = \"lif\"\nname = \"out\"",
+               "kind = \"readout\"\nname = \"out\"");
+  const fs::path readout = write_file("readout.toml", readout_text);
+  const fs::path plain = write_file("plain.toml", small_config());
+  const fs::path run_directory = directory_ / "runs" / "small";
+  const fs::path checkpoint = run_directory / "checkpoint.bin";
+  for (const auto& [written, resumed] : {std::pair{readout, plain}, std::pair{plain, readout}}) {
+    fs::remove_all(directory_ / "runs");
+    const CommandResult stop = run("train " + written.string() + " --stop-after-batches 4");
+    ASSERT_EQ(stop.exit_code, 0) << stop.output;
+    ASSERT_TRUE(fs::exists(checkpoint));
+    std::ifstream before_in(run_directory / "config.toml");
+    const std::string before((std::istreambuf_iterator<char>(before_in)),
+                             std::istreambuf_iterator<char>());
+    const CommandResult r = run("train " + resumed.string() + " --resume");
+    EXPECT_EQ(r.exit_code, 3) << r.output;
+    EXPECT_NE(r.output.find("data error: checkpoint '" + checkpoint.string() + "'"),
+              std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("activity sums"), std::string::npos) << r.output;
+    std::ifstream after_in(run_directory / "config.toml");
+    const std::string after((std::istreambuf_iterator<char>(after_in)),
+                            std::istreambuf_iterator<char>());
+    EXPECT_EQ(after, before);
+  }
+  // A data set or batch size that leaves fewer batches than the checkpoint has trained.
+  const CommandResult fewer =
+      run("train " + plain.string() + " --resume --set data.train_limit=64");
+  EXPECT_EQ(fewer.exit_code, 3) << fewer.output;
+  EXPECT_NE(fewer.output.find("batches per epoch"), std::string::npos) << fewer.output;
+  // simulate given a train checkpoint as its saved network: one line, not the whole header.
+  const fs::path simulation = write_file(
+      "simulation.toml", "[simulation]\ninitial_state = \"" + checkpoint.string() +
+                             "\"\n[data]\ntrain_images = 0\nlabel_images = 20\ntest_images = 10\n"
+                             "[excitatory]\ncount = 20\n[inhibitory]\ncount = 20\n[output]\n"
+                             "directory = \"" +
+                             (directory_ / "simulated").string() + "\"\n");
+  const CommandResult foreign = run("simulate " + simulation.string() + " --threads 1");
+  EXPECT_EQ(foreign.exit_code, 3) << foreign.output;
+  EXPECT_NE(foreign.output.find("a `train` checkpoint"), std::string::npos) << foreign.output;
+  EXPECT_EQ(foreign.output.find("network.layers"), std::string::npos) << foreign.output;
+  // eval on the run directory instead of its checkpoint: one line, exit 3.
+  const CommandResult directory = run("eval " + run_directory.string());
+  EXPECT_EQ(directory.exit_code, 3) << directory.output;
+  EXPECT_NE(directory.output.find("is a directory"), std::string::npos) << directory.output;
+}
+
+// An absurd learning rate is divergence (exit 4) for every optimizer, also where the loss stays
+// finite (spike counts bound it): the weights are checked after every step.
+TEST_F(Cli, ExplodingWeightsAreDivergenceForEveryOptimizer) {
+  if (!has_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  std::string text = small_config();
+  replace_once(text, "lr = 2e-3", "lr = 1e30");
+  const fs::path config = write_file("c.toml", text);
+  for (const std::string optimizer : {"sgd", "adam", "adamw"}) {
+    const CommandResult r = run("train " + config.string() + " --set train.optimizer=\\\"" +
+                                optimizer + "\\\" --no-progress");
+    EXPECT_EQ(r.exit_code, 4) << optimizer << "\n" << r.output;
+    EXPECT_NE(r.output.find("training diverged at epoch 1, batch 1: parameter '"),
+              std::string::npos)
+        << optimizer << "\n"
+        << r.output;
+  }
+}
+
+// A network too large for memory is refused from the config alone, naming the layer key, before
+// anything is allocated or written; other config errors also come before any large allocation.
+TEST_F(Cli, NetworkLargerThanMemoryIsRefusedNamingTheKey) {
+  const fs::path config = write_file("c.toml", small_config());
+  const std::string binary = HOMEOSTAT_BINARY_PATH;
+  CommandResult r =
+      run_with_environment("HOMEOSTAT_MEMORY_LIMIT=64M",
+                           "train " + config.string() + " --set network.layers.0.units=1048576");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("network.layers[0].units"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("HOMEOSTAT_MEMORY_LIMIT"), std::string::npos) << r.output;
+  r = run_with_environment("HOMEOSTAT_MEMORY_LIMIT=lots", "train " + config.string());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("HOMEOSTAT_MEMORY_LIMIT='lots' is not a memory size"), std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(directory_ / "runs" / "small"));
+#if !defined(__SANITIZE_ADDRESS__)  // the sanitizer runtime needs more address space than this
+  // Under a 1 GiB address-space cap and no estimate: a later config error still comes first, and
+  // memory running out is one line, exit 1, not a bare std::bad_alloc.
+  const std::string capped = "ulimit -v 1048576; HOMEOSTAT_MEMORY_LIMIT=off";
+  r = run_with_environment(capped, "train " + config.string() +
+                                       " --set network.layers.0.units=4194304 --set train.bogus=1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("train.bogus"), std::string::npos) << r.output;
+  r = run_with_environment(
+      capped, "train " + config.string() + " --set network.layers.0.units=4194304 --threads 1");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("error: out of memory"), std::string::npos) << r.output;
+#endif
 }
 
 }  // namespace

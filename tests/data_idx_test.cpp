@@ -208,6 +208,33 @@ TEST(Idx, CutGzipStreamIsDataError) {
   expect_data_error(dir.file("no_trailer.gz"), "truncated gzip stream");
 }
 
+// A gzip stream must end with its whole 8-byte trailer and nothing after it (zlib's gz* API
+// alone skips anything after the stream that is not another gzip member).
+TEST(Idx, PartialGzipTrailerOrTrailingGarbageIsDataError) {
+  const TempDir dir;
+  write_idx(dir.file("good.gz"), sample_array({50, 40}), true);
+  const Bytes bytes = read_file(dir.file("good.gz"));
+  for (const std::ptrdiff_t cut : {1, 4, 7}) {
+    const auto path = dir.file("cut" + std::to_string(cut) + ".gz");
+    write_file(path, Bytes(bytes.begin(), bytes.end() - cut));
+    expect_data_error(path, "gzip");
+  }
+  for (const std::string& tail :
+       {std::string("garbage!"), std::string(16, '\0'), std::string("\x1f")}) {
+    Bytes extended = bytes;
+    extended.insert(extended.end(), tail.begin(), tail.end());
+    write_file(dir.file("tail.gz"), extended);
+    expect_data_error(dir.file("tail.gz"), "after the gzip stream");
+  }
+  // Two concatenated members are one valid gzip file (gzip's own rule): still read.
+  Bytes doubled = bytes;
+  write_gzip_file(dir.file("empty.gz"), {});
+  const Bytes empty_member = read_file(dir.file("empty.gz"));
+  doubled.insert(doubled.end(), empty_member.begin(), empty_member.end());
+  write_file(dir.file("doubled.gz"), doubled);
+  EXPECT_EQ(read_idx(dir.file("doubled.gz")).values, sample_array({50, 40}).values);
+}
+
 TEST(Idx, HugeClaimedDimensionsFailWithoutAllocatingThem) {
   const TempDir dir;
   // 2^32-1 x 2^32-1 bytes fits in size_t; the file backs only 3 of them.

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 
 #include "data/idx.hpp"
 #include "run_homeostat.hpp"
@@ -41,6 +42,40 @@ TEST(SimulateCli, ConfigErrorsAndMissingData) {
   r = simulate(dir, "[data]\ndirectory = \"" + (dir / "no_such_dir").string() + "\"\n", "");
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_NE(r.output.find("no_such_dir"), std::string::npos) << r.output;
+  fs::remove_all(dir);
+}
+
+// Presentation and rest times have ranges and one image's clock steps are bounded: a config
+// that would simulate one image for ever is a config error naming the key (they used to hang).
+TEST(SimulateCli, EndlessPresentationOrRestIsAConfigError) {
+  const fs::path dir = scratch("endless");
+  const std::pair<std::string, std::string> cases[] = {
+      {"presentation_ms = 1e308", "simulation.presentation_ms"},
+      {"presentation_ms = 1e9", "simulation.presentation_ms"},
+      {"rest_ms = 1e12\nfast_rest = false", "simulation.rest_ms"},
+      {"frozen_presentation_ms = 1e300", "simulation.frozen_presentation_ms"},
+      {"dt = 1e-4", "simulation.presentation_ms"},  // 9 x 500 ms / 1e-4 ms: 4.5e7 steps
+      {"rest_ms = 9e5\nfast_rest = false", "simulation.rest_ms"},
+  };
+  for (const auto& [keys, named] : cases) {
+    const Outcome r = simulate(dir, "[simulation]\n" + keys + "\n", "");
+    EXPECT_EQ(r.exit_code, 2) << keys << "\n" << r.output;
+    EXPECT_NE(r.output.find(named), std::string::npos) << keys << "\n" << r.output;
+  }
+  fs::remove_all(dir);
+}
+
+// Populations whose projections cannot fit in memory are a config error naming the count key,
+// before anything is built (they ended in std::bad_alloc).
+TEST(SimulateCli, PopulationsLargerThanMemoryAreAConfigError) {
+  const fs::path dir = scratch("huge");
+  ::setenv("HOMEOSTAT_MEMORY_LIMIT", "64M", 1);
+  const Outcome r =
+      simulate(dir, "[excitatory]\ncount = 1000000\n[inhibitory]\ncount = 1000000\n", "");
+  ::unsetenv("HOMEOSTAT_MEMORY_LIMIT");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("excitatory.count"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("HOMEOSTAT_MEMORY_LIMIT"), std::string::npos) << r.output;
   fs::remove_all(dir);
 }
 
@@ -130,6 +165,12 @@ TEST(SimulateCli, SavedW4NetworkEvaluatesAgainAndConvertsToBrian2) {
   r = evaluate(dir / "missing.ckpt");
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_NE(r.output.find("missing.ckpt"), std::string::npos) << r.output;
+  // `eval` takes train checkpoints only: a simulate state is a one-line data error, not a JSON
+  // library exception.
+  r = homeostat::testing::run_homeostat(dir, "eval " + state.string());
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("not a checkpoint written by `train`"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("json"), std::string::npos) << r.output;
 
   // homeostat -> Brian2's .npz -> homeostat keeps every weight and theta: the same evaluation.
   if (std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0)

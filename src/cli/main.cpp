@@ -6,6 +6,9 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <new>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -224,8 +227,9 @@ void add_tool_commands(CLI::App& app, CommandLine& cl, Commands& commands) {
       ->check(CLI::NonNegativeNumber);
   convert_cmd->add_option("--contrast", convert.saccade.contrast,
                           "contrast threshold C in log intensity (default 0.5)");
-  convert_cmd->add_option("--substeps", convert.saccade.substeps,
-                          "path samples per saccade (default 20)");
+  convert_cmd
+      ->add_option("--substeps", convert.saccade.substeps, "path samples per saccade (default 20)")
+      ->check(CLI::Range(1, 10000));
   convert_cmd->add_option("--threads", cl.threads, "threads (default: all cores)")
       ->check(kThreadCount);
   commands.convert = convert_cmd;
@@ -246,8 +250,10 @@ void add_tool_commands(CLI::App& app, CommandLine& cl, Commands& commands) {
   bench_cmd->add_option("--experiments", bench.experiments_directory,
                         "directory holding w1.toml, w2.toml, w3.toml");
   bench_cmd->add_flag("--json", bench.json, "print JSON instead of a table");
-  bench_cmd->add_option("--time-steps", bench.time_steps,
-                        "sweep T (e.g. 4 8 16 32): one child process per (T, method)");
+  bench_cmd
+      ->add_option("--time-steps", bench.time_steps,
+                   "sweep T (e.g. 4 8 16 32): one child process per (T, method)")
+      ->check(CLI::Range(1, 100000));
   bench_cmd->add_option("--method", bench.methods, "sweep train.method: bptt rate");
   bench_cmd->add_option("--set", bench.overrides,
                         "override a key in every workload's config (e.g. gemm_precision=bf16)");
@@ -344,6 +350,18 @@ int run_reporting_errors(const Commands& commands, CommandLine& cl) {
   } catch (const AlarmError& e) {
     std::fprintf(stderr, "\nstopped by the activity guard: %s\n", e.what());
     return 5;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr,
+                 "error: out of memory (the run asked for more memory than the machine could "
+                 "give; make the network, train.batch_size or data.time_steps smaller, or free "
+                 "memory)\n");
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::fprintf(stderr, "error: file system: %s\n", e.what());
+    return 1;
+  } catch (const nlohmann::json::exception& e) {
+    std::fprintf(stderr, "error: unreadable JSON in a file homeostat read (%s)\n", e.what());
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
@@ -377,6 +395,8 @@ int main(int argc, char** argv) {
   // The commands report their own errors; this catches what escapes setting them up.
   try {
     return homeostat::run_command_line(argc, argv);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "error: out of memory\n");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
   } catch (...) {

@@ -30,9 +30,17 @@ struct CheckedReader {
   std::string path;
 
   explicit CheckedReader(const std::filesystem::path& file_path) : path(file_path.string()) {
+    std::error_code error;
+    if (std::filesystem::is_directory(file_path, error)) {
+      throw DataError("checkpoint '" + path + "' is a directory; expected a checkpoint file");
+    }
     std::ifstream in(file_path, std::ios::binary);
     if (!in) throw DataError("checkpoint '" + path + "' cannot be opened (does it exist?)");
-    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    try {
+      bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    } catch (const std::ios_base::failure&) {
+      throw DataError("checkpoint '" + path + "' cannot be read (an I/O error)");
+    }
     if (bytes.size() < sizeof(kMagic) + 4 + 8 + 4 ||
         std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
       throw DataError("'" + path + "' is not a homeostat checkpoint");
@@ -116,6 +124,9 @@ void read_checkpoint_tensors(const std::filesystem::path& path,
   if (header.value("dtype", "") != (sizeof(Real) == 4 ? "f32" : "f64")) {
     throw DataError("checkpoint '" + path.string() + "' holds another precision");
   }
+  if (!header.contains("tensors") || !header["tensors"].is_array()) {
+    throw DataError("checkpoint '" + path.string() + "' has no tensor list");
+  }
   const auto& stored = header.at("tensors");
   if (stored.size() != tensors.size()) {
     throw DataError("checkpoint '" + path.string() + "' holds " + std::to_string(stored.size()) +
@@ -123,8 +134,15 @@ void read_checkpoint_tensors(const std::filesystem::path& path,
                     " (was it written for another config?)");
   }
   for (std::size_t i = 0; i < tensors.size(); ++i) {
-    const std::string name = stored[i].at("name").get<std::string>();
-    const auto size = stored[i].at("size").get<std::size_t>();
+    std::string name;
+    std::size_t size = 0;
+    try {
+      name = stored[i].at("name").get<std::string>();
+      size = stored[i].at("size").get<std::size_t>();
+    } catch (const nlohmann::json::exception&) {
+      throw DataError("checkpoint '" + path.string() + "': tensor " + std::to_string(i) +
+                      " has no readable name and size");
+    }
     if (name != tensors[i].name || size != tensors[i].values.size()) {
       throw DataError("checkpoint '" + path.string() + "': tensor " + std::to_string(i) + " is '" +
                       name + "' of size " + std::to_string(size) + ", expected '" +

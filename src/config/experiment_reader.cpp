@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
+#include <string_view>
 
+#include "common/system_memory.hpp"
 #include "config/homeostasis_config.hpp"
 #include "network/builder.hpp"
+#include "network/footprint.hpp"
 #include "neuron/model.hpp"
 #include "train/rate_pass.hpp"
 
@@ -287,8 +291,7 @@ void read_encoder(const ConfigSection& root, ExperimentConfig& config) {
   encoder.reject_unknown_keys();
 }
 
-// [[network.layers]]: every layer built once (float, tiny cost) so that shape mismatches are
-// reported against the key that causes them.
+// [[network.layers]]: the layer specs (nothing built yet: check_network does that last).
 void read_network(const ConfigSection& root, const std::string& source_name,
                   ExperimentConfig& config) {
   const ConfigSection network = root.table("network");
@@ -298,20 +301,76 @@ void read_network(const ConfigSection& root, const std::string& source_name,
     throw ConfigError("config error: " + source_name +
                       ": the network has no layers (add [[network.layers]] tables)");
   }
-  Shape shape = network_input_shape(config);
   std::set<std::string> names;
   for (std::size_t i = 0; i < layer_sections.size(); ++i) {
     LayerSpec spec = read_layer(layer_sections[i], i);
     if (!names.insert(spec.name).second) {
       throw layer_sections[i].error("name", "layer name '" + spec.name + "' is used twice");
     }
+    config.layers.push_back(std::move(spec));
+  }
+}
+
+// The key that sets the size of layer `spec`'s output: units, channels, else its kind.
+std::string_view size_key(const LayerSpec& spec) {
+  switch (spec.kind) {
+    case LayerKind::dense:
+    case LayerKind::recurrent:
+      return "units";
+    case LayerKind::conv2d:
+      return "channels";
+    default:
+      return "kind";
+  }
+}
+
+// Refuses a network whose parameters, optimizer state and activations (network/footprint.hpp)
+// would not fit in memory, naming the layer key that contributes most; before anything is built.
+void check_network_memory(const std::vector<ConfigSection>& layer_sections,
+                          const ExperimentConfig& config) {
+  const std::optional<MemoryLimit> limit = memory_limit();
+  if (!limit) return;
+  FootprintSizes sizes;
+  sizes.batch = config.train.batch_size * (config.train.two_pass ? 2 : 1);
+  sizes.time_steps = config.data.time_steps;
+  sizes.moments = config.train.optimizer.kind == OptimizerKind::sgd ? 1 : 2;
+  const NetworkFootprint footprint =
+      network_footprint(config.layers, network_input_shape(config), sizes);
+  if (footprint.total_bytes <= static_cast<double>(limit->bytes)) return;
+  // Blame the layer that sets the size of the most memory: a spiking or pooling layer's
+  // activations belong to the dense or conv layer before it that sized them.
+  std::vector<double> blamed(footprint.layer_bytes.size(), 0.0);
+  std::size_t sizing = 0;
+  for (std::size_t i = 0; i < footprint.layer_bytes.size(); ++i) {
+    if (size_key(config.layers[i]) != "kind") sizing = i;
+    blamed[size_key(config.layers[i]) != "kind" ? i : sizing] += footprint.layer_bytes[i];
+  }
+  const auto worst =
+      static_cast<std::size_t>(std::max_element(blamed.begin(), blamed.end()) - blamed.begin());
+  throw layer_sections[worst].error(
+      size_key(config.layers[worst]),
+      "the network would need about " + format_bytes(footprint.total_bytes) + " (parameters " +
+          "and optimizer state " + format_bytes(footprint.parameter_bytes) + ", activations of " +
+          std::to_string(sizes.batch) + " samples x " + std::to_string(sizes.time_steps) +
+          " steps " + format_bytes(footprint.activation_bytes) + "; layer '" +
+          config.layers[worst].name + "' and what it sizes " + format_bytes(blamed[worst]) +
+          ") but the limit is " + format_bytes(static_cast<double>(limit->bytes)) + ", " +
+          limit->source);
+}
+
+// Every layer built once (float) so that shape mismatches are reported against the key that
+// causes them: last, after every other key is read and the memory estimate has passed.
+void check_network(const ConfigSection& root, ExperimentConfig& config) {
+  const std::vector<ConfigSection> layer_sections = root.table("network").array_of_tables("layers");
+  check_network_memory(layer_sections, config);
+  Shape shape = network_input_shape(config);
+  for (std::size_t i = 0; i < layer_sections.size(); ++i) {
     try {
-      shape =
-          make_layer<float>(spec, shape, config.data.time_steps, config.seed, i)->output_shape();
+      shape = make_layer<float>(config.layers[i], shape, config.data.time_steps, config.seed, i)
+                  ->output_shape();
     } catch (const ConfigError& e) {
       throw layer_sections[i].error("kind", e.what());
     }
-    config.layers.push_back(std::move(spec));
   }
   if (shape_size(shape) != config.data.num_classes) {
     throw layer_sections.back().error(
@@ -393,6 +452,7 @@ ExperimentConfig parse_experiment(const ConfigDocument& document) {
   read_train(root, config);
   read_output(root, config);
   root.reject_unknown_keys();
+  check_network(root, config);
   config.resolved_toml = to_toml_string(document.root);
   return config;
 }

@@ -1,6 +1,12 @@
 #include "config/simulation_reader.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <limits>
+#include <optional>
+
+#include "common/system_memory.hpp"
 
 namespace homeostat {
 
@@ -89,6 +95,10 @@ void read_identity(const ConfigSection& root, SimulationConfig& c) {
   c.threads = static_cast<int>(root.integer("threads", 0, 0, 1024));
 }
 
+// The longest presentation or rest (ms) and the most clock steps one image may take.
+constexpr double kMaxPhaseMs = 1e6;
+constexpr double kMaxStepsPerImage = 1e7;
+
 // [simulation]: the protocol (whose defaults the other sections take), timing, frozen passes.
 void read_simulation_section(const ConfigSection& sim, SimulationConfig& c) {
   const std::string protocol =
@@ -99,16 +109,33 @@ void read_simulation_section(const ConfigSection& sim, SimulationConfig& c) {
   const bool recurrent = c.protocol == SimulationProtocol::recurrent;
   c.dt = sim.number("dt", recurrent ? 1.0 : c.dt, 1e-4, 100.0);
   c.presentation_ms =
-      sim.number("presentation_ms", recurrent ? 100.0 : c.presentation_ms, c.dt, kInf);
-  c.rest_ms = sim.number("rest_ms", recurrent ? 0.0 : c.rest_ms, 0.0, kInf);
+      sim.number("presentation_ms", recurrent ? 100.0 : c.presentation_ms, c.dt, kMaxPhaseMs);
+  c.rest_ms = sim.number("rest_ms", recurrent ? 0.0 : c.rest_ms, 0.0, kMaxPhaseMs);
   c.fast_rest = sim.boolean("fast_rest", c.fast_rest);
   c.frozen_from_rest = sim.boolean("frozen_from_rest", c.frozen_from_rest);
   c.frozen_sequential = sim.boolean("frozen_sequential", c.frozen_sequential);
   c.label_fraction = sim.choice("label_response", "count", {"count", "fraction"}) == "fraction";
   c.frozen_presentation_ms =
-      sim.number("frozen_presentation_ms", c.frozen_presentation_ms, 0.0, kInf);
+      sim.number("frozen_presentation_ms", c.frozen_presentation_ms, 0.0, kMaxPhaseMs);
   c.min_spikes = static_cast<std::size_t>(sim.integer("min_spikes", 5, 0));
   c.max_retries = static_cast<std::size_t>(sim.integer("max_retries", 8, 0, 1000));
+  // Every image is simulated step by step: bound the steps one image can take (retries included)
+  // so that no config runs for ever.
+  const double presentation = std::max(c.presentation_ms, c.frozen_presentation_ms);
+  const double attempts =
+      c.protocol == SimulationProtocol::diehl_cook ? static_cast<double>(c.max_retries + 1) : 1.0;
+  const double steps = attempts * (presentation + c.rest_ms) / c.dt;
+  if (steps > kMaxStepsPerImage) {
+    char text[200];
+    std::snprintf(text, sizeof text,
+                  "one image would take %.3g simulation steps ((max_retries + 1) x (presentation "
+                  "+ rest) / dt); at most %.0e are allowed",
+                  steps, kMaxStepsPerImage);
+    const char* key = c.rest_ms > presentation                       ? "rest_ms"
+                      : c.frozen_presentation_ms > c.presentation_ms ? "frozen_presentation_ms"
+                                                                     : "presentation_ms";
+    throw sim.error(key, text);
+  }
   c.initial_state = sim.string("initial_state", "");
   sim.reject_unknown_keys();
 }
@@ -210,6 +237,31 @@ LifParams default_inhibitory(bool recurrent) {
   return w4;
 }
 
+// The dense projections' weights (4 bytes a synapse; traces and scratch not counted) must fit
+// in memory: a config asking for millions of neurons is refused before anything is built.
+void check_population_memory(const ConfigSection& excitatory, const SimulationConfig& c) {
+  if (c.protocol == SimulationProtocol::ncg) return;  // no spiking populations
+  const std::optional<MemoryLimit> limit = memory_limit();
+  if (!limit) return;
+  const auto exc = static_cast<double>(c.excitatory_count);
+  const auto inh = static_cast<double>(c.inhibitory_count);
+  const double side = std::ceil(28.0 / static_cast<double>(c.downsample));  // 28 x 28 images
+  double synapses = side * side * exc;
+  if (c.protocol == SimulationProtocol::recurrent) {
+    synapses += exc * exc + 2.0 * exc * inh;
+  } else if (c.competition == CompetitionKind::inhibitory) {
+    synapses += exc + inh * exc;
+  } else {
+    synapses += exc * exc;
+  }
+  const double bytes = 4.0 * synapses;
+  if (bytes <= static_cast<double>(limit->bytes)) return;
+  throw excitatory.error("count", "the projections would need about " + format_bytes(bytes) +
+                                      " for their weights alone but the limit is " +
+                                      format_bytes(static_cast<double>(limit->bytes)) + ", " +
+                                      limit->source);
+}
+
 // [excitatory], [inhibitory] and [competition] (with the check across them).
 void read_populations(const ConfigSection& root, SimulationConfig& c) {
   const bool recurrent = c.protocol == SimulationProtocol::recurrent;
@@ -238,6 +290,7 @@ void read_populations(const ConfigSection& root, SimulationConfig& c) {
                   "must equal excitatory.count (one-to-one E -> I) for competition "
                   "kind 'inhibitory'");
   }
+  check_population_memory(e, c);
 }
 
 void read_recurrent_section(const ConfigSection& rec, SimulationConfig& c) {

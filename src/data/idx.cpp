@@ -1,4 +1,4 @@
-// IDX reading and writing through zlib's gz* API, which reads gzip and raw files alike.
+// IDX reading (raw or gzip, decoded with zlib's inflate) and writing (zlib's gz* API).
 #include "data/idx.hpp"
 
 #include <zlib.h>
@@ -6,10 +6,13 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <limits>
 #include <memory>
+#include <new>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "common/error.hpp"
 
@@ -49,34 +52,120 @@ std::string zlib_message(gzFile file, const std::filesystem::path& path) {
   return message;
 }
 
-// Throws if zlib recorded an error; a Z_BUF_ERROR after reading means the gzip stream ended early.
-void check_stream(gzFile file, const std::filesystem::path& path) {
-  int errnum = Z_OK;
-  gzerror(file, &errnum);
-  if (errnum == Z_OK) return;
-  const std::string detail = zlib_message(file, path);
-  if (errnum == Z_ERRNO) fail_read(path, "read error: " + detail);
-  if (errnum == Z_BUF_ERROR) fail_read(path, "truncated gzip stream (" + detail + ")");
-  fail_read(path, "corrupt gzip stream: " + detail);
-}
-
-// Reads up to `count` bytes; returns how many were read (fewer only at end of data).
-std::size_t read_bytes(gzFile file, const std::filesystem::path& path, std::uint8_t* destination,
-                       std::size_t count) {
-  std::size_t done = 0;
-  while (done < count) {
-    const auto request = static_cast<unsigned>(std::min(count - done, kChunkBytes));
-    const int got = gzread(file, destination + done, request);
-    if (got < 0) {
-      check_stream(file, path);
-      fail_read(path, "read failed");
+// The bytes of a raw or gzip file (told apart by the gzip magic 1F 8B). A gzip file is decoded
+// with inflate directly rather than zlib's gz* API, which skips anything after the last member
+// that is not another gzip member: here it must be whole members back to back and nothing after.
+class ByteSource {
+ public:
+  explicit ByteSource(const std::filesystem::path& path)
+      : path_(path), file_(std::fopen(path.c_str(), "rb")), input_(kInputBytes) {
+    if (!file_) fail_read(path_, std::generic_category().message(errno));
+    fill();
+    gzip_ = available_ >= 2 && input_[0] == 0x1F && input_[1] == 0x8B;
+    if (gzip_) {
+      if (inflateInit2(&stream_, 16 + MAX_WBITS) != Z_OK) fail_read(path_, "zlib init failed");
+      stream_.next_in = input_.data();
+      stream_.avail_in = static_cast<uInt>(available_);
     }
-    if (got == 0) break;
-    done += static_cast<std::size_t>(got);
   }
-  check_stream(file, path);
-  return done;
-}
+  ~ByteSource() {
+    if (gzip_) inflateEnd(&stream_);
+    if (file_) std::fclose(file_);
+  }
+  ByteSource(const ByteSource&) = delete;
+  ByteSource& operator=(const ByteSource&) = delete;
+
+  // Reads up to `count` bytes; returns how many were read (fewer only at end of data).
+  std::size_t read(std::uint8_t* destination, std::size_t count) {
+    return gzip_ ? inflate_bytes(destination, count) : copy_bytes(destination, count);
+  }
+
+ private:
+  static constexpr std::size_t kInputBytes = std::size_t{256} * 1024;
+
+  // Refills the input buffer from the file; false at end of file.
+  bool fill() {
+    used_ = 0;
+    available_ = std::fread(input_.data(), 1, input_.size(), file_);
+    if (std::ferror(file_))
+      fail_read(path_, "read error: " + std::generic_category().message(errno));
+    return available_ > 0;
+  }
+
+  std::size_t copy_bytes(std::uint8_t* destination, std::size_t count) {
+    std::size_t done = 0;
+    while (done < count) {
+      if (used_ == available_ && !fill()) break;
+      const std::size_t take = std::min(count - done, available_ - used_);
+      std::copy_n(input_.data() + used_, take, destination + done);
+      used_ += take;
+      done += take;
+    }
+    return done;
+  }
+
+  bool refill_stream() {
+    if (!fill()) return false;
+    stream_.next_in = input_.data();
+    stream_.avail_in = static_cast<uInt>(available_);
+    return true;
+  }
+
+  // After a member's end: another member (gzip magic) or the end of the file, nothing else.
+  bool next_member() {
+    if (stream_.avail_in == 0 && !refill_stream()) return false;
+    if (stream_.avail_in == 1) {  // the magic may straddle two reads: keep the byte, read on
+      input_[0] = stream_.next_in[0];
+      available_ = 1 + std::fread(input_.data() + 1, 1, input_.size() - 1, file_);
+      if (std::ferror(file_)) {
+        fail_read(path_, "read error: " + std::generic_category().message(errno));
+      }
+      stream_.next_in = input_.data();
+      stream_.avail_in = static_cast<uInt>(available_);
+    }
+    if (stream_.avail_in < 2 || stream_.next_in[0] != 0x1F || stream_.next_in[1] != 0x8B) {
+      fail_read(path_, "trailing bytes after the gzip stream");
+    }
+    inflateReset(&stream_);
+    return true;
+  }
+
+  std::size_t inflate_bytes(std::uint8_t* destination, std::size_t count) {
+    std::size_t done = 0;
+    while (done < count) {
+      if (member_ended_) {
+        if (!next_member()) break;
+        member_ended_ = false;
+      }
+      if (stream_.avail_in == 0 && !refill_stream()) {
+        fail_read(path_, "truncated gzip stream (the file ends inside it)");
+      }
+      const auto request = static_cast<uInt>(std::min(count - done, kChunkBytes));
+      stream_.next_out = destination + done;
+      stream_.avail_out = request;
+      const int status = inflate(&stream_, Z_NO_FLUSH);
+      done += request - stream_.avail_out;
+      if (status == Z_STREAM_END) {
+        member_ended_ = true;
+      } else if (status == Z_MEM_ERROR) {
+        throw std::bad_alloc();
+      } else if (status != Z_OK && status != Z_BUF_ERROR) {
+        fail_read(path_, std::string("corrupt gzip stream: ") +
+                             (stream_.msg ? stream_.msg : "inflate failed"));
+      }
+    }
+    return done;
+  }
+
+  std::filesystem::path path_;
+  std::FILE* file_;
+  std::vector<std::uint8_t> input_;
+  std::size_t available_ = 0;  // raw: bytes in input_; gzip: see stream_.avail_in
+  std::size_t used_ = 0;
+  bool gzip_ = false;
+  bool member_ended_ = false;
+  z_stream stream_{};
+};
 
 std::string dims_string(const std::vector<std::size_t>& dims) {
   std::string text;
@@ -97,12 +186,9 @@ IdxArray read_idx(const std::filesystem::path& path) {
   if (!std::filesystem::exists(status)) fail_read(path, "file not found");
   if (std::filesystem::is_directory(status)) fail_read(path, "is a directory");
 
-  const GzHandle file(gzopen(path.c_str(), "rb"));
-  if (!file) fail_read(path, std::generic_category().message(errno));
-  gzbuffer(file.get(), 256 * 1024);  // fewer system calls than zlib's 8 KiB default
-
+  ByteSource file(path);
   std::array<std::uint8_t, 4> magic{};
-  if (read_bytes(file.get(), path, magic.data(), magic.size()) < magic.size()) {
+  if (file.read(magic.data(), magic.size()) < magic.size()) {
     fail_read(path, "truncated header (file shorter than the 4-byte magic number)");
   }
   if (magic[0] != 0 || magic[1] != 0) {
@@ -120,7 +206,7 @@ IdxArray read_idx(const std::filesystem::path& path) {
   }
 
   std::array<std::uint8_t, 4 * kMaxDims> dim_bytes{};
-  if (read_bytes(file.get(), path, dim_bytes.data(), 4 * rank) < 4 * rank) {
+  if (file.read(dim_bytes.data(), 4 * rank) < 4 * rank) {
     fail_read(path, "truncated header (dimension sizes missing)");
   }
   IdxArray array;
@@ -139,8 +225,7 @@ IdxArray read_idx(const std::filesystem::path& path) {
   while (array.values.size() < expected) {
     const std::size_t filled = array.values.size();
     array.values.resize(filled + std::min(expected - filled, kChunkBytes));
-    const std::size_t got =
-        read_bytes(file.get(), path, array.values.data() + filled, array.values.size() - filled);
+    const std::size_t got = file.read(array.values.data() + filled, array.values.size() - filled);
     if (got < array.values.size() - filled) {
       fail_read(path, "truncated data: dimensions " + dims_string(array.dims) + " call for " +
                           std::to_string(expected) + " bytes but only " +
@@ -148,7 +233,7 @@ IdxArray read_idx(const std::filesystem::path& path) {
     }
   }
   std::uint8_t extra = 0;
-  if (read_bytes(file.get(), path, &extra, 1) != 0) {
+  if (file.read(&extra, 1) != 0) {
     fail_read(path, "trailing bytes after the " + std::to_string(expected) +
                         " data bytes the dimensions call for");
   }

@@ -1,6 +1,9 @@
 #include "homeostasis/adaptive_threshold.hpp"
 
 #include <algorithm>
+#include <string>
+
+#include "common/error.hpp"
 
 namespace homeostat {
 
@@ -36,11 +39,26 @@ nlohmann::json AdaptiveThreshold<Real>::save_state() const {
 
 template <typename Real>
 void AdaptiveThreshold<Real>::load_state(const nlohmann::json& state, Network<Real>& network) {
-  scales_ = state.at("scales").get<std::vector<std::vector<double>>>();
-  for (std::size_t k = 0; k < scales_.size() && k < this->layers().size(); ++k) {
-    std::vector<double>& scales =
-        network.layer(this->layers()[k]).neurons()->neuron_threshold_scales();
-    if (scales_[k].size() == scales.size()) scales = scales_[k];
+  std::vector<std::vector<double>> saved =
+      state.at("scales").get<std::vector<std::vector<double>>>();
+  if (saved.empty()) return;  // saved before its first batch: nothing adapted yet
+  if (saved.size() != this->layers().size()) {
+    throw DataError("regulator 'adaptive_threshold' saved scales for " +
+                    std::to_string(saved.size()) + " layers but regulates " +
+                    std::to_string(this->layers().size()));
+  }
+  for (std::size_t k = 0; k < saved.size(); ++k) {
+    Layer<Real>& layer = network.layer(this->layers()[k]);
+    const std::size_t neurons = layer.neurons()->neuron_threshold_scales().size();
+    if (saved[k].size() != neurons) {
+      throw DataError("regulator 'adaptive_threshold' saved " + std::to_string(saved[k].size()) +
+                      " threshold scales for layer '" + layer.name() + "', which has " +
+                      std::to_string(neurons) + " neurons");
+    }
+  }
+  scales_ = std::move(saved);
+  for (std::size_t k = 0; k < scales_.size(); ++k) {
+    network.layer(this->layers()[k]).neurons()->neuron_threshold_scales() = scales_[k];
   }
 }
 

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 
+#include "common/error.hpp"
 #include "homeostasis/synapses.hpp"
 
 namespace homeostat {
@@ -97,9 +99,16 @@ nlohmann::json Sleep<Real>::save_state() const {
 }
 
 template <typename Real>
-void Sleep<Real>::load_state(const nlohmann::json& state, Network<Real>&) {
-  targets_ = state.at("targets").get<std::vector<double>>();
-  initial_sums_ = state.at("initial_sums").get<std::vector<double>>();
+void Sleep<Real>::load_state(const nlohmann::json& state, Network<Real>& network) {
+  std::vector<double> targets = state.at("targets").get<std::vector<double>>();
+  std::vector<double> initial_sums = state.at("initial_sums").get<std::vector<double>>();
+  const std::size_t count = tensors(network).size();
+  if (targets.size() != count || initial_sums.size() != count) {
+    throw DataError("regulator 'sleep' saved targets for " + std::to_string(targets.size()) +
+                    " weight tensors but its layers have " + std::to_string(count));
+  }
+  targets_ = std::move(targets);
+  initial_sums_ = std::move(initial_sums);
   batches_seen_ = state.at("batches_seen").get<std::size_t>();
   slept_steps_ = state.at("slept_steps").get<double>();
   episodes_ = state.at("episodes").get<std::size_t>();

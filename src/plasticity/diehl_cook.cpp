@@ -107,9 +107,14 @@ void DiehlCookNetwork::load_state(const std::filesystem::path& path) {
   if (header.value("kind", std::string()) != kStateKind ||
       header.value("inputs", std::size_t{0}) != inputs ||
       header.value("excitatory", std::size_t{0}) != exc.size()) {
+    // The header's identifying fields only: a train checkpoint's header holds a whole config.
+    const nlohmann::json found = {{"kind", header.value("kind", nlohmann::json())},
+                                  {"inputs", header.value("inputs", nlohmann::json())},
+                                  {"excitatory", header.value("excitatory", nlohmann::json())}};
     throw DataError(path.string() + ": not a diehl_cook network state of " +
                     std::to_string(inputs) + " inputs and " + std::to_string(exc.size()) +
-                    " excitatory neurons (header: " + header.dump() + ")");
+                    " excitatory neurons (found " + found.dump() +
+                    (header.contains("config") ? ", a `train` checkpoint" : "") + ")");
   }
   Projection& input = sim_.projection(input_projection_);
   std::vector<double> weights(input.weights.size());

@@ -69,6 +69,54 @@ std::string rates_text(const std::vector<LayerActivity>& activity) {
   return text;
 }
 
+// Divergence (README, exit code 4): besides a non-finite loss or gradient, a batch loss beyond
+// kDivergentLossFactor times the loss's natural scale, or a parameter tensor that is not finite
+// or whose root-mean-square value exceeds kDivergentParameterRms after a step. Trained weights,
+// biases and gains are O(1) and losses near their natural scale; legitimate training is many
+// orders of magnitude below both bounds.
+constexpr double kDivergentLossFactor = 1e6;
+constexpr double kDivergentParameterRms = 1e6;
+
+// The size of a loss of an untrained network: ln(classes) for the cross-entropies (a uniform
+// guess), T^2 for mse_count (squared count errors), classes * T for the counting losses.
+double natural_loss_scale(const ExperimentConfig& config) {
+  const auto classes = static_cast<double>(config.data.num_classes);
+  const auto steps = static_cast<double>(config.data.time_steps);
+  switch (config.train.loss.kind) {
+    case LossKind::mse_count:
+      return std::max(1.0, steps * steps);
+    case LossKind::count:
+    case LossKind::count_plus:
+      return std::max(1.0, classes * std::max(steps, config.train.loss.desired_count));
+    default:
+      return std::max(1.0, std::log(classes));
+  }
+}
+
+std::string format_number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g", value);
+  return text;
+}
+
+// The first parameter that is not finite or has grown beyond kDivergentParameterRms, described;
+// empty when every parameter is sound.
+std::string divergent_parameter(const std::vector<Parameter<float>*>& parameters) {
+  for (const Parameter<float>* p : parameters) {
+    double sum = 0.0;
+    const float* w = p->value.data();
+    const std::size_t n = p->value.size();
+    for (std::size_t i = 0; i < n; ++i) sum += static_cast<double>(w[i]) * w[i];
+    const double rms = n ? std::sqrt(sum / static_cast<double>(n)) : 0.0;
+    if (!std::isfinite(rms)) return "parameter '" + p->name + "' is not finite";
+    if (rms > kDivergentParameterRms) {
+      return "parameter '" + p->name + "' has grown to a root-mean-square value of " +
+             format_number(rms) + " (bound " + format_number(kDivergentParameterRms) + ")";
+    }
+  }
+  return {};
+}
+
 // Where training stands; saved in checkpoints so a resumed run continues exactly.
 struct TrainingPosition {
   std::size_t epoch = 0;       // 0-based epoch in progress
@@ -218,6 +266,9 @@ class TrainingRun {
 
  private:
   void start_fresh();
+  void restore_checkpoint();
+  void restore_activity(std::vector<std::vector<double>> sums, std::vector<double> windows,
+                        const std::string& where);
   void resume();
   // Trains what is left of `epoch`; false when stopped early (options.stop_after_batches).
   bool train_epoch(std::size_t epoch);
@@ -292,14 +343,16 @@ TrainingRun::TrainingRun(const ExperimentConfig& config, const TrainOptions& opt
 
 TrainResult TrainingRun::run() {
   directory_.emplace(config_.output.directory, config_.name);
+  batches_ = (data_.train.size() + config_.train.batch_size - 1) / config_.train.batch_size;
+  if (batches_ == 0) throw DataError("the training set is empty");
+  // A checkpoint that does not fit is refused before the run directory changes.
+  if (options_.resume) restore_checkpoint();
   directory_->write_config(config_.resolved_toml);
   if (options_.resume) {
     resume();
   } else {
     start_fresh();
   }
-  batches_ = (data_.train.size() + config_.train.batch_size - 1) / config_.train.batch_size;
-  if (batches_ == 0) throw DataError("the training set is empty");
   total_steps_ = batches_ * config_.train.epochs;
   for (std::size_t epoch = position_.epoch; epoch < config_.train.epochs; ++epoch) {
     if (!train_epoch(epoch)) return result_;
@@ -317,25 +370,73 @@ void TrainingRun::start_fresh() {
   directory_->start_metrics();
 }
 
-void TrainingRun::resume() {
+// Everything a checkpoint restores, each part checked against the network this config builds
+// before it is used: a checkpoint written for another network (a changed config) is a data error
+// that names the checkpoint and the part that does not fit, never a crash.
+void TrainingRun::restore_checkpoint() {
+  const std::string where = "checkpoint '" + checkpoint_path_.string() + "'";
   const nlohmann::json header = read_checkpoint_header(checkpoint_path_);
+  // Tensors (parameters, optimizer moments, state buffers): matched by name and size.
   read_checkpoint_tensors(checkpoint_path_, checkpoint_tensors(network_, optimizer_));
-  const nlohmann::json& saved = header.at("position");
-  position_.epoch = saved.at("epoch");
-  position_.next_batch = saved.at("next_batch");
-  position_.loss_sum = saved.at("loss_sum");
-  position_.correct = saved.at("correct");
-  position_.seen = saved.at("seen");
-  position_.epoch_seconds = saved.at("epoch_seconds");
-  position_.penalty_sum = saved.value("penalty_sum", 0.0);
-  if (header.contains("homeostasis")) homeostasis_.load_state(header.at("homeostasis"), network_);
-  optimizer_.set_steps_taken(saved.at("optimizer_steps"));
-  monitor_.neuron_spike_sums() = saved.at("activity_sums").get<std::vector<std::vector<double>>>();
-  monitor_.step_sample_counts() = saved.at("activity_windows").get<std::vector<double>>();
+  try {
+    const nlohmann::json& saved = header.at("position");
+    position_.epoch = saved.at("epoch");
+    position_.next_batch = saved.at("next_batch");
+    position_.loss_sum = saved.at("loss_sum");
+    position_.correct = saved.at("correct");
+    position_.seen = saved.at("seen");
+    position_.epoch_seconds = saved.at("epoch_seconds");
+    position_.penalty_sum = saved.value("penalty_sum", 0.0);
+    optimizer_.set_steps_taken(saved.at("optimizer_steps"));
+    restore_activity(saved.at("activity_sums").get<std::vector<std::vector<double>>>(),
+                     saved.at("activity_windows").get<std::vector<double>>(), where);
+  } catch (const nlohmann::json::exception&) {
+    throw DataError(where + " has no readable training position (is it a `train` checkpoint?)");
+  }
+  try {
+    if (header.contains("homeostasis")) {
+      homeostasis_.load_state(header.at("homeostasis"), network_);
+    }
+  } catch (const nlohmann::json::exception&) {
+    throw DataError(where + ": the regulator state is unreadable");
+  } catch (const DataError& e) {
+    throw DataError(where + ": " + e.what() + " (was it written for another config?)");
+  }
   if (header.value("config", "") != config_.resolved_toml) {
     std::fprintf(stderr,
                  "warning: the config differs from the one the checkpoint was written "
                  "with; continuing with the new one\n");
+  }
+}
+
+// The activity monitor's per-neuron spike sums: one list per spiking layer, one sum per neuron.
+void TrainingRun::restore_activity(std::vector<std::vector<double>> sums,
+                                   std::vector<double> windows, const std::string& where) {
+  std::vector<std::vector<double>>& expected = monitor_.neuron_spike_sums();
+  const std::vector<std::size_t> spiking = network_.spiking_layers();
+  if (sums.size() != expected.size() || windows.size() != expected.size()) {
+    throw DataError(where + " holds activity sums of " + std::to_string(sums.size()) +
+                    " spiking layers but the network has " + std::to_string(expected.size()) +
+                    " (was it written for another config?)");
+  }
+  for (std::size_t k = 0; k < sums.size(); ++k) {
+    if (sums[k].size() != expected[k].size()) {
+      throw DataError(where + " holds activity sums of " + std::to_string(sums[k].size()) +
+                      " neurons for spiking layer '" + network_.layer(spiking[k]).name() +
+                      "', which has " + std::to_string(expected[k].size()) +
+                      " (was it written for another config?)");
+    }
+  }
+  expected = std::move(sums);
+  monitor_.step_sample_counts() = std::move(windows);
+}
+
+void TrainingRun::resume() {
+  if (position_.epoch < config_.train.epochs && position_.next_batch > batches_) {
+    throw DataError("checkpoint '" + checkpoint_path_.string() + "' stopped at batch " +
+                    std::to_string(position_.next_batch) + " of an epoch, but this config has " +
+                    std::to_string(batches_) +
+                    " batches per epoch (were data.train_limit or train.batch_size changed?)");
   }
   truncate_metrics(directory_->file(RunDirectory::kMetricsFile), position_.epoch,
                    position_.next_batch);
@@ -379,6 +480,15 @@ bool TrainingRun::train_batch(std::size_t epoch, std::size_t batch,
   }
   if (!std::isfinite(outcome.gradient_norm)) {
     throw divergence("the gradient norm is " + std::to_string(outcome.gradient_norm), epoch, batch);
+  }
+  if (loss.loss > kDivergentLossFactor * natural_loss_scale(config_)) {
+    throw divergence("the loss " + format_number(loss.loss) + " exceeds " +
+                         format_number(kDivergentLossFactor) + " times its natural scale " +
+                         format_number(natural_loss_scale(config_)),
+                     epoch, batch);
+  }
+  if (const std::string weights = divergent_parameter(network_.parameters()); !weights.empty()) {
+    throw divergence(weights + " after the optimizer step", epoch, batch);
   }
 
   position_.loss_sum += loss.loss * static_cast<double>(indices.size());
@@ -590,6 +700,11 @@ TrainResult train(const ExperimentConfig& config, const TrainOptions& options) {
 
 LoadedModel load_model(const std::filesystem::path& checkpoint) {
   nlohmann::json header = read_checkpoint_header(checkpoint);
+  if (!header.contains("config") || !header["config"].is_string()) {
+    throw DataError("'" + checkpoint.string() +
+                    "' holds no training config: it is not a checkpoint written by `train` (a "
+                    "`simulate` network state cannot be evaluated by `eval`)");
+  }
   ConfigDocument document =
       parse_config_string(header.at("config").get<std::string>(), checkpoint.string() + ":config");
   ExperimentConfig config = parse_experiment(document);
@@ -599,7 +714,13 @@ LoadedModel load_model(const std::filesystem::path& checkpoint) {
   Optimizer<float> optimizer(config.train.optimizer, network.parameters());
   read_checkpoint_tensors(checkpoint, checkpoint_tensors(network, optimizer));
   Homeostasis<float> homeostasis(config.homeostasis, network);
-  if (header.contains("homeostasis")) homeostasis.load_state(header.at("homeostasis"), network);
+  try {
+    if (header.contains("homeostasis")) homeostasis.load_state(header.at("homeostasis"), network);
+  } catch (const nlohmann::json::exception&) {
+    throw DataError("checkpoint '" + checkpoint.string() + "': the regulator state is unreadable");
+  } catch (const DataError& e) {
+    throw DataError("checkpoint '" + checkpoint.string() + "': " + e.what());
+  }
   return {std::move(config), std::move(network), std::move(homeostasis), std::move(header)};
 }
 
