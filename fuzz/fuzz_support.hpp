@@ -17,7 +17,8 @@
 
 namespace homeostat::fuzz {
 
-// A fresh folder under $TMPDIR (or /tmp), removed when the process exits normally.
+// A fresh folder under $TMPDIR (or /tmp), removed when the process exits through exit() (a
+// libFuzzer run ends with _Exit: scripts/fuzz.sh points TMPDIR at a folder it removes).
 inline const std::filesystem::path& scratch_dir() {
   static const std::filesystem::path dir = [] {
     const char* base = std::getenv("TMPDIR");

@@ -42,8 +42,13 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Fuzz -DHOMEOSTAT_FUZZ=ON \
   -DCMAKE_CXX_COMPILER="${CXX_FUZZ:-clang++-14}" "${launcher[@]}" >/dev/null
 cmake --build "$build" -j "${FUZZ_BUILD_JOBS:-2}" --target "${targets[@]/#/fuzz_}"
 
-# The targets write each input to a scratch file; tmpfs spares the disk.
-if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
+# The targets write each input to a scratch file, under a folder removed at the end (libFuzzer
+# ends its runs with _Exit, so the targets cannot clean up); tmpfs spares the disk.
+scratch_root=${TMPDIR:-/tmp}
+[ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ] && scratch_root=/dev/shm
+TMPDIR=$(mktemp -d "$scratch_root/homeostat-fuzz.XXXXXX")
+export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 logs="$build/logs"
