@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 
-mapfile -t cxx_files < <(find src include tests examples bench -name '*.cpp' -o -name '*.hpp' | sort)
+mapfile -t cxx_files < <(find src include tests examples bench fuzz -name '*.cpp' -o -name '*.hpp' | sort)
 echo "== clang-format: ${#cxx_files[@]} files"
 clang-format --dry-run --Werror "${cxx_files[@]}"
 

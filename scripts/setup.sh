@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything homeostat needs to build and train, from Debian 12's packages; with
 # --tests also what the test command uses: Debian's PyTorch (the gradient-oracle tests compare
-# against it), pytest, clang-format and clang-tidy.
+# against it), pytest, clang-format and clang-tidy, and clang 14 with libFuzzer and its OpenMP
+# runtime for the fuzz targets (scripts/fuzz.sh).
 # Idempotent; works as root or through sudo. Nothing is downloaded outside apt.
 # Usage: bash scripts/setup.sh [--tests]
 set -euo pipefail
@@ -14,7 +15,8 @@ packages=(
   dataset-fashion-mnist
 )
 if [ "${1:-}" = "--tests" ]; then
-  packages+=(python3 python3-torch python3-numpy python3-pytest clang-format clang-tidy)
+  packages+=(python3 python3-torch python3-numpy python3-pytest clang-format clang-tidy
+    clang-14 libfuzzer-14-dev libomp-14-dev)
 fi
 
 missing=()

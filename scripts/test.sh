@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds homeostat and runs the whole test suite: formatting and clang-tidy (scripts/lint.sh),
 # then the C++ and Python tests twice, on an optimized build (with the installed-package test)
-# and on a build under AddressSanitizer + UndefinedBehaviorSanitizer. Installs what is missing
-# first (scripts/setup.sh --tests: Debian's PyTorch for the oracle tests, pytest, clang tools).
-# Usage: bash scripts/test.sh [--no-sanitizers]
+# and on a build under AddressSanitizer + UndefinedBehaviorSanitizer, then fuzzes every reader
+# for a bounded time under the same sanitizers (scripts/fuzz.sh, libFuzzer). Installs what is
+# missing first (scripts/setup.sh --tests: Debian's PyTorch for the oracle tests, pytest, clang
+# tools, libFuzzer). Usage: bash scripts/test.sh [--no-sanitizers]  (skips the sanitizer build and
+# the fuzzing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,4 +32,7 @@ if [ "${1:-}" != "--no-sanitizers" ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-sanitize --output-on-failure -j "$jobs" --timeout 1800
+
+  echo "== fuzzing (libFuzzer, ASan + UBSan), 20 s per target"
+  bash scripts/fuzz.sh --seconds 20 --parallel "$jobs"
 fi

@@ -72,10 +72,34 @@ struct CheckedReader {
     if (length > bytes.size()) throw DataError("checkpoint '" + path + "' is truncated");
     std::string text(length, '\0');
     read(text.data(), length);
+    nlohmann::json parsed;
     try {
-      return nlohmann::json::parse(text);
+      parsed = nlohmann::json::parse(text);
     } catch (const nlohmann::json::exception&) {
       throw DataError("checkpoint '" + path + "' has an unreadable header");
+    }
+    check_header(parsed);
+    return parsed;
+  }
+  // The keys the readers rely on, with their types: an object with "dtype" ("f32" or "f64") and
+  // "tensors", an array of {"name": string, "size": unsigned integer}. Anything else would escape
+  // as a raw nlohmann::json exception from the lookups below.
+  void check_header(const nlohmann::json& header) const {
+    const auto malformed = [&](const std::string& what) {
+      return DataError("checkpoint '" + path + "' has a malformed header (" + what + ")");
+    };
+    if (!header.is_object()) throw malformed("not a JSON object");
+    const auto dtype = header.find("dtype");
+    if (dtype == header.end() || !dtype->is_string() || (*dtype != "f32" && *dtype != "f64")) {
+      throw malformed("'dtype' is not \"f32\" or \"f64\"");
+    }
+    const auto tensors = header.find("tensors");
+    if (tensors == header.end() || !tensors->is_array()) throw malformed("no 'tensors' array");
+    for (const nlohmann::json& tensor : *tensors) {
+      if (!tensor.is_object() || !tensor.contains("name") || !tensor["name"].is_string() ||
+          !tensor.contains("size") || !tensor["size"].is_number_unsigned()) {
+        throw malformed("a 'tensors' entry is not {\"name\": string, \"size\": count}");
+      }
     }
   }
 };
@@ -121,7 +145,8 @@ void read_checkpoint_tensors(const std::filesystem::path& path,
                              const std::vector<CheckpointTensor<Real>>& tensors) {
   CheckedReader reader(path);
   const nlohmann::json header = reader.header();
-  if (header.value("dtype", "") != (sizeof(Real) == 4 ? "f32" : "f64")) {
+  // The header's structure was checked when it was read (CheckedReader::check_header).
+  if (header.at("dtype") != (sizeof(Real) == 4 ? "f32" : "f64")) {
     throw DataError("checkpoint '" + path.string() + "' holds another precision");
   }
   if (!header.contains("tensors") || !header["tensors"].is_array()) {
