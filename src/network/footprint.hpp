@@ -33,11 +33,11 @@ struct NetworkFootprint {
   std::vector<double> layer_bytes;  // per layer of the prefix that could be estimated
 };
 
-// Sums the layers' footprints in order, stopping at the first whose geometry does not fit.
-// A lower bound: gradients of activations, scratch buffers and the data set are not counted.
 // The element count of `shape`, in double.
 double shape_elements(const Shape& shape);
 
+// Sums the layers' footprints in order, stopping at the first whose geometry does not fit.
+// A lower bound: gradients of activations, scratch buffers and the data set are not counted.
 NetworkFootprint network_footprint(const std::vector<LayerSpec>& layers, const Shape& input_shape,
                                    const FootprintSizes& sizes);
 
