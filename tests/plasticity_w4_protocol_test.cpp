@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/checkpoint.hpp"
 #include "config/simulation_reader.hpp"
 #include "plasticity/diehl_cook.hpp"
 #include "plasticity/label_assignment.hpp"
@@ -233,6 +234,16 @@ TEST(DiehlCookProtocol, SavedStateRestoresTheTrainedNetwork) {
   other.excitatory_count = other.inhibitory_count = 12;
   DiehlCookNetwork wrong(other, 16);
   EXPECT_THROW(wrong.load_state(state), DataError);
+  // A sound file (valid CRC) whose identifying fields have other types: a DataError, not a JSON
+  // type_error.
+  for (const nlohmann::json& header :
+       {nlohmann::json{{"kind", 7}, {"inputs", "16"}, {"excitatory", nullptr}},
+        nlohmann::json{{"kind", "diehl_cook"}, {"inputs", -1}, {"excitatory", 1.5}}}) {
+    const auto odd = dir.path() / "odd.ckpt";
+    std::vector<double> none;
+    write_checkpoint<double>(odd, header, {{"input_weights", std::span<double>(none)}});
+    EXPECT_THROW(restored.load_state(odd), DataError) << header.dump();
+  }
   {
     std::fstream file(state, std::ios::in | std::ios::out | std::ios::binary);
     file.seekp(200);

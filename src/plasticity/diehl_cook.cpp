@@ -104,13 +104,16 @@ void DiehlCookNetwork::load_state(const std::filesystem::path& path) {
   const nlohmann::json header = read_checkpoint_header(path);
   const std::size_t inputs = sim_.population(input_).size();
   Population& exc = sim_.population(exc_);
-  if (header.value("kind", std::string()) != kStateKind ||
-      header.value("inputs", std::size_t{0}) != inputs ||
-      header.value("excitatory", std::size_t{0}) != exc.size()) {
-    // The header's identifying fields only: a train checkpoint's header holds a whole config.
-    const nlohmann::json found = {{"kind", header.value("kind", nlohmann::json())},
-                                  {"inputs", header.value("inputs", nlohmann::json())},
-                                  {"excitatory", header.value("excitatory", nlohmann::json())}};
+  // Compared as JSON values, so a field of another type is a mismatch, not a type_error. Only the
+  // identifying fields are reported: a train checkpoint's header holds a whole config.
+  const auto field = [&header](const char* key) {
+    return header.is_object() ? header.value(key, nlohmann::json()) : nlohmann::json();
+  };
+  const nlohmann::json found = {
+      {"kind", field("kind")}, {"inputs", field("inputs")}, {"excitatory", field("excitatory")}};
+  const nlohmann::json expected = {
+      {"kind", std::string(kStateKind)}, {"inputs", inputs}, {"excitatory", exc.size()}};
+  if (found != expected) {
     throw DataError(path.string() + ": not a diehl_cook network state of " +
                     std::to_string(inputs) + " inputs and " + std::to_string(exc.size()) +
                     " excitatory neurons (found " + found.dump() +
