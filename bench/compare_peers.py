@@ -10,8 +10,10 @@ the fastest and to the leanest peer.
 The peers' sources are never part of this repository: put snnTorch and SpikingJelly's
 package folders under --peers (PEERS/snntorch/snntorch, PEERS/spikingjelly/spikingjelly),
 as bench/peers/README.md explains. A peer whose source is missing is skipped
-with a note. Every side runs in the same environment: OPENBLAS_CORETYPE is removed for
-all (or set for all with --coretype), and the peers get tcmalloc, their best case.
+with a note. Every side runs in the same environment: OPENBLAS_CORETYPE as this
+environment has it (some machines set it because OpenBLAS computes wrong results or
+crashes there without it), or as --coretype says for all, and the peers get tcmalloc,
+their best case.
 
   /usr/bin/python3 bench/compare_peers.py --peers /tmp/peers --workloads w1 w2 --rounds 3
 
@@ -113,16 +115,17 @@ def main():
     parser.add_argument("--batches", type=int, default=20, help="measured batches per run")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--coretype", default=None,
-                        help="set OPENBLAS_CORETYPE to this for every side (default: unset)")
+                        help="set OPENBLAS_CORETYPE to this for every side, or 'none' to unset it "
+                             "for every side (default: as this environment has it)")
     parser.add_argument("--json", default=None, help="write all measurements here")
     args = parser.parse_args()
 
     env = dict(os.environ)
-    env.pop("OPENBLAS_CORETYPE", None)
     env.pop("LD_PRELOAD", None)
-    if args.coretype:
+    if args.coretype == "none":
+        env.pop("OPENBLAS_CORETYPE", None)
+    elif args.coretype:
         env["OPENBLAS_CORETYPE"] = args.coretype
-        env["HOMEOSTAT_KEEP_OPENBLAS_CORETYPE"] = "1"
     ours = {("homeostat" if p == "fp32" else f"homeostat-{p}"): p for p in args.precisions}
     sides = list(ours) + args.peer_list
     runs = {w: {s: [] for s in sides} for w in args.workloads}

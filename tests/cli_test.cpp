@@ -252,6 +252,26 @@ TEST_F(Cli, OneAndTwoThreadsGiveBitIdenticalMetrics) {
   EXPECT_EQ(one, two);
 }
 
+// Some machines set OPENBLAS_CORETYPE because OpenBLAS computes wrong results there without it:
+// it is kept, and the banner says which kernels run and why.
+TEST_F(Cli, OpenblasCoretypeIsRespectedAndNamed) {
+  if (!has_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  const fs::path config = write_file("c.toml", small_config());
+  const CommandResult forced = run_with_environment(
+      "OPENBLAS_CORETYPE=Prescott", "train " + config.string() + " --stop-after-batches 1");
+  ASSERT_EQ(forced.exit_code, 0) << forced.output;
+  EXPECT_NE(forced.output.find("BLAS Prescott (set by OPENBLAS_CORETYPE)"), std::string::npos)
+      << forced.output;
+  std::string detected_text = small_config();
+  replace_once(detected_text, "name = \"small\"", "name = \"detected\"");
+  const fs::path detected_config = write_file("d.toml", detected_text);
+  const CommandResult detected = run_with_environment(
+      "env -u OPENBLAS_CORETYPE", "train " + detected_config.string() + " --stop-after-batches 1");
+  ASSERT_EQ(detected.exit_code, 0) << detected.output;
+  EXPECT_NE(detected.output.find("(chosen by OpenBLAS for this CPU)"), std::string::npos)
+      << detected.output;
+}
+
 TEST_F(Cli, EvalReproducesTheFinalTestAccuracy) {
   if (!has_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
   const fs::path config = write_file("c.toml", small_config());

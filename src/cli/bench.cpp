@@ -117,6 +117,7 @@ class WorkloadBench {
             {"time_steps", config_.data.time_steps},
             {"threads", thread_count()},
             {"blas_core", blas_core_name()},
+            {"blas_core_forced", blas_core_forced()},
             {"gemm_precision", gemm_precision_name(config_.gemm_precision)},
             {"median_ms", percentile(milliseconds, 0.5)},
             {"p10_ms", percentile(milliseconds, 0.1)},
@@ -380,8 +381,7 @@ int run_bench(const BenchOptions& options) {
         "(batch %d, median over %zu batches after %zu warm-up; BLAS kernels: %s; GEMM precision: "
         "%s%s)\n",
         results[0]["batch_size"].get<int>(), options.measured_batches, options.warmup_batches,
-        results[0]["blas_core"].get<std::string>().c_str(),
-        results[0]["gemm_precision"].get<std::string>().c_str(),
+        blas_core_description().c_str(), results[0]["gemm_precision"].get<std::string>().c_str(),
         options.interleave ? "; interleaved in one process, peak RSS is the total" : "");
   }
   return failed ? 1 : 0;

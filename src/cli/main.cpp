@@ -1,7 +1,6 @@
 // The `homeostat` command: train, eval, bench, advise, reproduce, report, convert-events. Errors
 // map to exit codes: 1 other, 2 config, 3 data or checkpoint, 4 training diverged, 5 stopped by an
 // alarm.
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -33,19 +32,6 @@
 namespace homeostat {
 namespace {
 
-// Some machines export OPENBLAS_CORETYPE=Haswell, which pins OpenBLAS to its AVX2 kernels and
-// halves GEMM speed on AVX-512 CPUs. OpenBLAS reads the variable when it is loaded, before main,
-// so homeostat re-executes itself once without it. HOMEOSTAT_KEEP_OPENBLAS_CORETYPE=1 keeps it
-// (e.g. to compare like with like against a peer that runs with it).
-void drop_forced_blas_core(char** argv) {
-  const char* forced = std::getenv("OPENBLAS_CORETYPE");
-  if (!forced || std::getenv("HOMEOSTAT_KEEP_OPENBLAS_CORETYPE")) return;
-  if (!__builtin_cpu_supports("avx512f")) return;
-  ::unsetenv("OPENBLAS_CORETYPE");
-  ::setenv("HOMEOSTAT_DROPPED_OPENBLAS_CORETYPE", forced, 1);
-  ::execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
-}
-
 void apply_threads(int threads) {
   if (threads > 0) set_thread_count(threads);
 }
@@ -56,7 +42,7 @@ int run_train(const std::string& config_path, const std::vector<std::string>& ov
   apply_threads(threads > 0 ? threads : config.threads);
   std::printf("homeostat %s: training '%s' (%zu layers, T=%zu, %zu epochs, %d threads, BLAS %s)\n",
               HOMEOSTAT_VERSION, config.name.c_str(), config.layers.size(), config.data.time_steps,
-              config.train.epochs, thread_count(), blas_core_name());
+              config.train.epochs, thread_count(), blas_core_description().c_str());
   std::fflush(stdout);
   TrainOptions options;
   options.resume = resume;
@@ -369,7 +355,6 @@ int run_reporting_errors(const Commands& commands, CommandLine& cl) {
 }
 
 int run_command_line(int argc, char** argv) {
-  drop_forced_blas_core(argv);
   CLI::App app{"homeostat: spiking neural networks that stay stable"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("homeostat ") + kVersion);

@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "tensor/gemm_bf16.hpp"
@@ -83,5 +84,16 @@ void set_thread_count(int threads) { omp_set_num_threads(threads); }
 int thread_count() { return omp_get_max_threads(); }
 
 const char* blas_core_name() { return openblas_get_corename(); }
+
+bool blas_core_forced() {
+  const char* forced = std::getenv("OPENBLAS_CORETYPE");
+  return forced != nullptr && *forced != '\0';
+}
+
+std::string blas_core_description() {
+  return std::string(blas_core_name()) + (blas_core_forced()
+                                              ? " (set by OPENBLAS_CORETYPE)"
+                                              : " (chosen by OpenBLAS for this CPU)");
+}
 
 }  // namespace homeostat

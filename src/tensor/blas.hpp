@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 namespace homeostat {
 
@@ -40,5 +41,11 @@ void set_thread_count(int threads);
 int thread_count();
 // Name of the OpenBLAS kernel set in use (e.g. "SkylakeX", "Haswell"), for reports.
 const char* blas_core_name();
+// Whether the kernel set was named by OPENBLAS_CORETYPE (which homeostat always respects: some
+// processors need it for OpenBLAS to compute right) rather than chosen by OpenBLAS from the CPU.
+bool blas_core_forced();
+// The kernel set and why it runs, e.g. "Zen (chosen by OpenBLAS for this CPU)" or
+// "Prescott (set by OPENBLAS_CORETYPE)", for banners.
+std::string blas_core_description();
 
 }  // namespace homeostat
