@@ -10,6 +10,11 @@
 #include "config/simulation_reader.hpp"
 #include "fuzz_support.hpp"
 
+extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
+  homeostat::fuzz::plan_memory_as_a_small_machine();
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   return homeostat::fuzz::accept_rejections([&] {

@@ -41,6 +41,15 @@ inline void write_file(const std::filesystem::path& path, const std::uint8_t* da
   if (!out) std::abort();
 }
 
+// The config reader refuses a network whose planned memory exceeds HOMEOSTAT_MEMORY_LIMIT before
+// it builds any layer (src/config/experiment_reader.cpp). Without a cap it plans against the
+// machine's free memory, and validating a network that fits a large machine (one recurrent layer
+// of 34,426 units: 4.7 GB of weights) exceeds the fuzzer's RSS limit (2 GB, scripts/fuzz.sh). The
+// targets that validate configs therefore plan as a small machine would; a user's own setting wins.
+inline void plan_memory_as_a_small_machine() {
+  ::setenv("HOMEOSTAT_MEMORY_LIMIT", "256M", /*overwrite=*/0);
+}
+
 // Runs `body`; homeostat::Error (and its subclasses) is a correct rejection.
 template <typename Body>
 int accept_rejections(Body&& body) {

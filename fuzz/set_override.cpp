@@ -50,6 +50,11 @@ checkpoint_every = 0
 
 }  // namespace
 
+extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
+  homeostat::fuzz::plan_memory_as_a_small_machine();
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   return homeostat::fuzz::accept_rejections([&] {
