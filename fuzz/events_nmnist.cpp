@@ -7,10 +7,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::filesystem::path& dir = homeostat::fuzz::scratch_dir();
-  static const std::filesystem::path file = [&] {
-    std::filesystem::create_directories(dir / "Train" / "3");
-    return dir / "Train" / "3" / "sample.bin";
-  }();
+  static const std::filesystem::path file =
+      homeostat::fuzz::sample_file("Train", "3", "sample.bin");
   homeostat::fuzz::write_file(file, data, size);
   homeostat::EventFileSpec spec;
   spec.format = homeostat::EventFormat::nmnist;

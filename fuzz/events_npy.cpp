@@ -8,10 +8,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::filesystem::path& dir = homeostat::fuzz::scratch_dir();
-  static const std::filesystem::path file = [&] {
-    std::filesystem::create_directories(dir / "train" / "1");
-    return dir / "train" / "1" / "sample.npy";
-  }();
+  static const std::filesystem::path file =
+      homeostat::fuzz::sample_file("train", "1", "sample.npy");
   homeostat::fuzz::write_file(file, data, size);
   homeostat::EventFileSpec spec;
   spec.format = homeostat::EventFormat::npy;

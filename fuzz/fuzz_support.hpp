@@ -34,6 +34,15 @@ inline const std::filesystem::path& scratch_dir() {
   return dir;
 }
 
+// The path scratch_dir()/split/label/name, its folders made: where an event data set's
+// reader looks for one sample of class `label`.
+inline std::filesystem::path sample_file(const std::string& split, const std::string& label,
+                                         const std::string& name) {
+  const std::filesystem::path folder = scratch_dir() / split / label;
+  std::filesystem::create_directories(folder);
+  return folder / name;
+}
+
 inline void write_file(const std::filesystem::path& path, const std::uint8_t* data,
                        std::size_t size) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
