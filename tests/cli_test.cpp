@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -270,6 +271,60 @@ TEST_F(Cli, OpenblasCoretypeIsRespectedAndNamed) {
   ASSERT_EQ(detected.exit_code, 0) << detected.output;
   EXPECT_NE(detected.output.find("(chosen by OpenBLAS for this CPU)"), std::string::npos)
       << detected.output;
+}
+
+// A sweep stopped by Ctrl-C mid-run exits 130; the same command continues it (finished runs
+// skipped, interrupted runs resumed from their checkpoints) to the results of a sweep never
+// stopped.
+TEST_F(Cli, StoppedSweepContinuesToTheResultsOfAnUnstoppedOne) {
+  const auto grid = [&](const std::string& name) {
+    return write_file(name + ".toml",
+                      "name = \"" + name + "\"\nbase = \"" + HOMEOSTAT_SOURCE_DIR +
+                          "/experiments/w5.toml\"\nseeds = [1, 2]\n"
+                          "set = [\"train.epochs=3\", \"data.anomaly.train_samples=1600\", "
+                          "\"data.anomaly.test_samples=128\", \"network.layers.0.units=64\", "
+                          "\"output.checkpoint_every=2\"]\n[grid]\n\"train.lr\" = [2e-3, 4e-3]\n"
+                          "[output]\ndirectory = \"" +
+                          directory_.string() + "\"\n");
+  };
+  const CommandResult whole = run("sweep " + grid("whole").string() + " --workers 2 --threads 1");
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+  EXPECT_NE(whole.output.find("| p1 | 0.004 | 2 |"), std::string::npos) << whole.output;
+
+  const fs::path stopped_grid = grid("stopped");
+  // Ctrl-C once the second point's first run has written a checkpoint: mid-run, whatever the
+  // machine's speed (the wait gives up after about 20 s).
+  const std::string checkpoint = (directory_ / "stopped" / "p1_s1" / "checkpoint.bin").string();
+  const CommandResult stopped = run_with_environment(
+      "", "sweep " + stopped_grid.string() +
+              " --workers 2 --threads 1 & pid=$!; for i in $(seq 1000); do [ -e " + checkpoint +
+              " ] && break; sleep 0.02; done; kill -INT $pid; wait $pid; exit $?;");
+  EXPECT_EQ(stopped.exit_code, 130) << stopped.output;
+  EXPECT_NE(stopped.output.find("run the same command to continue"), std::string::npos)
+      << stopped.output;
+  const CommandResult continued =
+      run("sweep " + stopped_grid.string() + " --workers 2 --threads 1");
+  ASSERT_EQ(continued.exit_code, 0) << continued.output;
+  const auto figures = [&](const std::string& name) {
+    std::map<std::string, nlohmann::json> by_run;
+    std::ifstream in(directory_ / name / "results.jsonl");
+    std::string line;
+    while (std::getline(in, line)) {
+      const nlohmann::json record = nlohmann::json::parse(line);
+      by_run[record["run"].get<std::string>()] = record["metrics"];
+    }
+    return by_run;
+  };
+  // At least one run was stopped mid-way and resumed from its checkpoint (its log says so).
+  bool resumed = false;
+  for (const auto& log : fs::directory_iterator(directory_ / "stopped" / "logs")) {
+    std::ifstream in(log.path());
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    resumed = resumed || text.find("resuming") != std::string::npos;
+  }
+  EXPECT_TRUE(resumed) << continued.output;
+  EXPECT_EQ(figures("stopped").size(), 4u);
+  EXPECT_EQ(figures("stopped"), figures("whole"));
 }
 
 TEST_F(Cli, EvalReproducesTheFinalTestAccuracy) {

@@ -14,6 +14,7 @@
 #include "cli/bench.hpp"
 #include "cli/convert_events.hpp"
 #include "cli/simulate.hpp"
+#include "cli/sweep.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "config/config_reference.hpp"
@@ -144,6 +145,7 @@ struct CommandLine {
   std::string run_directory;
   std::string experiments_directory = default_experiments_directory().string();
   std::string reference_output;
+  SweepCommand sweep;
 };
 
 struct Commands {
@@ -156,6 +158,7 @@ struct Commands {
   CLI::App* reproduce = nullptr;
   CLI::App* report = nullptr;
   CLI::App* config_reference = nullptr;
+  CLI::App* sweep = nullptr;
 };
 
 // --threads: 0 (the default: the config's 'threads', else every core) up to the config key's cap.
@@ -276,6 +279,20 @@ void add_study_commands(CLI::App& app, CommandLine& cl, Commands& commands) {
                             "where runs/reproduce_<study>/ goes (default: runs)");
   commands.reproduce = reproduce_cmd;
 
+  SweepCommand& sweep = cl.sweep;
+  CLI::App* sweep_cmd = app.add_subcommand(
+      "sweep", "train a grid of config values x seeds, several runs at a time, and summarize");
+  sweep_cmd->add_option("grid", sweep.grid_file, "sweep file (TOML): base, seeds, [grid]")
+      ->required();
+  sweep_cmd->add_option("--workers", sweep.workers, "runs at a time (default 1)")
+      ->check(CLI::Range(1, 1024));
+  sweep_cmd
+      ->add_option("--threads", sweep.threads,
+                   "threads per run (default: the cores shared among the workers)")
+      ->check(kThreadCount);
+  sweep_cmd->add_flag("--no-progress", sweep.no_progress, "no line per finished run");
+  commands.sweep = sweep_cmd;
+
   CLI::App* report_cmd =
       app.add_subcommand("report", "(re)write runs/<name>/report.html from its metrics");
   report_cmd->add_option("run_directory", cl.run_directory, "runs/<name>")->required();
@@ -311,6 +328,7 @@ int dispatch(const Commands& commands, CommandLine& cl) {
   if (*commands.advise) return run_advise(cl.config_path, cl.overrides, cl.apply_path);
   if (*commands.reproduce) return run_reproduce(cl.reproduce);
   if (*commands.config_reference) return run_config_reference(cl);
+  if (*commands.sweep) return run_sweep_command(cl.sweep);
   if (*commands.report) {
     write_report(cl.run_directory);
     std::printf("written: %s/report.html\n", cl.run_directory.c_str());
