@@ -219,6 +219,15 @@ class SweepPool {
                                            : std::max(1, cores / options.workers);
   }
 
+  // An error that leaves the pool (a results file that cannot be written) stops the runs it
+  // started: none is left running unwatched, and each keeps its last checkpoint.
+  ~SweepPool() {
+    for (const auto& [pid, child] : running_) ::kill(pid, SIGTERM);
+    for (const auto& [pid, child] : running_) ::waitpid(pid, nullptr, 0);
+  }
+  SweepPool(const SweepPool&) = delete;
+  SweepPool& operator=(const SweepPool&) = delete;
+
   SweepOutcome run() {
     std::printf(
         "homeostat sweep '%s': %zu grid points x %zu seeds = %zu runs of %s, %d worker(s) x %d "
