@@ -3,7 +3,9 @@
 // Results must not depend on the thread count, and neither library's own threading promises
 // that. So the library always runs single-threaded (inside an active parallel region, or when
 // omp_get_max_threads() is 1), C is split into blocks of rows (or of columns, when there are few
-// rows) whose size depends on the shape and the machine's core count only, each block is one
+// rows) whose size depends on the shape and the machine's processor count only (all online
+// processors, not this process's affinity mask: an MPI rank bound to one core, or a run under
+// taskset, computes the same bits as an unbound process on the same machine), each block is one
 // library call, and OpenMP spreads the blocks over the threads. Every element of C is then
 // reduced over K by the same kernel in the same order whatever the thread count. Each call packs
 // its share of the other operand again, so there are as few blocks as the cores need: one per
@@ -12,6 +14,7 @@
 #pragma once
 
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -21,7 +24,8 @@
 namespace homeostat::gemm_blocking {
 
 inline std::size_t blocks_per_call() {
-  static const std::size_t blocks = static_cast<std::size_t>(std::max(1, omp_get_num_procs()));
+  static const std::size_t blocks =
+      static_cast<std::size_t>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
   return blocks;
 }
 inline constexpr std::size_t kMinBlockRows = 32;
