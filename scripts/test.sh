@@ -27,7 +27,7 @@ if [ "${1:-}" != "--no-sanitizers" ]; then
   # third less time than with full debug information.
   cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
-    -DHOMEOSTAT_SANITIZE=ON -DHOMEOSTAT_BUILD_BENCH=OFF >/dev/null
+    -DHOMEOSTAT_SANITIZE=ON -DHOMEOSTAT_BUILD_BENCH=OFF -DHOMEOSTAT_MPI=OFF >/dev/null
   cmake --build build-sanitize -j "$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

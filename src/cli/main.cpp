@@ -6,9 +6,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <new>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/bench.hpp"
@@ -21,6 +23,7 @@
 #include "config/experiment_reader.hpp"
 #include "data/corruption.hpp"
 #include "data/dataset.hpp"
+#include "distributed/mpi_world.hpp"
 #include "homeostat/version.hpp"
 #include "report/report.hpp"
 #include "run/resources.hpp"
@@ -37,19 +40,45 @@ void apply_threads(int threads) {
   if (threads > 0) set_thread_count(threads);
 }
 
+// Prefixed to every error message: names the rank when several run (empty otherwise).
+std::string& error_prefix() {
+  static std::string prefix;
+  return prefix;
+}
+
+// Threads of one rank when neither --threads nor the config says: the cores shared by the ranks
+// of this node, so that N ranks on one machine do not oversubscribe it.
+int default_rank_threads(const Communicator* world) {
+  if (world == nullptr || world->size() == 1) return 0;
+  const auto cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, cores / launcher_local_size());
+}
+
 int run_train(const std::string& config_path, const std::vector<std::string>& overrides,
-              bool resume, int threads, bool no_progress, std::size_t stop_after) {
+              bool resume, int threads, bool no_progress, std::size_t stop_after,
+              Communicator* world) {
   const ExperimentConfig config = load_experiment(config_path, overrides);
-  apply_threads(threads > 0 ? threads : config.threads);
-  std::printf("homeostat %s: training '%s' (%zu layers, T=%zu, %zu epochs, %d threads, BLAS %s)\n",
-              HOMEOSTAT_VERSION, config.name.c_str(), config.layers.size(), config.data.time_steps,
-              config.train.epochs, thread_count(), blas_core_description().c_str());
-  std::fflush(stdout);
+  const int rank_threads = default_rank_threads(world);
+  apply_threads(threads > 0 ? threads : config.threads > 0 ? config.threads : rank_threads);
+  const bool root = world == nullptr || world->is_root();
+  if (root && world != nullptr && world->size() > 1) {
+    std::printf("homeostat: %d MPI ranks, train.shards = %zu (%zu per rank)\n", world->size(),
+                config.train.shards, config.train.shards / static_cast<std::size_t>(world->size()));
+  }
+  if (root) {
+    std::printf(
+        "homeostat %s: training '%s' (%zu layers, T=%zu, %zu epochs, %d threads, BLAS %s)\n",
+        HOMEOSTAT_VERSION, config.name.c_str(), config.layers.size(), config.data.time_steps,
+        config.train.epochs, thread_count(), blas_core_description().c_str());
+    std::fflush(stdout);
+  }
   TrainOptions options;
   options.resume = resume;
   options.progress = !no_progress;
   options.stop_after_batches = stop_after;
+  options.communicator = world;
   const TrainResult result = train(config, options);
+  if (!root) return 0;
   if (result.stopped_early) {
     std::printf("stopped after %zu batches as asked (--stop-after-batches); resume with --resume\n",
                 stop_after);
@@ -310,10 +339,10 @@ int run_config_reference(const CommandLine& cl) {
   return 0;
 }
 
-int dispatch(const Commands& commands, CommandLine& cl) {
+int dispatch(const Commands& commands, CommandLine& cl, Communicator* world) {
   if (*commands.train) {
     return run_train(cl.config_path, cl.overrides, cl.resume, cl.threads, cl.no_progress,
-                     cl.stop_after);
+                     cl.stop_after, world);
   }
   if (*commands.simulate)
     return run_simulate(cl.config_path, cl.overrides, cl.threads, cl.no_progress);
@@ -337,39 +366,71 @@ int dispatch(const Commands& commands, CommandLine& cl) {
 }
 
 // Runs the chosen command; every error kind becomes its own exit code (main.cpp's header).
-int run_reporting_errors(const Commands& commands, CommandLine& cl) {
+int run_reporting_errors(const Commands& commands, CommandLine& cl, Communicator* world) {
+  const char* prefix = error_prefix().c_str();
   try {
-    return dispatch(commands, cl);
+    return dispatch(commands, cl, world);
   } catch (const ConfigError& e) {
     const std::string message = e.what();
-    std::fprintf(stderr, "%s%s\n",
+    std::fprintf(stderr, "%s%s%s\n", prefix,
                  message.starts_with("config error") ? "" : "config error: ", message.c_str());
     return 2;
   } catch (const DataError& e) {
-    std::fprintf(stderr, "data error: %s\n", e.what());
+    std::fprintf(stderr, "%sdata error: %s\n", prefix, e.what());
     return 3;
   } catch (const DivergenceError& e) {
-    std::fprintf(stderr, "\nerror: %s\n", e.what());
+    std::fprintf(stderr, "\n%serror: %s\n", prefix, e.what());
     return 4;
   } catch (const AlarmError& e) {
-    std::fprintf(stderr, "\nstopped by the activity guard: %s\n", e.what());
+    std::fprintf(stderr, "\n%sstopped by the activity guard: %s\n", prefix, e.what());
     return 5;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr,
-                 "error: out of memory (the run asked for more memory than the machine could "
+                 "%serror: out of memory (the run asked for more memory than the machine could "
                  "give; make the network, train.batch_size or data.time_steps smaller, or free "
-                 "memory)\n");
+                 "memory)\n",
+                 prefix);
     return 1;
   } catch (const std::filesystem::filesystem_error& e) {
-    std::fprintf(stderr, "error: file system: %s\n", e.what());
+    std::fprintf(stderr, "%serror: file system: %s\n", prefix, e.what());
     return 1;
   } catch (const nlohmann::json::exception& e) {
-    std::fprintf(stderr, "error: unreadable JSON in a file homeostat read (%s)\n", e.what());
+    std::fprintf(stderr, "%serror: unreadable JSON in a file homeostat read (%s)\n", prefix,
+                 e.what());
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
+    std::fprintf(stderr, "%serror: %s\n", prefix, e.what());
     return 1;
   }
+}
+
+// Under an MPI launcher: `train` joins the MPI world (data-parallel, train.shards); every other
+// command runs in one process only. A rank that fails stops every rank (MPI_Abort), so none is
+// left waiting for it.
+int run_under_launcher(const Commands& commands, CommandLine& cl) {
+  const int ranks = launcher_world_size();
+  if (!*commands.train) {
+    if (ranks == 1) return run_reporting_errors(commands, cl, nullptr);
+    std::fprintf(stderr,
+                 "usage error: only `homeostat train` runs on several MPI ranks (this launcher "
+                 "started %d); run the other commands without mpirun\n",
+                 ranks);
+    return 2;
+  }
+  if (!built_with_mpi() && ranks == 1) return run_reporting_errors(commands, cl, nullptr);
+  std::unique_ptr<MpiWorld> world;
+  try {
+    world = std::make_unique<MpiWorld>();
+  } catch (const Error& e) {
+    std::fprintf(stderr, "config error: %s\n", e.what());
+    return 2;
+  }
+  if (world->size() > 1 && !world->is_root()) {
+    error_prefix() = "homeostat: " + world->describe() + " failed: ";
+  }
+  const int code = run_reporting_errors(commands, cl, world.get());
+  if (code != 0 && world->size() > 1) world->abort(code);
+  return code;
 }
 
 int run_command_line(int argc, char** argv) {
@@ -388,7 +449,8 @@ int run_command_line(int argc, char** argv) {
     // not parse is a usage error, exit 2 like a config error (CLI11's own codes are 100+).
     return app.exit(e) == 0 ? 0 : 2;
   }
-  return run_reporting_errors(commands, command_line);
+  if (launched_by_mpi_launcher()) return run_under_launcher(commands, command_line);
+  return run_reporting_errors(commands, command_line, nullptr);
 }
 
 }  // namespace

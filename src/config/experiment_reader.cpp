@@ -395,6 +395,18 @@ void read_train(const ConfigSection& root, ExperimentConfig& config) {
   read_counting_loss(train, config.train.loss, config.data.time_steps);
   config.train.two_pass = train.boolean("two_pass", false);
   config.train.two_pass_weight = train.number("two_pass_weight", 0.5, 0.0, kInf);
+  config.train.shards = static_cast<std::size_t>(train.integer("shards", 1, 1, 4096));
+  if (config.train.shards > config.train.batch_size) {
+    throw train.error("shards",
+                      "train.shards = " + std::to_string(config.train.shards) +
+                          " exceeds train.batch_size = " + std::to_string(config.train.batch_size) +
+                          " (every shard needs a sample)");
+  }
+  if (config.train.shards > 1 && config.train.two_pass) {
+    throw train.error("shards",
+                      "sharded batches (train.shards > 1) do not support the two-pass "
+                      "objective (train.two_pass)");
+  }
   OptimizerSpec& opt = config.train.optimizer;
   opt.kind = parse_optimizer_kind(train.choice("optimizer", "adam", {"sgd", "adam", "adamw"}));
   opt.learning_rate = train.number("lr", 1e-3, 0.0, kInf);
@@ -421,6 +433,10 @@ void read_train(const ConfigSection& root, ExperimentConfig& config) {
       throw train.error("method", "\"rate\" cannot train this network: " + obstacle);
     if (config.train.two_pass) {
       throw train.error("two_pass", "the two-pass objective needs train.method = \"bptt\"");
+    }
+    if (config.train.shards > 1) {
+      throw train.error("shards",
+                        "sharded batches (train.shards > 1) need train.method = \"bptt\"");
     }
   }
   train.reject_unknown_keys();

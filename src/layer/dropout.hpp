@@ -1,6 +1,7 @@
 // Dropout with ONE mask per sample for all time steps (a unit dropped at step 0 stays dropped),
 // inverted scaling by 1/(1-p) during training, identity at evaluation. The mask is drawn from a
-// counter-based stream keyed by (seed, epoch, batch, layer) and kept for the backward pass.
+// counter-based stream keyed by (seed, epoch, batch, layer[, shard]) and kept for the backward
+// pass.
 #pragma once
 
 #include <cstddef>
@@ -22,6 +23,17 @@ void apply_step_mask(Real* data, std::size_t steps, const std::vector<Real>& mas
   }
 }
 
+// The stream of a dropout layer's masks in one pass: each shard of a sharded batch draws its own
+// (shard 0, and an unsharded batch, keep the stream of (seed, epoch, batch, layer)).
+inline CounterRng dropout_rng(const RunContext& context, std::uint64_t layer_index) {
+  if (context.shard == 0) {
+    return {context.seed, RngPurpose::dropout, {context.epoch, context.batch, layer_index}};
+  }
+  return {context.seed,
+          RngPurpose::dropout,
+          {context.epoch, context.batch, layer_index, context.shard}};
+}
+
 template <typename Real>
 class DropoutLayer final : public Layer<Real> {
  public:
@@ -39,8 +51,7 @@ class DropoutLayer final : public Layer<Real> {
     active_ = context.training && drop_probability_ > 0.0;
     if (!active_) return;
     const std::size_t per_step = input.stride0();
-    const CounterRng rng(context.seed, RngPurpose::dropout,
-                         {context.epoch, context.batch, layer_index_});
+    const CounterRng rng = dropout_rng(context, layer_index_);
     const Real keep_scale = static_cast<Real>(1.0 / (1.0 - drop_probability_));
     mask_.resize(per_step);
     for (std::size_t e = 0; e < per_step; ++e) {

@@ -24,6 +24,8 @@ struct RunContext {
   std::uint64_t seed = 0;
   std::uint64_t epoch = 0;
   std::uint64_t batch = 0;
+  // train.shards > 1: which shard of the batch this pass is (its own dropout masks); 0 otherwise.
+  std::uint64_t shard = 0;
 };
 
 // Non-trainable state that a checkpoint must keep (e.g. TEBN's running statistics).

@@ -64,8 +64,7 @@ class ModerateDropoutLayer final : public Layer<Real> {
     }
     for (double& d : rates_) d /= static_cast<double>(steps);
     moderate_keep_probabilities(rates_, drop_rate_, keep_);
-    const CounterRng rng(context.seed, RngPurpose::dropout,
-                         {context.epoch, context.batch, layer_index_});
+    const CounterRng rng = dropout_rng(context, layer_index_);
     mask_.resize(per_step);
     for (std::size_t e = 0; e < per_step; ++e) {
       mask_[e] = rng.uniform(e) < keep_[e] ? static_cast<Real>(1.0 / keep_[e]) : Real{0};

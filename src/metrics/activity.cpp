@@ -99,6 +99,37 @@ void ActivityMonitor<Real>::observe_rates(const std::vector<const Tensor<Real>*>
 }
 
 template <typename Real>
+void ActivityMonitor<Real>::observe_counts(std::span<const double> counts, std::size_t steps,
+                                           std::size_t samples) {
+  std::size_t expected = 0;
+  for (const std::vector<double>& sums : neuron_spikes_) expected += sums.size();
+  if (counts.size() != expected) throw std::logic_error("observe_counts: neuron count");
+  last_batch_.layers = layers_;
+  last_batch_.rates.resize(layers_.size());
+  last_batch_.neuron_rates.resize(layers_.size());
+  const std::size_t rows = steps * samples;
+  std::size_t offset = 0;
+  for (std::size_t k = 0; k < layers_.size(); ++k) {
+    std::vector<double>& sums = neuron_spikes_[k];
+    std::vector<double>& batch_rates = last_batch_.neuron_rates[k];
+    const std::size_t neurons = sums.size();
+    batch_rates.assign(neurons, 0.0);
+    double total = 0.0;
+    for (std::size_t j = 0; j < neurons; ++j) {
+      const double count = counts[offset + j];
+      sums[j] += count;
+      batch_rates[j] = rows ? count / static_cast<double>(rows) : 0.0;
+      total += batch_rates[j];
+    }
+    offset += neurons;
+    last_batch_.rates[k] = neurons ? total / static_cast<double>(neurons) : 0.0;
+    step_samples_[k] += static_cast<double>(rows);
+  }
+  last_batch_.steps = steps;
+  last_batch_.samples = samples;
+}
+
+template <typename Real>
 std::vector<LayerActivity> ActivityMonitor<Real>::summary() const {
   std::vector<LayerActivity> result;
   for (std::size_t k = 0; k < layers_.size(); ++k) {

@@ -4,6 +4,7 @@
 // (saturated), per neuron over the window.
 #pragma once
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ class ActivityMonitor {
   // The same from per-neuron rates [1, B, N] of each spiking layer over `steps` steps (rate-based
   // training keeps no spike trains): counts T r are added, exactly as observe() would.
   void observe_rates(const std::vector<const Tensor<Real>*>& rates, std::size_t steps);
+  // The same from spike counts per neuron, every spiking layer's in turn (the layout of
+  // neuron_spike_sums(), flattened), over `steps` x `samples` (a sharded batch's reduced counts).
+  void observe_counts(std::span<const double> counts, std::size_t steps, std::size_t samples);
   [[nodiscard]] const BatchActivity& last_batch() const { return last_batch_; }
   [[nodiscard]] std::vector<LayerActivity> summary() const;
   [[nodiscard]] const std::vector<std::size_t>& layer_indices() const { return layers_; }

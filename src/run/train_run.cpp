@@ -294,6 +294,8 @@ class TrainingRun {
 
   const ExperimentConfig& config_;
   const TrainOptions& options_;
+  Communicator& communicator_;
+  const bool root_;  // rank 0: the one that prints and writes
   TrainResult result_;
   std::filesystem::path checkpoint_path_;
   std::optional<RunDirectory> directory_;  // opened by run(), once the data has loaded
@@ -325,6 +327,8 @@ std::filesystem::path checked_checkpoint_path(const ExperimentConfig& config,
 TrainingRun::TrainingRun(const ExperimentConfig& config, const TrainOptions& options)
     : config_(config),
       options_(options),
+      communicator_(options.communicator ? *options.communicator : single_process()),
+      root_(communicator_.is_root()),
       result_{config.output.directory / config.name, {}, 0.0, false},
       checkpoint_path_(checked_checkpoint_path(config, options)),
       // Data before anything is written, so a missing data set leaves no half-made directory.
@@ -335,19 +339,19 @@ TrainingRun::TrainingRun(const ExperimentConfig& config, const TrainOptions& opt
       monitor_(network_),
       homeostasis_(config.homeostasis, network_),
       limits_(alarm_limits(config, homeostasis_.bands(network_))),
-      progress_(options.progress, config.output.progress_seconds),
-      step_(config, network_, optimizer_, monitor_, homeostasis_),
+      progress_(options.progress && root_, config.output.progress_seconds),
+      step_(config, network_, optimizer_, monitor_, homeostasis_, communicator_),
       lr_(config.train.optimizer.learning_rate) {
   network_.set_gemm_precision(config.gemm_precision);
 }
 
 TrainResult TrainingRun::run() {
-  directory_.emplace(config_.output.directory, config_.name);
+  if (root_) directory_.emplace(config_.output.directory, config_.name);
   batches_ = (data_.train.size() + config_.train.batch_size - 1) / config_.train.batch_size;
   if (batches_ == 0) throw DataError("the training set is empty");
   // A checkpoint that does not fit is refused before the run directory changes.
   if (options_.resume) restore_checkpoint();
-  directory_->write_config(config_.resolved_toml);
+  if (root_) directory_->write_config(config_.resolved_toml);
   if (options_.resume) {
     resume();
   } else {
@@ -358,12 +362,13 @@ TrainResult TrainingRun::run() {
     if (!train_epoch(epoch)) return result_;
     finish_epoch(epoch);
   }
-  if (config_.diagnostics.report)
+  if (config_.diagnostics.report && root_)
     write_run_report(result_.run_directory, network_, config_, data_.test);
   return result_;
 }
 
 void TrainingRun::start_fresh() {
+  if (!root_) return;
   // The old checkpoint first: a run killed in between must not resume the old run's checkpoint
   // over metrics already emptied.
   std::filesystem::remove(checkpoint_path_);
@@ -402,7 +407,7 @@ void TrainingRun::restore_checkpoint() {
   } catch (const DataError& e) {
     throw DataError(where + ": " + e.what() + " (was it written for another config?)");
   }
-  if (header.value("config", "") != config_.resolved_toml) {
+  if (root_ && header.value("config", "") != config_.resolved_toml) {
     std::fprintf(stderr,
                  "warning: the config differs from the one the checkpoint was written "
                  "with; continuing with the new one\n");
@@ -438,6 +443,7 @@ void TrainingRun::resume() {
                     std::to_string(batches_) +
                     " batches per epoch (were data.train_limit or train.batch_size changed?)");
   }
+  if (!root_) return;
   truncate_metrics(directory_->file(RunDirectory::kMetricsFile), position_.epoch,
                    position_.next_batch);
   directory_->continue_metrics();
@@ -573,9 +579,11 @@ void TrainingRun::finish_epoch(std::size_t epoch) {
   const nlohmann::json record = epoch_record(epoch, train_activity, tested, progress_accuracy);
   append_metrics(record);
   const std::vector<Alarm> alarms = check_alarms(train_activity, limits_);
-  for (const Alarm& a : alarms) std::fprintf(stderr, "warning: %s\n", a.message().c_str());
+  for (const Alarm& a : alarms) {
+    if (root_) std::fprintf(stderr, "warning: %s\n", a.message().c_str());
+  }
   if (config_.diagnostics.guard && !alarms.empty()) {
-    if (config_.diagnostics.report) {
+    if (config_.diagnostics.report && root_) {
       write_run_report(result_.run_directory, network_, config_, data_.test);
     }
     throw alarm_error(alarms, epoch, "");
@@ -640,7 +648,7 @@ nlohmann::json TrainingRun::epoch_record(std::size_t epoch,
 
 void TrainingRun::print_epoch(std::size_t epoch, const nlohmann::json& record, double test_accuracy,
                               const std::vector<LayerActivity>& train_activity) const {
-  if (options_.quiet) return;
+  if (options_.quiet || !root_) return;
   std::printf(
       "epoch %zu/%zu  train loss %.4f  train acc %.2f%%  test acc %.2f%%  rate %s  "
       "(%.1f s)\n",
@@ -651,6 +659,7 @@ void TrainingRun::print_epoch(std::size_t epoch, const nlohmann::json& record, d
 }
 
 void TrainingRun::save(const TrainingPosition& at) {
+  if (!root_) return;
   nlohmann::json header;
   header["config"] = config_.resolved_toml;
   header["position"] = position_json(at, optimizer_.steps_taken(), monitor_);
@@ -660,7 +669,7 @@ void TrainingRun::save(const TrainingPosition& at) {
 }
 
 void TrainingRun::append_metrics(const nlohmann::json& record) {
-  directory_->append_metrics(record);
+  if (root_) directory_->append_metrics(record);
 }
 
 std::string TrainingRun::checkpoint_note() const {

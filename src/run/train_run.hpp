@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "distributed/communicator.hpp"
 #include "homeostasis/homeostasis.hpp"
 #include "network/network.hpp"
 #include "train/experiment_config.hpp"
@@ -21,6 +22,9 @@ struct TrainOptions {
   bool quiet = false;    // no per-epoch summary lines on stdout
   // Testing aid: stop (as if killed) after this many training batches in this process; 0: off.
   std::size_t stop_after_batches = 0;
+  // The ranks of a data-parallel run (train.shards; null: this process alone). Every rank
+  // trains its shards; only rank 0 prints and writes the run directory and its checkpoints.
+  Communicator* communicator = nullptr;
 };
 
 struct TrainResult {

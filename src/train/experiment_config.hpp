@@ -44,6 +44,10 @@ struct TrainSpec {
   std::size_t epochs = 1;
   std::size_t batch_size = 128;
   std::size_t eval_batch_size = 256;
+  // Each batch split into this many shards, each with its own forward and backward pass, their
+  // gradients summed in shard order: the same results on any number of MPI ranks dividing it
+  // (train/trainer.hpp). 1: the whole batch at once.
+  std::size_t shards = 1;
   LossSpec loss;
   OptimizerSpec optimizer;
   ScheduleSpec schedule;

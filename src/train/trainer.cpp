@@ -95,21 +95,39 @@ void check_data_fits(const Dataset& data, const ExperimentConfig& config,
 
 TrainingStep::TrainingStep(const ExperimentConfig& config, Network<float>& network,
                            Optimizer<float>& optimizer, ActivityMonitor<float>& monitor,
-                           Homeostasis<float>& homeostasis)
+                           Homeostasis<float>& homeostasis, Communicator& communicator)
     : config_(config),
       network_(network),
       optimizer_(optimizer),
       monitor_(monitor),
       homeostasis_(homeostasis),
-      features_(network.input_shape()) {
+      features_(network.input_shape()),
+      communicator_(communicator) {
   if (config.train.method == TrainMethod::rate)
     rate_ = std::make_unique<RatePass<float>>(network, config.train.loss);
+  const auto ranks = static_cast<std::size_t>(communicator.size());
+  if (config.train.shards % ranks != 0) {
+    throw ConfigError("train.shards = " + std::to_string(config.train.shards) +
+                      " cannot be shared by " + std::to_string(ranks) +
+                      " MPI ranks: set train.shards to a multiple of " + std::to_string(ranks) +
+                      " (the same train.shards gives the same results on any number of ranks "
+                      "that divides it)");
+  }
+  if (config.train.shards > 1) {
+    if (const auto buffers = network.state_buffers(); !buffers.empty()) {
+      throw ConfigError("train.shards > 1 cannot train a network with batch statistics ('" +
+                        buffers.front().name +
+                        "'): each shard would update them apart; use train.shards = 1");
+    }
+    shard_monitor_ = std::make_unique<ActivityMonitor<float>>(network);
+  }
 }
 
 TrainingStep::Outcome TrainingStep::run(const Dataset& data, std::span<const std::size_t> indices,
                                         std::span<const std::int32_t> labels,
                                         const TrainingClock& clock, double learning_rate) {
   if (rate_) return run_rate(data, indices, labels, clock, learning_rate);
+  if (shard_monitor_) return run_sharded(data, indices, labels, clock, learning_rate);
   const std::uint64_t epoch = clock.epoch;
   const std::uint64_t batch = clock.batch;
   const CounterRng augment_rng(config_.seed, RngPurpose::augment, {epoch, batch});

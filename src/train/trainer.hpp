@@ -11,6 +11,7 @@
 #include <span>
 #include <vector>
 
+#include "distributed/communicator.hpp"
 #include "homeostasis/homeostasis.hpp"
 #include "metrics/activity.hpp"
 #include "network/network.hpp"
@@ -30,10 +31,22 @@ inline constexpr std::uint64_t kEvaluationStream = 1ull << 40;
 // step. Owns the batch buffers so the batch loop allocates nothing after the first batch. Used
 // by train() and bench. The monitor sees every training pass; the regulators act in the order
 // of homeostasis.hpp.
+//
+// train.shards = S > 1 (train/sharded_step.cpp): the batch is split into S fixed shards, each
+// with its own forward, loss and backward pass and its gradient from zero, weighted by its share
+// of the batch; the gradients, spike counts and loss sums are summed in shard order
+// (Communicator::ordered_sum). With N ranks (N divides S), rank r takes shards r S/N ..
+// (r+1) S/N - 1: the sum, and so every metric, has the same bits for any N and thread count.
+// Loss-channel regulators see each shard's activity; threshold and weight regulators, the monitor
+// and the reported penalty see the whole batch's.
 class TrainingStep {
  public:
+  // ConfigError when the communicator's ranks do not divide train.shards, or a sharded batch
+  // meets a network with batch statistics (state buffers such as TEBN's, which each rank would
+  // keep apart).
   TrainingStep(const ExperimentConfig& config, Network<float>& network, Optimizer<float>& optimizer,
-               ActivityMonitor<float>& monitor, Homeostasis<float>& homeostasis);
+               ActivityMonitor<float>& monitor, Homeostasis<float>& homeostasis,
+               Communicator& communicator = single_process());
   struct Outcome {
     LossResult loss;             // the task loss
     double penalty = 0.0;        // the regulators' loss-channel terms
@@ -55,6 +68,14 @@ class TrainingStep {
   Outcome run_rate(const Dataset& data, std::span<const std::size_t> indices,
                    std::span<const std::int32_t> labels, const TrainingClock& clock,
                    double learning_rate);
+  // The same step over train.shards shards (train/sharded_step.cpp).
+  Outcome run_sharded(const Dataset& data, std::span<const std::size_t> indices,
+                      std::span<const std::int32_t> labels, const TrainingClock& clock,
+                      double learning_rate);
+  // Forward, loss and backward of one shard; fills its gradient and statistics parts.
+  void run_shard(std::size_t shard, std::size_t begin, std::size_t end,
+                 std::span<const std::int32_t> labels, const TrainingClock& clock,
+                 std::vector<float>& gradient, std::vector<double>& statistics);
 
   const ExperimentConfig& config_;
   Network<float>& network_;
@@ -68,7 +89,20 @@ class TrainingStep {
   std::unique_ptr<RatePass<float>> rate_;
   Tensor<float> stacked_;  // train.two_pass: the batch twice
   TwoPassObjective<float> two_pass_;
+  Communicator& communicator_;
+  // train.shards > 1: one shard's input and activity, and this rank's parts of the sums.
+  Tensor<float> shard_input_;
+  std::unique_ptr<ActivityMonitor<float>> shard_monitor_;
+  std::vector<std::vector<float>> shard_gradients_;
+  std::vector<std::vector<double>> shard_statistics_;
+  std::vector<float> gradient_total_;
+  std::vector<double> statistics_total_;
 };
+
+// [begin, end) of shard `shard` of `shards` in a batch of `samples`: near-equal shares, the first
+// samples % shards shards one sample larger.
+std::pair<std::size_t, std::size_t> shard_range(std::size_t samples, std::size_t shards,
+                                                std::size_t shard);
 
 // The samples of `split` ("train" | "test") from the config's data source, the first `limit`
 // (0: all). DataError for missing or malformed files, or IDX images that are not 28x28.
