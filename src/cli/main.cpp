@@ -357,7 +357,7 @@ int dispatch(const Commands& commands, CommandLine& cl, Communicator* world) {
   if (*commands.advise) return run_advise(cl.config_path, cl.overrides, cl.apply_path);
   if (*commands.reproduce) return run_reproduce(cl.reproduce);
   if (*commands.config_reference) return run_config_reference(cl);
-  if (*commands.sweep) return run_sweep_command(cl.sweep);
+  if (*commands.sweep) return run_sweep_command(cl.sweep, world);
   if (*commands.report) {
     write_report(cl.run_directory);
     std::printf("written: %s/report.html\n", cl.run_directory.c_str());
@@ -366,10 +366,15 @@ int dispatch(const Commands& commands, CommandLine& cl, Communicator* world) {
 }
 
 // Runs the chosen command; every error kind becomes its own exit code (main.cpp's header).
-int run_reporting_errors(const Commands& commands, CommandLine& cl, Communicator* world) {
+// `raised`: the code comes from an error (an exception), not from the command's own result.
+int run_reporting_errors(const Commands& commands, CommandLine& cl, Communicator* world,
+                         bool& raised) {
   const char* prefix = error_prefix().c_str();
+  raised = true;
   try {
-    return dispatch(commands, cl, world);
+    const int code = dispatch(commands, cl, world);
+    raised = false;
+    return code;
   } catch (const ConfigError& e) {
     const std::string message = e.what();
     std::fprintf(stderr, "%s%s%s\n", prefix,
@@ -404,20 +409,21 @@ int run_reporting_errors(const Commands& commands, CommandLine& cl, Communicator
   }
 }
 
-// Under an MPI launcher: `train` joins the MPI world (data-parallel, train.shards); every other
-// command runs in one process only. A rank that fails stops every rank (MPI_Abort), so none is
-// left waiting for it.
+// Under an MPI launcher: `train` joins the MPI world (data-parallel, train.shards) and so does
+// `sweep` (its runs dealt out over the ranks); every other command runs in one process only. A
+// rank that fails with an error stops every rank (MPI_Abort), so none is left waiting for it.
 int run_under_launcher(const Commands& commands, CommandLine& cl) {
   const int ranks = launcher_world_size();
-  if (!*commands.train) {
-    if (ranks == 1) return run_reporting_errors(commands, cl, nullptr);
+  bool raised = false;
+  if (!*commands.train && !*commands.sweep) {
+    if (ranks == 1) return run_reporting_errors(commands, cl, nullptr, raised);
     std::fprintf(stderr,
-                 "usage error: only `homeostat train` runs on several MPI ranks (this launcher "
-                 "started %d); run the other commands without mpirun\n",
+                 "usage error: only `homeostat train` and `homeostat sweep` run on several MPI "
+                 "ranks (this launcher started %d); run the other commands without mpirun\n",
                  ranks);
     return 2;
   }
-  if (!built_with_mpi() && ranks == 1) return run_reporting_errors(commands, cl, nullptr);
+  if (!built_with_mpi() && ranks == 1) return run_reporting_errors(commands, cl, nullptr, raised);
   std::unique_ptr<MpiWorld> world;
   try {
     world = std::make_unique<MpiWorld>();
@@ -428,8 +434,9 @@ int run_under_launcher(const Commands& commands, CommandLine& cl) {
   if (world->size() > 1 && !world->is_root()) {
     error_prefix() = "homeostat: " + world->describe() + " failed: ";
   }
-  const int code = run_reporting_errors(commands, cl, world.get());
-  if (code != 0 && world->size() > 1) world->abort(code);
+  const int code = run_reporting_errors(commands, cl, world.get(), raised);
+  // A command's own result (a sweep with failed runs: 1 on every rank) ends normally.
+  if (raised && world->size() > 1) world->abort(code);
   return code;
 }
 
@@ -450,7 +457,8 @@ int run_command_line(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (launched_by_mpi_launcher()) return run_under_launcher(commands, command_line);
-  return run_reporting_errors(commands, command_line, nullptr);
+  bool raised = false;
+  return run_reporting_errors(commands, command_line, nullptr, raised);
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 
 namespace homeostat {
 
-int run_sweep_command(const SweepCommand& command) {
+int run_sweep_command(const SweepCommand& command, Communicator* world) {
   const SweepSpec spec = load_sweep_spec(command.grid_file);
   SweepOptions options;
   options.workers = command.workers;
@@ -18,7 +18,11 @@ int run_sweep_command(const SweepCommand& command) {
   options.progress = !command.no_progress;
   // The binary itself, even when it was started through a relative path or a symlink.
   options.executable = std::filesystem::read_symlink("/proc/self/exe");
+  options.communicator = world;
   const SweepOutcome outcome = run_sweep(spec, options);
+  if (world != nullptr && !world->is_root()) {  // rank 0 reports; every rank exits alike
+    return outcome.interrupted ? 130 : outcome.failed > 0 ? 1 : 0;
+  }
   std::ifstream summary(outcome.summary);
   std::stringstream text;
   text << summary.rdbuf();

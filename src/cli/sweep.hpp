@@ -1,7 +1,10 @@
-// `homeostat sweep GRID.toml`: a grid of config keys x seeds, run as `train` child processes.
+// `homeostat sweep GRID.toml`: a grid of config keys x seeds, run as `train` child processes
+// (on one machine, or dealt out over MPI ranks under mpirun).
 #pragma once
 
 #include <string>
+
+#include "distributed/communicator.hpp"
 
 namespace homeostat {
 
@@ -13,6 +16,7 @@ struct SweepCommand {
 };
 
 // 0 when every run has a result; 1 when runs failed (rerun to retry them); 130 when stopped.
-int run_sweep_command(const SweepCommand& command);
+// `world`: the MPI ranks the runs are dealt out over (null: this process alone).
+int run_sweep_command(const SweepCommand& command, Communicator* world = nullptr);
 
 }  // namespace homeostat

@@ -30,6 +30,9 @@ class Communicator {
   // Rank 0 needs at least one part; every part has total.size() elements.
   void ordered_sum(std::span<const std::span<const float>> parts, std::span<float> total);
   void ordered_sum(std::span<const std::span<const double>> parts, std::span<double> total);
+  // Returns once every rank has called it. Waits without spinning (a rank that waits here for
+  // minutes, as a sweep's rank does for the others' runs, leaves its cores to the runs).
+  virtual void barrier() = 0;
 
  protected:
   // Point-to-point and broadcast of raw bytes; only called when size() > 1.
@@ -47,6 +50,7 @@ class SingleProcess final : public Communicator {
  public:
   [[nodiscard]] int rank() const override { return 0; }
   [[nodiscard]] int size() const override { return 1; }
+  void barrier() override {}
 
  protected:
   void send_bytes(int to, std::span<const std::byte> bytes) override;

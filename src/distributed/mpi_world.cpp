@@ -1,9 +1,11 @@
 #include "distributed/mpi_world.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #include "homeostat/error.hpp"
 
@@ -77,6 +79,18 @@ void MpiWorld::abort(int exit_code) {
   std::_Exit(exit_code);  // MPI_Abort does not return; this is for the compiler
 }
 
+void MpiWorld::barrier() {
+  // MPI_Barrier would spin on a core for as long as the slowest rank takes: poll instead.
+  MPI_Request request = MPI_REQUEST_NULL;
+  check(MPI_Ibarrier(MPI_COMM_WORLD, &request), "MPI_Ibarrier");
+  int done = 0;
+  while (true) {
+    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    if (done) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 void MpiWorld::send_bytes(int to, std::span<const std::byte> bytes) {
   in_pieces(bytes.size(), [&](std::size_t offset, int count) {
     check(MPI_Send(bytes.data() + offset, count, MPI_BYTE, to, 0, MPI_COMM_WORLD), "MPI_Send");
@@ -109,6 +123,8 @@ MpiWorld::MpiWorld() {
 MpiWorld::~MpiWorld() = default;
 
 void MpiWorld::abort(int exit_code) { std::_Exit(exit_code); }
+
+void MpiWorld::barrier() {}
 
 void MpiWorld::send_bytes(int /*to*/, std::span<const std::byte> /*bytes*/) {}
 void MpiWorld::receive_bytes(int /*from*/, std::span<std::byte> /*bytes*/) {}

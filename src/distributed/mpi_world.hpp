@@ -33,6 +33,7 @@ class MpiWorld final : public Communicator {
 
   [[nodiscard]] int rank() const override { return rank_; }
   [[nodiscard]] int size() const override { return size_; }
+  void barrier() override;
   // Stops every rank of the job with `exit_code` (MPI_Abort): a rank that fails alone must not
   // leave the others waiting for it.
   [[noreturn]] void abort(int exit_code);

@@ -15,10 +15,13 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "distributed/mpi_world.hpp"
 #include "run/run_directory.hpp"
 #include "sweep/sweep_summary.hpp"
 
@@ -30,6 +33,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr const char* kSpecFile = "sweep.toml";
 constexpr const char* kResultsFile = "results.jsonl";
+constexpr const char* kRankResultsPrefix = "results.rank";
 
 volatile std::sig_atomic_t stop_requested = 0;
 extern "C" void request_stop(int /*signal*/) { stop_requested = 1; }
@@ -77,6 +81,39 @@ std::map<std::string, nlohmann::json> read_results(const std::filesystem::path& 
     results[record["run"].get<std::string>()] = record;
   }
   return results;
+}
+
+// results.jsonl and every rank's results.rank<r>.jsonl of a sweep on MPI ranks.
+std::map<std::string, nlohmann::json> read_all_results(const std::filesystem::path& folder) {
+  std::map<std::string, nlohmann::json> results = read_results(folder / kResultsFile);
+  if (!std::filesystem::is_directory(folder)) return results;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with(kRankResultsPrefix) && name.ends_with(".jsonl")) {
+      results.merge(read_results(entry.path()));
+    }
+  }
+  return results;
+}
+
+std::filesystem::path rank_results_file(const std::filesystem::path& folder,
+                                        const Communicator& communicator) {
+  if (communicator.size() == 1) return folder / kResultsFile;
+  return folder / (kRankResultsPrefix + std::to_string(communicator.rank()) + ".jsonl");
+}
+
+// The environment of a run: this process's, less an MPI launcher's variables, so that a run
+// started by a sweep on MPI ranks is a plain process and not one more rank.
+std::vector<std::string> run_environment() {
+  std::vector<std::string> environment;
+  for (char** variable = environ; *variable != nullptr; ++variable) {
+    const std::string_view text(*variable);
+    if (text.starts_with("OMPI_") || text.starts_with("PMIX_") || text.starts_with("PMI_")) {
+      continue;
+    }
+    environment.emplace_back(text);
+  }
+  return environment;
 }
 
 void write_results(const std::filesystem::path& path,
@@ -151,6 +188,11 @@ pid_t start_run(const SweepSpec& spec, const SweepRun& run, const SweepOptions& 
   argv.reserve(arguments.size() + 1);
   for (std::string& a : arguments) argv.push_back(a.data());
   argv.push_back(nullptr);
+  std::vector<std::string> environment = run_environment();
+  std::vector<char*> envp;
+  envp.reserve(environment.size() + 1);
+  for (std::string& e : environment) envp.push_back(e.data());
+  envp.push_back(nullptr);
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -159,7 +201,7 @@ pid_t start_run(const SweepSpec& spec, const SweepRun& run, const SweepOptions& 
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   pid_t pid = 0;
   const int failure =
-      posix_spawn(&pid, options.executable.c_str(), &actions, nullptr, argv.data(), environ);
+      posix_spawn(&pid, options.executable.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (failure != 0) {
     throw Error("sweep: cannot start '" + options.executable.string() +
@@ -194,19 +236,24 @@ void claim_folder(const SweepSpec& spec, const RunDirectory& folder) {
   std::filesystem::create_directories(folder.file("logs"));
 }
 
-// The runs of one start of a sweep: up to `workers` child processes at a time, each result
-// recorded (results.jsonl rewritten atomically) as its run ends.
+// The runs of one start of a sweep on this rank: up to `workers` child processes at a time,
+// each result recorded (this rank's results file rewritten atomically) as its run ends.
 class SweepPool {
  public:
-  SweepPool(const SweepSpec& spec, const SweepOptions& options, const RunDirectory& folder)
+  SweepPool(const SweepSpec& spec, const SweepOptions& options, const std::filesystem::path& folder,
+            const Communicator& communicator)
       : spec_(spec),
         options_(options),
         folder_(folder),
-        results_file_(folder.file(kResultsFile)),
-        results_(read_results(results_file_)),
-        runs_(sweep_runs(spec)) {
-    outcome_.runs = runs_.size();
-    for (const SweepRun& run : runs_) {
+        results_file_(rank_results_file(folder, communicator)),
+        results_(read_all_results(folder)),
+        runs_(sweep_runs(spec)),
+        ranks_(static_cast<std::size_t>(communicator.size())),
+        rank_(static_cast<std::size_t>(communicator.rank())) {
+    const std::size_t rank = rank_;
+    for (std::size_t index = rank; index < runs_.size(); index += ranks_) {
+      const SweepRun& run = runs_[index];
+      ++outcome_.runs;
       const auto found = results_.find(run.name);
       if (found != results_.end() && found->second["status"] != "failed") {
         ++outcome_.already_finished;
@@ -214,9 +261,19 @@ class SweepPool {
         pending_.push_back(&run);
       }
     }
+    // This rank's results only: the others write their own files.
+    std::erase_if(results_, [&](const auto& result) {
+      const auto found = std::find_if(runs_.begin(), runs_.end(), [&](const SweepRun& run) {
+        return run.name == result.first;
+      });
+      return found == runs_.end() ||
+             static_cast<std::size_t>(found - runs_.begin()) % ranks_ != rank;
+    });
+    // The machine's cores shared among the workers of every rank on it.
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int ranks_here = communicator.size() > 1 ? launcher_local_size() : 1;
     threads_ = options.threads_per_run > 0 ? options.threads_per_run
-                                           : std::max(1, cores / options.workers);
+                                           : std::max(1, cores / (options.workers * ranks_here));
   }
 
   // An error that leaves the pool (a results file that cannot be written) stops the runs it
@@ -230,11 +287,11 @@ class SweepPool {
 
   SweepOutcome run() {
     std::printf(
-        "homeostat sweep '%s': %zu grid points x %zu seeds = %zu runs of %s, %d worker(s) x %d "
+        "homeostat sweep '%s': %zu grid points x %zu seeds = %zu runs of %s%s, %d worker(s) x %d "
         "thread(s); %zu already finished; folder %s\n",
         spec_.name.c_str(), sweep_points(spec_).size(), spec_.seeds.size(), runs_.size(),
-        spec_.base.string().c_str(), options_.workers, threads_, outcome_.already_finished,
-        folder_.path().string().c_str());
+        spec_.base.string().c_str(), rank_text().c_str(), options_.workers, threads_,
+        outcome_.already_finished, folder_.string().c_str());
     std::fflush(stdout);
     const StopSignals signals;
     while (next_ < pending_.size() || !running_.empty()) {
@@ -252,11 +309,18 @@ class SweepPool {
   [[nodiscard]] const std::map<std::string, nlohmann::json>& results() const { return results_; }
 
  private:
+  // " (rank 1 of 2: 4 of them)" on MPI ranks.
+  [[nodiscard]] std::string rank_text() const {
+    if (ranks_ == 1) return {};
+    return " (rank " + std::to_string(rank_) + " of " + std::to_string(ranks_) + ": " +
+           std::to_string(outcome_.runs) + " of them)";
+  }
+
   void start_ready_runs() {
     while (!outcome_.interrupted && next_ < pending_.size() &&
            running_.size() < static_cast<std::size_t>(options_.workers)) {
       const SweepRun& run = *pending_[next_++];
-      const bool resume = std::filesystem::exists(folder_.file(run.name) / "checkpoint.bin");
+      const bool resume = std::filesystem::exists(folder_ / run.name / "checkpoint.bin");
       const pid_t pid = start_run(spec_, run, options_, threads_, resume, log_of(run));
       running_[pid] = {&run, Clock::now()};
     }
@@ -288,7 +352,7 @@ class SweepPool {
                              {"exit_code", exit_code},    {"seconds", seconds},
                              {"overrides", run.overrides}};
     result["metrics"] =
-        last_epoch_figures(folder_.file(run.name) / RunDirectory::kMetricsFile, spec_.metrics);
+        last_epoch_figures(folder_ / run.name / RunDirectory::kMetricsFile, spec_.metrics);
     results_[run.name] = result;
     write_results(results_file_, results_);
     status == "failed" ? ++outcome_.failed : ++outcome_.finished;
@@ -310,7 +374,7 @@ class SweepPool {
                        static_cast<double>(left) / static_cast<double>(options_.workers);
     const std::string status = result["status"].get<std::string>();
     std::printf("[%zu/%zu] %-12s %-8s%s  (%s; %zu running; elapsed %s, ETA %s)\n",
-                outcome_.already_finished + outcome_.finished + outcome_.failed, runs_.size(),
+                outcome_.already_finished + outcome_.finished + outcome_.failed, outcome_.runs,
                 run.name.c_str(), status.c_str(), figures.c_str(), duration_text(seconds).c_str(),
                 running_.size(),
                 duration_text(std::chrono::duration<double>(Clock::now() - start_).count()).c_str(),
@@ -323,15 +387,17 @@ class SweepPool {
   }
 
   [[nodiscard]] std::filesystem::path log_of(const SweepRun& run) const {
-    return folder_.file("logs") / (run.name + ".log");
+    return folder_ / "logs" / (run.name + ".log");
   }
 
   const SweepSpec& spec_;
   const SweepOptions& options_;
-  const RunDirectory& folder_;
+  const std::filesystem::path folder_;
   const std::filesystem::path results_file_;
   std::map<std::string, nlohmann::json> results_;
   const std::vector<SweepRun> runs_;
+  const std::size_t ranks_;
+  const std::size_t rank_;
   std::vector<const SweepRun*> pending_;
   std::size_t next_ = 0;
   std::map<pid_t, Child> running_;
@@ -359,15 +425,54 @@ std::string sweep_run_status(int exit_code) {
 
 SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& options) {
   if (options.workers < 1) throw ConfigError("sweep: --workers must be at least 1");
+  Communicator& communicator = options.communicator ? *options.communicator : single_process();
   check_sweep_configs(spec);
-  const RunDirectory folder(spec.directory.parent_path(), spec.name);
-  claim_folder(spec, folder);
-  SweepPool pool(spec, options, folder);
-  SweepOutcome outcome = pool.run();
-  const SweepSummary summary = summarize_sweep(spec, pool.results());
-  outcome.summary = folder.file("summary.md");
-  write_file_atomically(outcome.summary, summary.markdown);
-  write_file_atomically(folder.file("summary.csv"), summary.csv);
+  // Rank 0 holds the folder (locked for this sweep) until every rank is done.
+  std::optional<RunDirectory> folder;
+  if (communicator.is_root()) {
+    folder.emplace(spec.directory.parent_path(), spec.name);
+    claim_folder(spec, *folder);
+  }
+  communicator.barrier();
+  const std::filesystem::path path = spec.directory.parent_path() / spec.name;
+  SweepOutcome outcome;
+  {
+    SweepPool pool(spec, options, path, communicator);
+    outcome = pool.run();
+  }
+  communicator.barrier();
+  // Every rank's counts, so that every rank exits with the same code.
+  const std::vector<double> counts{
+      static_cast<double>(outcome.runs), static_cast<double>(outcome.already_finished),
+      static_cast<double>(outcome.finished), static_cast<double>(outcome.failed),
+      outcome.interrupted ? 1.0 : 0.0};
+  const std::vector<std::span<const double>> parts{counts};
+  std::vector<double> totals(counts.size());
+  communicator.ordered_sum(parts, totals);
+  outcome.runs = static_cast<std::size_t>(totals[0]);
+  outcome.already_finished = static_cast<std::size_t>(totals[1]);
+  outcome.finished = static_cast<std::size_t>(totals[2]);
+  outcome.failed = static_cast<std::size_t>(totals[3]);
+  outcome.interrupted = totals[4] > 0.0;
+  outcome.summary = path / "summary.md";
+  if (communicator.is_root()) {
+    const std::map<std::string, nlohmann::json> results = read_all_results(path);
+    // One results.jsonl again (also after a start on MPI ranks that was stopped); a rank's file
+    // goes only once its lines are in it.
+    write_results(path / kResultsFile, results);
+    std::vector<std::filesystem::path> rank_files;
+    for (const auto& entry : std::filesystem::directory_iterator(path)) {
+      const std::string name = entry.path().filename().string();
+      if (name.starts_with(kRankResultsPrefix) && name.ends_with(".jsonl")) {
+        rank_files.push_back(entry.path());
+      }
+    }
+    for (const std::filesystem::path& file : rank_files) std::filesystem::remove(file);
+    const SweepSummary summary = summarize_sweep(spec, results);
+    write_file_atomically(outcome.summary, summary.markdown);
+    write_file_atomically(path / "summary.csv", summary.csv);
+  }
+  communicator.barrier();  // the summary exists before any rank reports it
   return outcome;
 }
 

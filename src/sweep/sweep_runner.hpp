@@ -4,7 +4,9 @@
 //
 // The folder belongs to one sweep (locked like a run directory) and keeps:
 //   sweep.toml     the grid file as read; a restart with another grid is refused
-//   results.jsonl  one line per finished run: its status, exit code and figures
+//   results.jsonl  one line per finished run: its status, exit code and figures (on N MPI ranks,
+//                  each rank writes results.rank<r>.jsonl; rank 0 merges them at the end, and a
+//                  start with any N reads them all)
 //   summary.md / summary.csv   per grid point: runs, and each figure's mean ± 95% CI
 // A sweep that is stopped (Ctrl-C, a kill, a reboot) and started again skips the runs with a
 // result, resumes those that left a checkpoint and runs the rest. A run that fails (exit 1-3,
@@ -17,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "distributed/communicator.hpp"
 #include "sweep/sweep_spec.hpp"
 
 namespace homeostat {
@@ -26,8 +29,12 @@ struct SweepOptions {
   int threads_per_run = 0;  // 0: the machine's cores shared among the workers (at least 1)
   bool progress = true;
   std::filesystem::path executable;  // the homeostat binary that runs `train`
+  // Under `mpirun -np N`: rank r runs the runs whose index (sweep_runs order) is r modulo N, each
+  // rank with its own `workers`; null: this process runs them all.
+  Communicator* communicator = nullptr;
 };
 
+// Counted over every rank of the sweep.
 struct SweepOutcome {
   std::size_t runs = 0;
   std::size_t already_finished = 0;  // skipped: a result from an earlier start

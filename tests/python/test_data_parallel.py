@@ -7,8 +7,10 @@ build has MPI).
   -np 1, 2 and 4 (--oversubscribe) with 1 or 2 threads per rank;
 - a rank killed mid-epoch stops the whole job within 10 s, with mpirun naming the rank; the last
   checkpoint then resumes with another rank count to the metrics of an uninterrupted run;
-- a rank count that does not divide train.shards, and a command other than train on several
-  ranks, are usage errors (exit 2) before anything is written.
+- a rank count that does not divide train.shards, and a command other than train or sweep on
+  several ranks, are usage errors (exit 2) before anything is written;
+- `mpirun -np 2 homeostat sweep` deals the runs out over the ranks and ends with the results and
+  summary of the same sweep in one process.
 """
 
 import json
@@ -143,7 +145,44 @@ def test_ranks_that_do_not_divide_the_shards_are_refused(tmp_path):
     assert not (tmp_path / "three" / "metrics.jsonl").exists()
 
 
-def test_only_train_runs_on_several_ranks(tmp_path):
+def test_only_train_and_sweep_run_on_several_ranks(tmp_path):
     refused = run([MPIEXEC, "-np", "2", BINARY, "config-reference"])
     assert refused.returncode == 2
-    assert "only `homeostat train` runs on several MPI ranks" in refused.stderr
+    assert "only `homeostat train` and `homeostat sweep` run on several MPI ranks" in refused.stderr
+
+
+def sweep_grid(directory, name):
+    grid = directory / f"{name}.toml"
+    grid.write_text(f'''name = "{name}"
+base = "{SOURCE / "experiments" / "w1.toml"}"
+seeds = [1, 2]
+metrics = ["test_accuracy", "train_loss", "rate.hidden"]
+set = ["data.train_limit=256", "data.test_limit=128", "train.batch_size=64",
+       "diagnostics.report=false"]
+[grid]
+"train.lr" = [1e-3, 2e-3]
+[output]
+directory = "{directory / "runs"}"
+''')
+    return grid
+
+
+def test_a_sweep_on_mpi_ranks_gives_the_figures_of_a_sweep_in_one_process(tmp_path):
+    alone = run([BINARY, "sweep", str(sweep_grid(tmp_path, "alone")), "--no-progress"])
+    assert alone.returncode == 0, alone.stderr
+    ranks = run([MPIEXEC, "-np", "2", "--oversubscribe", BINARY, "sweep",
+                 str(sweep_grid(tmp_path, "ranks")), "--workers", "1", "--threads", "1"])
+    assert ranks.returncode == 0, ranks.stderr
+    assert ranks.stdout.count("written:") == 1, ranks.stdout  # rank 0 reports
+    assert "rank 1 of 2: 2 of them" in ranks.stdout
+
+    def figures(name):
+        folder = tmp_path / "runs" / name
+        assert not list(folder.glob("results.rank*.jsonl")), "rank files were not merged"
+        lines = [json.loads(l) for l in (folder / "results.jsonl").read_text().splitlines()]
+        return {r["run"]: (r["status"], r["metrics"]) for r in lines}
+
+    assert len(figures("ranks")) == 4
+    assert figures("ranks") == figures("alone")
+    summary = [(tmp_path / "runs" / n / "summary.csv").read_text() for n in ("alone", "ranks")]
+    assert summary[0] == summary[1]
