@@ -12,7 +12,7 @@ packages=(
   libopenblas-openmp-dev libdnnl-dev
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libopenmpi-dev openmpi-bin
+  libopenmpi-dev openmpi-bin libhdf5-dev
   dataset-fashion-mnist
 )
 if [ "${1:-}" = "--tests" ]; then

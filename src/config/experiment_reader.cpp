@@ -141,13 +141,21 @@ LayerSpec read_layer(const ConfigSection& section, std::size_t index) {
 }
 
 // [data.events] and [data.augment] of an event data set (data/event_files.hpp, data/events.hpp).
-void read_event_data(const ConfigSection& data, DataSpec& spec) {
+// data.source = "shd" is an event data set in the SHD format, 700 channels wide by default.
+void read_event_data(const ConfigSection& data, DataSpec& spec, bool shd_source) {
   const ConfigSection events = data.table("events");
   EventFileSpec& files = spec.event_files;
-  files.format =
-      parse_event_format(events.choice("format", "auto", {"auto", "hev", "nmnist", "npy"}));
-  files.width = static_cast<std::size_t>(events.integer("width", 34, 1, 65536));
-  files.height = static_cast<std::size_t>(events.integer("height", 34, 1, 65536));
+  files.format = parse_event_format(events.choice("format", shd_source ? "shd" : "auto",
+                                                  {"auto", "hev", "nmnist", "npy", "shd"}));
+  const bool shd = files.format == EventFormat::shd;
+  if (shd_source && !shd) {
+    throw events.error("format", "data.source = \"shd\" reads the SHD format only");
+  }
+  files.width = static_cast<std::size_t>(events.integer("width", shd ? 700 : 34, 1, 65536));
+  files.height = static_cast<std::size_t>(events.integer("height", shd ? 1 : 34, 1, 65536));
+  if (shd && files.height != 1) {
+    throw events.error("height", "SHD channels lie on one row: data.events.height must be 1");
+  }
   files.columns = events.string("columns", "xytp");
   std::string sorted = files.columns;
   std::sort(sorted.begin(), sorted.end());
@@ -229,11 +237,13 @@ void read_anomaly_data(const ConfigSection& a, AnomalySpec& spec) {
 // [data]: which samples, how many, and how long each is presented.
 void read_data(const ConfigSection& root, ExperimentConfig& config) {
   const ConfigSection data = root.table("data");
-  const std::string source = data.choice("source", "idx", {"idx", "anomaly", "events"});
-  config.data.source = source == "anomaly"  ? DataSource::anomaly
-                       : source == "events" ? DataSource::events
-                                            : DataSource::idx;
-  if (config.data.source == DataSource::events) read_event_data(data, config.data);
+  const std::string source = data.choice("source", "idx", {"idx", "anomaly", "events", "shd"});
+  config.data.source = source == "anomaly"                     ? DataSource::anomaly
+                       : source == "events" || source == "shd" ? DataSource::events
+                                                               : DataSource::idx;
+  if (config.data.source == DataSource::events) {
+    read_event_data(data, config.data, source == "shd");
+  }
   if (config.data.source == DataSource::anomaly) {
     read_anomaly_data(data.table("anomaly"), config.data.anomaly);
   }

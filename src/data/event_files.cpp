@@ -18,6 +18,7 @@
 
 #include "common/error.hpp"
 #include "data/events.hpp"
+#include "data/shd.hpp"
 
 namespace homeostat {
 namespace {
@@ -512,8 +513,9 @@ EventFormat parse_event_format(std::string_view name) {
   if (name == "hev") return EventFormat::hev;
   if (name == "nmnist") return EventFormat::nmnist;
   if (name == "npy") return EventFormat::npy;
+  if (name == "shd") return EventFormat::shd;
   throw ConfigError("unknown event format '" + std::string(name) +
-                    "' (valid formats: auto, hev, nmnist, npy)");
+                    "' (valid formats: auto, hev, nmnist, npy, shd)");
 }
 
 std::string_view event_format_name(EventFormat format) {
@@ -526,12 +528,15 @@ std::string_view event_format_name(EventFormat format) {
       return "nmnist";
     case EventFormat::npy:
       return "npy";
+    case EventFormat::shd:
+      return "shd";
   }
   return "auto";
 }
 
 EventFormat detect_event_format(const std::filesystem::path& directory, std::string_view split) {
   if (hev_file(directory, split)) return EventFormat::hev;
+  if (shd_file(directory, split)) return EventFormat::shd;
   const auto folder = split_folder(directory, split);
   if (!folder) fail_missing(directory, split, "neither a .hev file nor a split folder");
   const auto format = folder_format(*folder);
@@ -547,6 +552,11 @@ Dataset load_event_split(const std::filesystem::path& directory, std::string_vie
   }
   const EventFormat format =
       spec.format == EventFormat::automatic ? detect_event_format(directory, split) : spec.format;
+  if (format == EventFormat::shd) {
+    const auto path = shd_file(directory, split);
+    if (!path) fail_missing(directory, split, "no *_" + std::string(split) + ".h5");
+    return read_shd(*path, spec.width, limit);
+  }
   if (format != EventFormat::hev) return read_folders(directory, split, spec, format, limit);
   const auto path = hev_file(directory, split);
   if (!path) fail_missing(directory, split, "no " + std::string(split) + ".hev[.gz]");

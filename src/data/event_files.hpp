@@ -1,4 +1,4 @@
-// Event data sets on disk. Three layouts, chosen by data.events.format (or detected, "auto"):
+// Event data sets on disk. Four layouts, chosen by data.events.format (or detected, "auto"):
 //
 //   hev     homeostat's container, one file per split: DIR/train.hev[.gz], DIR/test.hev[.gz]
 //           (what `homeostat convert-events` writes). Little-endian:
@@ -13,6 +13,9 @@
 //           float fields named x, y, t and p (any order, any of the common widths), or a 2-D
 //           numeric array [events, 4] whose columns data.events.columns names (default "xytp").
 //           Timestamps are microseconds.
+//   shd     the Spiking Heidelberg Digits / Spiking Speech Commands HDF5 files as published:
+//           DIR/*_train.h5 and DIR/*_test.h5 (shd_train.h5, ...; data/shd.hpp), channels as x
+//           on a sensor data.events.width x 1 (700 x 1 for data.source = "shd").
 // Folder layouts accept either capitalisation of the split folder (train/Train). Samples are
 // ordered round-robin over the class folders (files sorted by name within a class), so a `limit`
 // keeps the classes balanced. Every problem (missing file, bad magic, truncation, an event outside
@@ -28,8 +31,8 @@
 
 namespace homeostat {
 
-enum class EventFormat { automatic, hev, nmnist, npy };
-EventFormat parse_event_format(std::string_view name);  // "auto" | "hev" | "nmnist" | "npy"
+enum class EventFormat { automatic, hev, nmnist, npy, shd };
+EventFormat parse_event_format(std::string_view name);  // "auto" | "hev" | "nmnist" | "npy" | "shd"
 std::string_view event_format_name(EventFormat format);
 
 struct EventFileSpec {
