@@ -23,6 +23,7 @@
 #include "train/loss.hpp"
 #include "train/rate_pass.hpp"
 #include "train/trainer.hpp"
+#include "training_parts.hpp"
 
 namespace homeostat {
 namespace {
@@ -322,12 +323,8 @@ TEST(RatePass, BackwardBuffersDoNotGrowWithTimeSteps) {
         "[[network.layers]]\nkind = \"lif\"\n[train]\nmethod = \"" +
         method + "\"\n";
     const ExperimentConfig config = parse_experiment(parse_config_string(toml, "test.toml"));
-    Network<float> network = build_network<float>(config.layers, network_input_shape(config),
-                                                  config.data.time_steps, config.seed);
-    Optimizer<float> optimizer(config.train.optimizer, network.parameters());
-    ActivityMonitor<float> monitor(network);
-    Homeostasis<float> homeostasis(config.homeostasis, network);
-    TrainingStep step(config, network, optimizer, monitor, homeostasis);
+    testing::TrainingParts parts(config);
+    TrainingStep step(config, parts.network, parts.optimizer, parts.monitor, parts.homeostasis);
     Dataset data;
     data.sample_shape = {28, 28};
     data.num_classes = 10;

@@ -15,6 +15,7 @@
 #include "metrics/activity.hpp"
 #include "network/builder.hpp"
 #include "train/trainer.hpp"
+#include "training_parts.hpp"
 
 namespace homeostat {
 namespace {
@@ -75,20 +76,16 @@ struct StepResult {
 };
 
 StepResult one_step(const ExperimentConfig& config, const Dataset& data) {
-  Network<float> network = build_network<float>(config.layers, network_input_shape(config),
-                                                config.data.time_steps, config.seed);
-  Optimizer<float> optimizer(config.train.optimizer, network.parameters());
-  ActivityMonitor<float> monitor(network);
-  Homeostasis<float> homeostasis(config.homeostasis, network);
-  TrainingStep step(config, network, optimizer, monitor, homeostasis);
+  testing::TrainingParts parts(config);
+  TrainingStep step(config, parts.network, parts.optimizer, parts.monitor, parts.homeostasis);
   std::vector<std::size_t> indices(data.size());
   for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = i;
   StepResult result;
   result.outcome = step.run(data, indices, data.labels, TrainingClock{0, 0, 1}, 0.0);
-  for (const Parameter<float>* p : network.parameters()) {
+  for (const Parameter<float>* p : parts.network.parameters()) {
     result.gradients.emplace_back(p->grad.data(), p->grad.data() + p->grad.size());
   }
-  result.spike_counts = monitor.neuron_spike_sums();
+  result.spike_counts = parts.monitor.neuron_spike_sums();
   return result;
 }
 
@@ -138,12 +135,9 @@ TEST(ShardedStep, ConfigsItCannotTrainAreRefusedNamingTheKey) {
             std::string::npos);
   // A network with batch statistics: each shard would update them apart.
   const ExperimentConfig tebn = sharded_config(2, "[[network.layers]]\nkind = \"tebn\"\n");
-  Network<float> network =
-      build_network<float>(tebn.layers, network_input_shape(tebn), tebn.data.time_steps, tebn.seed);
-  Optimizer<float> optimizer(tebn.train.optimizer, network.parameters());
-  ActivityMonitor<float> monitor(network);
-  Homeostasis<float> homeostasis(tebn.homeostasis, network);
-  EXPECT_THROW(TrainingStep(tebn, network, optimizer, monitor, homeostasis), ConfigError);
+  testing::TrainingParts parts(tebn);
+  EXPECT_THROW(TrainingStep(tebn, parts.network, parts.optimizer, parts.monitor, parts.homeostasis),
+               ConfigError);
 }
 
 }  // namespace
