@@ -31,9 +31,12 @@ pytestmark = pytest.mark.skipif(
 SOURCE = Path(__file__).resolve().parents[2]
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 TIMING_KEYS = {"seconds"}
-# OpenMPI refuses to run as root unless told; harmless otherwise.
+# OpenMPI refuses to run as root unless told; harmless otherwise. Containers often forbid the
+# cross-process memory copies (CMA) of OpenMPI's shared-memory transport: copy through the
+# shared segment instead, which works everywhere.
 MPI_ENV = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-           "OMPI_MCA_rmaps_base_oversubscribe": "1"}
+           "OMPI_MCA_rmaps_base_oversubscribe": "1",
+           "OMPI_MCA_btl_vader_single_copy_mechanism": "none"}
 
 
 def overrides(output, name, train_limit=256, batch_size=32, epochs=2, checkpoint_every=0):
