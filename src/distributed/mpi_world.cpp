@@ -40,6 +40,10 @@ void check(int status, const char* what) {
 
 bool built_with_mpi() { return HOMEOSTAT_HAVE_MPI != 0; }
 
+bool is_launcher_variable(std::string_view entry) {
+  return entry.starts_with("OMPI_") || entry.starts_with("PMIX_") || entry.starts_with("PMI_");
+}
+
 bool launched_by_mpi_launcher() {
   for (const char* name : kLauncherRankVariables) {
     if (std::getenv(name) != nullptr) return true;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <string_view>
 
 #include "distributed/communicator.hpp"
 
@@ -14,6 +15,10 @@ bool built_with_mpi();
 
 // True when an MPI launcher (mpirun, mpiexec, srun with PMI/PMIx) started this process.
 bool launched_by_mpi_launcher();
+
+// Whether an environment entry ("NAME=value") is one an MPI launcher sets (OMPI_*, PMIX_*,
+// PMI_*): a process that a rank starts must not inherit them, or it would take itself for a rank.
+bool is_launcher_variable(std::string_view entry);
 
 // The ranks the launcher started (its environment); 1 when no launcher is seen.
 int launcher_world_size();

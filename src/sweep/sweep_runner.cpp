@@ -107,11 +107,7 @@ std::filesystem::path rank_results_file(const std::filesystem::path& folder,
 std::vector<std::string> run_environment() {
   std::vector<std::string> environment;
   for (char** variable = environ; *variable != nullptr; ++variable) {
-    const std::string_view text(*variable);
-    if (text.starts_with("OMPI_") || text.starts_with("PMIX_") || text.starts_with("PMI_")) {
-      continue;
-    }
-    environment.emplace_back(text);
+    if (!is_launcher_variable(*variable)) environment.emplace_back(*variable);
   }
   return environment;
 }
@@ -246,29 +242,22 @@ class SweepPool {
         options_(options),
         folder_(folder),
         results_file_(rank_results_file(folder, communicator)),
-        results_(read_all_results(folder)),
         runs_(sweep_runs(spec)),
         ranks_(static_cast<std::size_t>(communicator.size())),
         rank_(static_cast<std::size_t>(communicator.rank())) {
-    const std::size_t rank = rank_;
-    for (std::size_t index = rank; index < runs_.size(); index += ranks_) {
+    // This rank's runs and their results only: the other ranks write their own files.
+    const std::map<std::string, nlohmann::json> earlier = read_all_results(folder);
+    for (std::size_t index = rank_; index < runs_.size(); index += ranks_) {
       const SweepRun& run = runs_[index];
       ++outcome_.runs;
-      const auto found = results_.find(run.name);
-      if (found != results_.end() && found->second["status"] != "failed") {
+      const auto found = earlier.find(run.name);
+      if (found != earlier.end()) results_[run.name] = found->second;
+      if (found != earlier.end() && found->second["status"] != "failed") {
         ++outcome_.already_finished;
       } else {
         pending_.push_back(&run);
       }
     }
-    // This rank's results only: the others write their own files.
-    std::erase_if(results_, [&](const auto& result) {
-      const auto found = std::find_if(runs_.begin(), runs_.end(), [&](const SweepRun& run) {
-        return run.name == result.first;
-      });
-      return found == runs_.end() ||
-             static_cast<std::size_t>(found - runs_.begin()) % ranks_ != rank;
-    });
     // The machine's cores shared among the workers of every rank on it.
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     const int ranks_here = communicator.size() > 1 ? launcher_local_size() : 1;

@@ -54,9 +54,11 @@ void TrainingStep::run_shard(std::size_t shard, std::size_t begin, std::size_t e
                              std::vector<float>& gradient, std::vector<double>& statistics) {
   const std::size_t samples = end - begin;
   const std::size_t batch_size = labels.size();
-  std::fill(gradient.begin(), gradient.end(), 0.0f);
   std::fill(statistics.begin(), statistics.end(), 0.0);
-  if (samples == 0) return;  // a last batch smaller than train.shards
+  if (samples == 0) {  // a last batch smaller than train.shards
+    std::fill(gradient.begin(), gradient.end(), 0.0f);
+    return;
+  }
   slice_samples(input_, begin, end, shard_input_);
   network_.zero_grad();
   const Tensor<float>& output = network_.forward(
@@ -75,7 +77,7 @@ void TrainingStep::run_shard(std::size_t shard, std::size_t begin, std::size_t e
     std::copy(counts.begin(), counts.end(), statistics.begin() + static_cast<std::ptrdiff_t>(slot));
     slot += counts.size();
   }
-  if (!std::isfinite(loss.loss)) return;  // the reduced loss is not finite: no step is taken
+  if (!std::isfinite(loss.loss)) return;  // the reduced loss is not finite: no step, no gradient
   homeostasis_.penalty(shard_monitor_->last_batch(), clock);  // this shard's regulator gradients
   network_.backward(grad_output_, homeostasis_.gradient_hook());
   // The shard's gradient is of its mean loss: weighted by its share, the shards sum to the
@@ -94,10 +96,7 @@ TrainingStep::Outcome TrainingStep::run_sharded(const Dataset& data,
                                                 std::span<const std::int32_t> labels,
                                                 const TrainingClock& clock, double learning_rate) {
   // The whole batch is encoded on every rank: its random draws stay those of the whole batch.
-  const CounterRng augment_rng(config_.seed, RngPurpose::augment, {clock.epoch, clock.batch});
-  encode_batch(config_, data, indices,
-               CounterRng(config_.seed, RngPurpose::encode, {clock.epoch, clock.batch}), features_,
-               scratch_, input_, &augment_rng);
+  encode_training_batch(data, indices, clock);
   const std::size_t batch_size = indices.size();
   const std::size_t shards = config_.train.shards;
   const auto ranks = static_cast<std::size_t>(communicator_.size());

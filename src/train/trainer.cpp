@@ -130,9 +130,7 @@ TrainingStep::Outcome TrainingStep::run(const Dataset& data, std::span<const std
   if (shard_monitor_) return run_sharded(data, indices, labels, clock, learning_rate);
   const std::uint64_t epoch = clock.epoch;
   const std::uint64_t batch = clock.batch;
-  const CounterRng augment_rng(config_.seed, RngPurpose::augment, {epoch, batch});
-  encode_batch(config_, data, indices, CounterRng(config_.seed, RngPurpose::encode, {epoch, batch}),
-               features_, scratch_, input_, &augment_rng);
+  encode_training_batch(data, indices, clock);
   network_.zero_grad();
   // train.two_pass: one forward pass over the batch stacked twice (train/two_pass.hpp).
   if (config_.train.two_pass) stack_twice(input_, stacked_);
@@ -156,6 +154,14 @@ TrainingStep::Outcome TrainingStep::run(const Dataset& data, std::span<const std
   outcome.gradient_norm = optimizer_.step(learning_rate);
   if (std::isfinite(outcome.gradient_norm)) homeostasis_.after_update(network_, activity, clock);
   return outcome;
+}
+
+void TrainingStep::encode_training_batch(const Dataset& data, std::span<const std::size_t> indices,
+                                         const TrainingClock& clock) {
+  const CounterRng augment_rng(config_.seed, RngPurpose::augment, {clock.epoch, clock.batch});
+  encode_batch(config_, data, indices,
+               CounterRng(config_.seed, RngPurpose::encode, {clock.epoch, clock.batch}), features_,
+               scratch_, input_, &augment_rng);
 }
 
 EvaluationResult evaluate(Network<float>& network, const ExperimentConfig& config,

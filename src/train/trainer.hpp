@@ -68,6 +68,10 @@ class TrainingStep {
   Outcome run_rate(const Dataset& data, std::span<const std::size_t> indices,
                    std::span<const std::int32_t> labels, const TrainingClock& clock,
                    double learning_rate);
+  // Gathers, augments and encodes the batch into input_ [T, B, ...], its draws keyed by
+  // (seed, epoch, batch): the same input for a sharded and an unsharded step.
+  void encode_training_batch(const Dataset& data, std::span<const std::size_t> indices,
+                             const TrainingClock& clock);
   // The same step over train.shards shards (train/sharded_step.cpp).
   Outcome run_sharded(const Dataset& data, std::span<const std::size_t> indices,
                       std::span<const std::int32_t> labels, const TrainingClock& clock,
